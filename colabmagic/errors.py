@@ -1,0 +1,45 @@
+"""One exception tree for everything colabmagic reports to a user.
+
+A magic turns a ColabMagicError into IPython's UsageError (one red line, no traceback);
+any other exception is a bug and keeps its traceback. Messages say what to do next.
+"""
+
+
+class ColabMagicError(Exception):
+    """Base class: an expected problem the user can fix (bad input, missing file, no device)."""
+
+
+class ConfigError(ColabMagicError):
+    """Bad arguments or an impossible combination of options."""
+
+
+class DataError(ColabMagicError):
+    """A dataset is missing, malformed, or does not fit the chosen model."""
+
+
+class DownloadError(DataError):
+    """A download failed or its checksum did not match."""
+
+
+class CheckpointError(ColabMagicError):
+    """A checkpoint is corrupt, foreign, or does not fit the model being resumed."""
+
+
+class DeviceError(ColabMagicError):
+    """The requested device does not exist or cannot be used."""
+
+
+class MissingExtraError(ColabMagicError):
+    """An optional dependency is not installed; the message names the pip install line."""
+
+
+def require(module: str, extra: str):
+    """Import an optional dependency or say exactly how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise MissingExtraError(
+            f"{module} is not installed: pip install 'colabmagic[{extra}]'"
+        ) from err

@@ -1,0 +1,21 @@
+"""What every model template file declares, so the registry and `%train --list` can read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    import torch.nn as nn
+
+    from ..data.dataset import DataSpec
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str                          # what the user types: `%train cnn digits`
+    summary: str                       # one line for `%train --list`
+    kinds: frozenset[str]              # data kinds it accepts: {"image"}, {"text"}, ...
+    build: "Callable[[DataSpec], nn.Module]"
+    defaults: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields tuned for it
+    convolutional: bool = False        # the loop uses channels_last for these
