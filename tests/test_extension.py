@@ -1,0 +1,84 @@
+"""`%load_ext colabmagic`: registers every magic, imports nothing heavy, unloads cleanly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from IPython.core.error import UsageError
+
+from colabmagic.magics import MAGIC_CLASSES
+
+HEAVY_MODULES = ["torch", "tensorboard", "kagglehub", "jupyter_server", "ipywidgets", "pynvml", "psutil",
+                 "numpy", "sklearn"]
+
+# What a fresh interpreter reports after %load_ext: the heavy modules it imported and our magics.
+PROBE = f"""
+import json, sys
+from IPython.core.interactiveshell import InteractiveShell
+shell = InteractiveShell.instance()
+shell.run_cell("%load_ext colabmagic")
+magics = shell.magics_manager.magics
+print(json.dumps({{
+    "heavy": [m for m in {HEAVY_MODULES!r} if m in sys.modules],
+    "line": sorted(magics["line"]), "cell": sorted(magics["cell"]),
+}}))
+"""
+
+
+def probe_fresh_interpreter():
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def our_magic_names():
+    names = {"line": set(), "cell": set()}
+    for module_name, class_name in MAGIC_CLASSES.items():
+        module = __import__(f"colabmagic.magics.{module_name}", fromlist=[class_name])
+        for kind, table in getattr(module, class_name).magics.items():
+            names[kind] |= set(table)
+    return names
+
+
+def test_load_ext_imports_nothing_heavy():
+    seen = probe_fresh_interpreter()
+    assert seen["heavy"] == []
+    assert "gpu_info" in seen["line"]
+    assert "timeit_gpu" in seen["cell"]
+
+
+def test_every_declared_magic_is_registered_and_unregistered(shell):
+    names = our_magic_names()
+    assert names["line"] and names["cell"]
+    manager = shell.magics_manager
+    for kind in ("line", "cell"):
+        assert names[kind] <= set(manager.magics[kind])
+
+    shell.run_cell("%unload_ext colabmagic", store_history=False)
+    for kind in ("line", "cell"):
+        assert not names[kind] & set(manager.magics[kind])
+    assert shell.run_cell("%gpu_info", store_history=False).error_in_exec is not None
+
+    shell.run_cell("%load_ext colabmagic", store_history=False)
+    for kind in ("line", "cell"):
+        assert names[kind] <= set(manager.magics[kind])
+
+
+def test_unload_leaves_ipython_magics_alone(shell):
+    shell.run_cell("%unload_ext colabmagic", store_history=False)
+    assert "timeit" in shell.magics_manager.magics["line"]
+    assert "timeit" in shell.magics_manager.magics["cell"]
+    shell.run_cell("%load_ext colabmagic", store_history=False)
+
+
+def test_help_shows_generated_usage(shell, capsys):
+    shell.run_cell("%gpu_info?", store_history=False)
+    out = capsys.readouterr().out
+    assert "usage: %gpu_info" in out
+
+
+def test_bad_variable_name_is_one_usage_error(shell):
+    result = shell.run_cell("%gpu_info -q -v 1abc", store_history=False)
+    assert type(result.error_in_exec) is UsageError
+    assert "variable name" in str(result.error_in_exec)
