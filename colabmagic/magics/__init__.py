@@ -12,6 +12,7 @@ import importlib
 MAGIC_CLASSES = {
     "gpu_info": "GpuInfoMagics",
     "timeit_gpu": "TimeitGpuMagics",
+    "train": "TrainMagics",
 }
 
 

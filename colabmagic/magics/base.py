@@ -27,16 +27,16 @@ def reports_errors(method):
     return wrapper
 
 
+def output_arguments(method):
+    """Add %timeit's result conventions: -o returns the result object, -v NAME stores it."""
+    method = argument("-v", "--variable", metavar="NAME", help="Store the result in NAME in the user namespace.")(method)
+    return argument("-o", "--output", action="store_true", help="Return the result object.")(method)
+
+
 def result_arguments(method):
-    """Add %timeit's result conventions: -o returns the object, -v NAME stores it, -q prints nothing."""
-    decorators = [
-        argument("-o", "--output", action="store_true", help="Return the result object."),
-        argument("-v", "--variable", metavar="NAME", help="Store the result in NAME in the user namespace."),
-        argument("-q", "--quiet", action="store_true", help="Print nothing."),
-    ]
-    for decorate in reversed(decorators):
-        method = decorate(method)
-    return method
+    """output_arguments plus -q, which prints nothing (as in %timeit)."""
+    method = argument("-q", "--quiet", action="store_true", help="Print nothing.")(method)
+    return output_arguments(method)
 
 
 class ColabMagics(Magics):
@@ -51,10 +51,11 @@ class ColabMagics(Magics):
             raise UsageError(f"-v needs a Python variable name, not {variable!r}")
         return args
 
-    def deliver(self, result, args):
+    def deliver(self, result, args, *, show: bool | None = None):
+        """Store (-v), display (unless -q, or as `show` says) and return (-o) a result."""
         if getattr(args, "variable", None):
             self.shell.user_ns[args.variable] = result
-        if not getattr(args, "quiet", False):
+        if show if show is not None else not getattr(args, "quiet", False):
             from IPython.display import display
 
             display(result)

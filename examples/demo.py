@@ -1,0 +1,50 @@
+"""`make demo`: run colabmagic's main job inside a real IPython kernel and print what a notebook shows.
+
+Starts an ipykernel, executes the cells below in it, and prints each cell's text output (widgets,
+which need a browser, are shown by their text fallback or skipped).
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+from jupyter_client.manager import start_new_kernel
+
+CELLS = [
+    "%load_ext colabmagic",
+    "%gpu_info",
+    "%train cnn digits",
+]
+TIMEOUT = 600  # seconds for one cell
+
+
+def show(msg: dict) -> None:
+    kind, content = msg["msg_type"], msg["content"]
+    if kind == "stream":
+        sys.stdout.write(content["text"])
+    elif kind in ("execute_result", "display_data"):
+        data = content["data"]
+        if "application/vnd.jupyter.widget-view+json" in data:
+            return  # a live widget (the progress bar): text rows and the summary say the same
+        print(data.get("text/plain", ""))
+    elif kind == "error":
+        print("\n".join(content["traceback"]))
+
+
+def main() -> int:
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+        for cell in CELLS:
+            print(f"\n>>> {textwrap.indent(cell, '... ').removeprefix('... ')}")
+            reply = client.execute_interactive(cell, output_hook=show, timeout=TIMEOUT)
+            if reply["content"]["status"] != "ok":
+                return 1
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
