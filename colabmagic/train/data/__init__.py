@@ -1,0 +1,147 @@
+"""Datasets for `%train`: a name or a path in, one `Dataset` out (see dataset.py for its shape).
+
+    load_dataset("digits")                      embedded, offline (scikit-learn's 8x8 digits)
+    load_dataset("cifar10", val_split=0.1)      data folder, else downloaded and checksum-verified
+    load_dataset("pets/")                       ImageFolder layout          (folder.py)
+    load_dataset("train.csv", target="y")       CSV: tabular or pixel images (table.py)
+    load_dataset("data.npz")                    x_train/y_train[/x_test/y_test] or x/y (arrays.py)
+    from_arrays(X, y)                           arrays from the notebook     (arrays.py)
+
+Named datasets live in `data_dir()/<name>/`; files you put there yourself are used as they are
+(remote.py says where downloads come from and how to redirect them). A registered name wins over
+a file or folder of the same name: write ./mnist to mean the folder.
+
+Options for named downloads, through **options: `checksums={file name: md5 or sha256 hex}`
+replaces the published checksum of those files (tests, private mirrors), `progress=False` hides
+the download bar (or a callable(done_bytes, total_bytes) receives it). Other options belong to
+one loader: imdb `vocab_size`, `max_len`; folders `image_size`; CSV `drop`; user data `test_split`.
+
+Only the standard library is imported here, so `list_datasets()` stays cheap; numpy and torch load
+with the first dataset, scikit-learn and Pillow only in the loaders that need them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+import os
+from pathlib import Path
+from typing import Any
+
+from ...errors import ConfigError, DataError
+from .dataset import KINDS, Dataset, DataSpec
+
+__all__ = ["Dataset", "DataSpec", "KINDS", "data_dir", "from_arrays", "list_datasets", "load_dataset"]
+
+# name -> (module, one-line summary); the module defines load_<name>(root, fetch, **options)
+REGISTRY: dict[str, tuple[str, str]] = {
+    "digits": ("digits", "8x8 handwritten digits from scikit-learn, 1,437 train / 360 test, offline (default)"),
+    "mnist": ("idx", "28x28 handwritten digits, 60,000 train / 10,000 test (11 MB download)"),
+    "fashion_mnist": ("idx", "28x28 clothing photos, 10 classes, 60,000 train / 10,000 test (30 MB download)"),
+    "cifar10": ("cifar", "32x32 colour photos, 10 classes, 50,000 train / 10,000 test (170 MB download)"),
+    "cifar100": ("cifar", "32x32 colour photos, 100 classes, 50,000 train / 10,000 test (169 MB download)"),
+    "imdb": ("imdb", "movie reviews, positive or negative, 25,000 train / 25,000 test (84 MB download)"),
+}
+# file suffix -> (module, loader) for your own data; a folder is read as ImageFolder
+FILE_LOADERS = {".csv": ("table", "load_csv"), ".tsv": ("table", "load_csv"), ".npz": ("arrays", "load_npz")}
+
+
+def data_dir() -> Path:
+    """Where named datasets are kept: $COLABMAGIC_DATA, default ~/.cache/colabmagic/datasets."""
+    return Path(os.environ.get("COLABMAGIC_DATA") or "~/.cache/colabmagic/datasets").expanduser()
+
+
+def list_datasets() -> list[tuple[str, str]]:
+    """(name, one-line description) of every named dataset, for `%train --list`."""
+    return [(name, summary) for name, (_, summary) in REGISTRY.items()]
+
+
+def load_dataset(name_or_path: str | os.PathLike, *, data_dir: str | os.PathLike | None = None,
+                 target: str | None = None, val_split: float = 0.0, seed: int = 0,
+                 base_url: str | None = None, download: bool = True, **options: Any) -> Dataset:
+    """Load a named dataset or your own folder/.csv/.npz as a Dataset (tensors on the CPU).
+
+    `val_split` moves that fraction of the training split, stratified and fixed by `seed`, into
+    x_val/y_val. The test split is the official one, or for your own data without one a fixed
+    20 % stratified hold-out. Raises DataError (message says what to do) for anything missing
+    or malformed, ConfigError for options that do not apply.
+    """
+    from .split import carve_validation, check_fraction
+
+    check_fraction("val_split", val_split)
+    progress = options.pop("progress", True)  # only downloads show progress; harmless elsewhere
+    name = _registered(name_or_path)
+    if name is not None:
+        from .remote import Fetch
+
+        if target is not None:
+            raise ConfigError(f"target= is for CSV files: {name} has its own labels")
+        fetch = Fetch(base_url=base_url, download=download, checksums=options.pop("checksums", None),
+                      progress=progress)
+        root = Path(data_dir).expanduser() if data_dir is not None else _default_data_dir()
+        module, _ = REGISTRY[name]
+        dataset = _call(module, f"load_{name}", name, options, root / name, fetch)
+    else:
+        path = Path(name_or_path).expanduser()
+        if not path.exists():
+            raise DataError(_unknown(str(name_or_path)))
+        if base_url is not None:
+            raise ConfigError(f"base_url= is for named datasets, not for {path.name}")
+        if path.is_dir():
+            module, function = "folder", "load_folder"
+        elif path.suffix.lower() in FILE_LOADERS:
+            module, function = FILE_LOADERS[path.suffix.lower()]
+        else:
+            raise DataError(f"Cannot read {path.name}: use a folder of images (one subfolder per class), "
+                            "a .csv or a .npz file")
+        if target is not None:
+            if module != "table":
+                raise ConfigError(f"target= is for CSV files, not for {path.name}")
+            options["target"] = target
+        dataset = _call(module, function, path.name, options, path)
+    return carve_validation(dataset, val_split, seed)
+
+
+def from_arrays(x: Any, y: Any, *, name: str = "arrays", val_split: float = 0.0, seed: int = 0,
+                kind: str | None = None) -> Dataset:
+    """A Dataset from notebook arrays (numpy, torch or lists); 20 % stratified hold-out as test.
+
+    2-D x is tabular, (N, H, W) or (N, C, H, W) images; integer token ids need kind="text".
+    """
+    from .arrays import build
+    from .split import carve_validation, check_fraction
+
+    check_fraction("val_split", val_split)
+    return carve_validation(build(x, y, name=name, source="arrays", kind=kind), val_split, seed)
+
+
+def _default_data_dir() -> Path:  # load_dataset's data_dir parameter hides data_dir() inside it
+    return data_dir()
+
+
+def _registered(name_or_path) -> str | None:
+    if not isinstance(name_or_path, str):
+        return None
+    key = name_or_path.strip().lower().replace("-", "").replace("_", "")
+    return next((name for name in REGISTRY if name.replace("_", "") == key), None)
+
+
+def _unknown(text: str) -> str:
+    if any(sep in text for sep in "/\\") or Path(text).suffix:
+        return f"No such file or folder: {text}"
+    close = difflib.get_close_matches(text.lower(), list(REGISTRY), n=1, cutoff=0.6)
+    if close:
+        return f"Unknown dataset {text!r} - did you mean {close[0]!r}? (see %train --list)"
+    return f"Unknown dataset {text!r} and no file or folder of that name (see %train --list)"
+
+
+def _call(module: str, function: str, label: str, options: dict[str, Any], *args) -> Dataset:
+    """Call a loader, turning options it does not take into one ConfigError that lists those it does."""
+    loader = getattr(importlib.import_module(f"{__name__}.{module}"), function)
+    accepted = [p.name for p in inspect.signature(loader).parameters.values() if p.kind is p.KEYWORD_ONLY]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        takes = f"its options are {', '.join(accepted)}" if accepted else "it takes no options"
+        raise ConfigError(f"{label} does not take option {unknown[0]!r}: {takes}")
+    return loader(*args, **options)

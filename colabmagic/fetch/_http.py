@@ -1,0 +1,281 @@
+"""Plain HTTP(S) downloads and safe archive extraction, standard library only.
+
+- `download` streams to `DEST.part`, resumes an existing `.part` with an HTTP Range request when
+  the server honours it, verifies md5/sha256, fsyncs and renames: the final file appears whole or
+  not at all, and a file whose checksum does not match is removed, never left behind.
+- `extract` unpacks a tar (any compression) or zip archive after checking every member first: a
+  member with an absolute path, a `..` component, a link or a device is refused before anything
+  is written.
+
+Nothing here knows about datasets; `kaggle.py` and `gdrive.py` build on the same two functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import shutil
+import socket
+import stat
+import tarfile
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Callable
+
+from .. import __version__
+from ..errors import DataError, DownloadError
+
+CHUNK = 1 << 20  # bytes read per network call and per hashing step
+
+# progress(done_bytes, total_bytes_or_None), called after every chunk
+Progress = Callable[[int, "int | None"], None]
+
+
+class NetworkError(DownloadError):
+    """The bytes could not be had from this URL: host unreachable (refused, DNS failure, timeout),
+    connection lost mid-way, or an HTTP error status. Another mirror or a later retry may work.
+
+    A checksum mismatch is a plain DownloadError instead: the server answered, with a wrong file.
+    Callers use the difference to say "put the files here" rather than "the file is wrong".
+    """
+
+
+def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, md5: str | None = None,
+             resume: bool = True, progress: Progress | None = None, timeout: float = 30) -> Path:
+    """Download `url` to `dest` and return `dest`.
+
+    An existing `dest` is kept when it matches the checksum (or when none is given). The bytes go
+    to `dest.part` first; with `resume` an existing `.part` is continued with `Range: bytes=N-`
+    (a server that answers 200 instead of 206 gets a fresh download). `timeout` is seconds per
+    network operation, not for the whole transfer.
+
+    Raises NetworkError (unreachable, HTTP error status, connection lost: a `.part` with bytes
+    in it stays for a resume) or DownloadError (checksum mismatch: the `.part` is removed).
+    """
+    dest = Path(dest)
+    expected = _expected_digests(sha256=sha256, md5=md5)
+    if dest.is_file() and (not expected or _digests_match(_hex(_hash_file(dest, expected)), expected)):
+        return dest
+    part = dest.with_name(dest.name + ".part")
+    if not resume:
+        part.unlink(missing_ok=True)
+    offset = part.stat().st_size if part.is_file() else 0
+
+    try:
+        response = _open(url, offset, timeout)
+    except _RangeNotSatisfiable:
+        # The .part is already as long as the file: it is either complete or wrong.
+        if _digests_match(_hex(_hash_file(part, expected)), expected):
+            return _finish(part, dest)
+        part.unlink()
+        response = _open(url, 0, timeout)
+
+    with response:
+        resumed = offset > 0 and response.status == 206 and _range_start(response) == offset
+        if not resumed:
+            offset = 0
+        hashers = _hash_file(part, expected) if resumed else _new_hashers(expected)
+        length = response.headers.get("Content-Length")
+        total = offset + int(length) if length and length.isdigit() else None
+        done = offset
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with open(part, "ab" if resumed else "wb") as out:
+            try:
+                while chunk := response.read(CHUNK):
+                    out.write(chunk)
+                    for h in hashers.values():
+                        h.update(chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, total)
+            except (OSError, http.client.HTTPException) as err:  # reset, timeout: keep the .part
+                raise NetworkError(f"Download of {url} broke off after {done} bytes ({_reason(err)}); "
+                                   "run again to resume") from err
+            finally:
+                out.flush()
+                os.fsync(out.fileno())
+
+    if total is not None and done < total:
+        raise NetworkError(f"Download of {url} ended early ({done} of {total} bytes); run again to resume")
+    got = _hex(hashers)
+    if not _digests_match(got, expected):
+        part.unlink(missing_ok=True)
+        detail = ", ".join(f"expected {name} {expected[name]}, got {got[name]}"
+                           for name in expected if got[name] != expected[name])
+        raise DownloadError(f"Checksum mismatch for {dest.name} from {url} ({detail}); the file was removed")
+    return _finish(part, dest)
+
+
+def extract(archive: str | os.PathLike, target_dir: str | os.PathLike) -> Path:
+    """Unpack a tar (.tar, .tar.gz, .tgz, .tar.bz2, .tar.xz) or .zip archive into `target_dir`.
+
+    Every member is checked before anything is written: absolute paths, `..` components,
+    symbolic and hard links, devices and FIFOs make it raise DataError and write nothing.
+    Members are unpacked into a temporary folder inside `target_dir` and moved into place
+    at the end; top-level entries that already exist are replaced. Returns `target_dir`.
+    """
+    archive, target = Path(archive), Path(target_dir)
+    if tarfile.is_tarfile(archive):
+        with tarfile.open(archive, "r:*") as tar:
+            members = tar.getmembers()
+            for member in members:
+                _check_tar_member(archive, member)
+            _unpack(target, [(m.name, m.isdir(), lambda m=m: tar.extractfile(m)) for m in members])
+    elif zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            infos = zf.infolist()
+            for info in infos:
+                _check_zip_member(archive, info)
+            _unpack(target, [(i.filename, i.is_dir(), lambda i=i: zf.open(i)) for i in infos])
+    else:
+        raise DataError(f"{archive} is not a tar or zip archive (or it is damaged): delete it and try again")
+    return target
+
+
+# --- downloading ------------------------------------------------------------------------------
+
+class _RangeNotSatisfiable(Exception):
+    pass
+
+
+def _open(url: str, offset: int, timeout: float):
+    headers = {"User-Agent": f"colabmagic/{__version__}", "Accept-Encoding": "identity"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    try:
+        return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
+    except urllib.error.HTTPError as err:
+        err.close()
+        if err.code == 416 and offset:
+            raise _RangeNotSatisfiable from err
+        raise NetworkError(f"Download of {url} failed: HTTP {err.code} {err.reason}") from err
+    except (urllib.error.URLError, OSError) as err:  # refused, DNS failure, timeout, TLS
+        host = urllib.parse.urlsplit(url).hostname or url
+        raise NetworkError(f"Cannot reach {host}: {_reason(err)}") from err
+
+
+def _reason(err: BaseException) -> str:
+    reason = getattr(err, "reason", err)
+    if isinstance(reason, (socket.timeout, TimeoutError)):
+        return "timed out"
+    return getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
+
+
+def _range_start(response) -> int | None:
+    # "Content-Range: bytes 100-199/200"
+    value = response.headers.get("Content-Range", "")
+    unit, _, spec = value.partition(" ")
+    start = spec.partition("-")[0]
+    return int(start) if unit == "bytes" and start.isdigit() else None
+
+
+def _finish(part: Path, dest: Path) -> Path:
+    os.replace(part, dest)
+    _fsync_dir(dest.parent)
+    return dest
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (POSIX; a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --- checksums --------------------------------------------------------------------------------
+
+def _expected_digests(*, sha256: str | None, md5: str | None) -> dict[str, str]:
+    expected = {name: value.strip().lower() for name, value in (("sha256", sha256), ("md5", md5)) if value}
+    lengths = {"sha256": 64, "md5": 32}
+    for name, value in expected.items():
+        if len(value) != lengths[name] or any(c not in "0123456789abcdef" for c in value):
+            raise ValueError(f"{name} must be {lengths[name]} hex digits, got {value!r}")
+    return expected
+
+
+def _new_hashers(expected: dict[str, str]) -> dict[str, "hashlib._Hash"]:
+    return {name: hashlib.new(name, usedforsecurity=False) for name in expected}
+
+
+def _hash_file(path: Path, expected: dict[str, str]) -> dict[str, "hashlib._Hash"]:
+    """Hashers for each expected algorithm, fed with the file's bytes (more can follow)."""
+    hashers = _new_hashers(expected)
+    if not hashers:
+        return hashers
+    with open(path, "rb") as f:
+        while block := f.read(CHUNK):
+            for h in hashers.values():
+                h.update(block)
+    return hashers
+
+
+def _hex(hashers: dict[str, "hashlib._Hash"]) -> dict[str, str]:
+    return {name: h.hexdigest() for name, h in hashers.items()}
+
+
+def _digests_match(got: dict[str, str], expected: dict[str, str]) -> bool:
+    return all(got.get(name) == value for name, value in expected.items())
+
+
+# --- extraction -------------------------------------------------------------------------------
+
+def _check_name(archive: Path, name: str) -> None:
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise DataError(f"Refusing to extract {archive.name}: member {name!r} has an absolute path")
+    if ".." in path.parts:
+        raise DataError(f"Refusing to extract {archive.name}: member {name!r} points outside the target folder")
+
+
+def _check_tar_member(archive: Path, member: tarfile.TarInfo) -> None:
+    _check_name(archive, member.name)
+    if member.issym() or member.islnk():
+        raise DataError(f"Refusing to extract {archive.name}: member {member.name!r} is a link")
+    if not (member.isfile() or member.isdir()):
+        raise DataError(f"Refusing to extract {archive.name}: member {member.name!r} is not a file or folder")
+
+
+def _check_zip_member(archive: Path, info: zipfile.ZipInfo) -> None:
+    _check_name(archive, info.filename)
+    kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when the archiver recorded no file type
+    if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+        raise DataError(f"Refusing to extract {archive.name}: member {info.filename!r} is a link or device")
+
+
+def _unpack(target: Path, members) -> None:
+    """Write (name, is_dir, open_member) entries under a temporary folder, then move them into target."""
+    target.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".extracting-", dir=target))
+    try:
+        root = staging.resolve()
+        for name, is_dir, open_member in members:
+            path = (staging / name.replace("\\", "/")).resolve()
+            if path != root and root not in path.parents:  # belt and braces after _check_name
+                raise DataError(f"Refusing to extract member {name!r}: it points outside the target folder")
+            if is_dir:
+                path.mkdir(parents=True, exist_ok=True)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open_member() as src, open(path, "wb") as out:
+                shutil.copyfileobj(src, out, CHUNK)
+        for entry in staging.iterdir():
+            final = target / entry.name
+            if final.is_dir() and not final.is_symlink():
+                shutil.rmtree(final)
+            elif final.exists() or final.is_symlink():
+                final.unlink()
+            os.replace(entry, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,123 @@
+"""Your own images in ImageFolder layout: one subfolder per class, named after the class.
+
+    pets/cat/1.png  pets/dog/7.jpg ...               20 % held out as test (stratified, fixed seed)
+    pets/train/cat/1.png  pets/test/cat/9.png ...    train/ and test/ used as the splits
+                                                     (val/, valid/ or validation/ too, if present)
+
+Classes are the train folder's subfolder names in sorted order. Images are decoded with Pillow:
+one channel if every image is greyscale, else RGB (alpha dropped). All are resized (bilinear) to
+one size: `image_size` (an int or (height, width)) or else the most common size among the training
+images. Hidden files and folders (.ipynb_checkpoints) are skipped. Stored as uint8 (N, C, H, W).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import ConfigError, DataError
+from .arrays import image_dataset
+from .split import TEST_FRACTION, TEST_SEED, check_fraction, stratified_indices
+
+SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
+VAL_NAMES = ("val", "valid", "validation")
+
+
+def load_folder(path: Path, *, image_size: int | tuple[int, int] | None = None,
+                test_split: float = TEST_FRACTION):
+    test_split = check_fraction("test_split", test_split)
+    size = _parse_size(image_size)
+    subfolders = {d.name.lower(): d for d in _visible(path) if d.is_dir()}
+    if "train" in subfolders:
+        split_dirs = {"train": subfolders["train"], "test": subfolders.get("test"),
+                      "val": next((subfolders[n] for n in VAL_NAMES if n in subfolders), None)}
+    else:
+        split_dirs = {"train": path, "test": None, "val": None}
+
+    classes = sorted(d.name for d in _visible(split_dirs["train"]) if d.is_dir())
+    files = {split: _scan(folder, classes) for split, folder in split_dirs.items() if folder is not None}
+    files = {split: items for split, items in files.items() if items or split == "train"}  # empty test/: none
+    if not files["train"]:
+        raise DataError(f"No images in {split_dirs['train']}: put one subfolder per class holding "
+                        f"{', '.join(sorted(SUFFIXES))} files")
+    used = sorted({label for _, label in files["train"]})
+    if len(used) < 2:
+        raise DataError(f"{split_dirs['train']} has images of {len(used)} class: a classifier needs at least "
+                        "two class subfolders")
+
+    from PIL import Image
+
+    headers = {split: [_header(Image, f) for f, _ in items] for split, items in files.items()}
+    if size is None:  # (height, width) most common among the training images
+        (w, h), _ = Counter(s for s, _ in headers["train"]).most_common(1)[0]
+        size = (h, w)
+    mode = "L" if all(m in GREY_MODES for hs in headers.values() for _, m in hs) else "RGB"
+    arrays = {split: (np.stack([_decode(Image, f, mode, size) for f, _ in items]),
+                      np.array([label for _, label in items], dtype=np.int64))
+              for split, items in files.items()}
+
+    x_train, y_train = arrays["train"]
+    x_test, y_test = arrays.get("test", (None, None))
+    if x_test is None and test_split:
+        kept, held = stratified_indices(y_train, test_split, TEST_SEED, what="test_split")
+        x_train, x_test, y_train, y_test = x_train[kept], x_train[held], y_train[kept], y_train[held]
+    ds = image_dataset(path.resolve().name, x_train, y_train, x_test, y_test, classes, source=str(path))
+    if "val" in arrays:
+        import torch
+
+        ds = ds.replace(x_val=torch.from_numpy(arrays["val"][0]), y_val=torch.from_numpy(arrays["val"][1]))
+    return ds
+
+
+def _visible(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if not p.name.startswith((".", "__")))
+
+
+def _scan(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
+    """(image file, class index) for every image in folder/<class>/ (nested folders included)."""
+    found = sorted(d.name for d in _visible(folder) if d.is_dir())
+    unknown = [name for name in found if name not in classes]
+    if unknown:
+        raise DataError(f"{folder} has class folder {unknown[0]!r} that the training folder lacks "
+                        f"(classes: {', '.join(classes[:8])}{', ...' if len(classes) > 8 else ''})")
+    return [(f, label) for label, name in enumerate(classes) if (folder / name).is_dir()
+            for f in sorted((folder / name).rglob("*"))
+            if f.suffix.lower() in SUFFIXES and f.is_file()
+            and not any(part.startswith(".") for part in f.relative_to(folder).parts)]
+
+
+def _header(Image, path: Path) -> tuple[tuple[int, int], str]:
+    try:
+        with Image.open(path) as im:  # reads the header only
+            return im.size, im.mode
+    except (OSError, ValueError, Image.DecompressionBombError) as err:
+        raise DataError(f"Cannot read image {path}: {err}") from err
+
+
+def _decode(Image, path: Path, mode: str, size: tuple[int, int]) -> np.ndarray:
+    try:
+        with Image.open(path) as im:
+            im = im.convert(mode)
+            if im.size != (size[1], size[0]):
+                im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+            a = np.asarray(im, dtype=np.uint8)
+    except (OSError, ValueError, Image.DecompressionBombError) as err:
+        raise DataError(f"Cannot read image {path}: {err}") from err
+    return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
+
+
+def _parse_size(image_size) -> tuple[int, int] | None:
+    if image_size is None:
+        return None
+    if isinstance(image_size, str):  # "64", "64x48", "64,48"
+        parts = image_size.lower().replace("x", ",").split(",")
+        image_size = [int(p) if p.strip().isdigit() else p for p in parts]
+    if isinstance(image_size, int):
+        image_size = (image_size, image_size)
+    size = tuple(image_size)
+    if len(size) != 2 or not all(isinstance(s, int) and s > 0 for s in size):
+        raise ConfigError(f"image_size must be a positive int or (height, width), got {image_size!r}")
+    return size

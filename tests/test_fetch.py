@@ -1,0 +1,291 @@
+"""colabmagic.fetch: downloads against a real HTTP server on 127.0.0.1, and safe extraction."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import socket
+import stat
+import tarfile
+import threading
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from colabmagic.errors import DataError, DownloadError
+from colabmagic.fetch import NetworkError, download, extract
+
+PROXY_VARIABLES = ["http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"]
+
+
+class LocalServer:
+    """http.server on 127.0.0.1 in a thread, serving `files` (URL path -> bytes).
+
+    Honours `Range: bytes=N-` with 206 unless `honour_range` is False; `break_after` makes the next
+    response stop after that many body bytes and drop the connection. `requests` records
+    (path, Range header) of every request.
+    """
+
+    def __init__(self):
+        self.files: dict[str, bytes] = {}
+        self.requests: list[tuple[str, str | None]] = []
+        self.honour_range = True
+        self.break_after: int | None = None
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+
+    def __enter__(self):
+        threading.Thread(target=self.httpd.serve_forever, args=(0.01,), daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def _handler(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                path, ranged = self.path.lstrip("/"), self.headers.get("Range")
+                server.requests.append((path, ranged))
+                body = server.files.get(path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                start = int(ranged.removeprefix("bytes=").partition("-")[0]) if ranged and server.honour_range else 0
+                if start >= len(body) > 0:
+                    self.send_response(416)
+                    self.send_header("Content-Range", f"bytes */{len(body)}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(206 if start else 200)
+                if start:
+                    self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+                self.send_header("Content-Length", str(len(body) - start))
+                self.end_headers()
+                cut, server.break_after = server.break_after, None
+                self.wfile.write(body[start:] if cut is None else body[start:start + cut])
+                if cut is not None:
+                    self.close_connection = True
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch):
+    """urllib honours proxy variables: requests to 127.0.0.1 must go straight there."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def server():
+    with LocalServer() as srv:
+        yield srv
+
+
+def closed_port_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens: connecting is refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+PAYLOAD = bytes(range(256)) * 2000 + b"tail"  # 512,004 bytes: several chunks are not needed, one is fine
+SHA256 = hashlib.sha256(PAYLOAD).hexdigest()
+MD5 = hashlib.md5(PAYLOAD).hexdigest()
+
+
+def test_download_verifies_and_renames(server, tmp_path):
+    server.files["f.bin"] = PAYLOAD
+    seen = []
+    dest = download(server.url + "f.bin", tmp_path / "sub" / "f.bin", sha256=SHA256, md5=MD5,
+                    progress=lambda done, total: seen.append((done, total)))
+    assert dest == tmp_path / "sub" / "f.bin"
+    assert dest.read_bytes() == PAYLOAD
+    assert not (tmp_path / "sub" / "f.bin.part").exists()
+    assert seen[-1] == (len(PAYLOAD), len(PAYLOAD))
+    assert server.requests == [("f.bin", None)]
+
+
+def test_existing_file_with_right_checksum_is_not_fetched_again(server, tmp_path):
+    (tmp_path / "f.bin").write_bytes(PAYLOAD)
+    assert download(server.url + "f.bin", tmp_path / "f.bin", md5=MD5).read_bytes() == PAYLOAD
+    assert server.requests == []
+
+
+def test_existing_file_with_wrong_checksum_is_replaced(server, tmp_path):
+    server.files["f.bin"] = PAYLOAD
+    (tmp_path / "f.bin").write_bytes(b"stale")
+    assert download(server.url + "f.bin", tmp_path / "f.bin", sha256=SHA256).read_bytes() == PAYLOAD
+
+
+def test_checksum_mismatch_leaves_no_file(server, tmp_path):
+    server.files["f.bin"] = PAYLOAD
+    with pytest.raises(DownloadError, match="Checksum mismatch for f.bin") as info:
+        download(server.url + "f.bin", tmp_path / "f.bin", sha256="0" * 64)
+    assert not isinstance(info.value, NetworkError)
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_resume_uses_range(server, tmp_path):
+    server.files["f.bin"] = PAYLOAD
+    (tmp_path / "f.bin.part").write_bytes(PAYLOAD[:100_000])
+    seen = []
+    download(server.url + "f.bin", tmp_path / "f.bin", sha256=SHA256,
+             progress=lambda done, total: seen.append((done, total)))
+    assert (tmp_path / "f.bin").read_bytes() == PAYLOAD
+    assert server.requests == [("f.bin", "bytes=100000-")]
+    assert seen[-1] == (len(PAYLOAD), len(PAYLOAD))
+
+
+def test_resume_after_a_broken_connection(server, tmp_path):
+    server.files["f.bin"] = PAYLOAD
+    server.break_after = 70_000
+    with pytest.raises(NetworkError, match="run again to resume"):
+        download(server.url + "f.bin", tmp_path / "f.bin", md5=MD5)
+    assert (tmp_path / "f.bin.part").stat().st_size == 70_000
+    assert not (tmp_path / "f.bin").exists()
+    download(server.url + "f.bin", tmp_path / "f.bin", md5=MD5)
+    assert (tmp_path / "f.bin").read_bytes() == PAYLOAD
+    assert server.requests[-1] == ("f.bin", "bytes=70000-")
+    assert not (tmp_path / "f.bin.part").exists()
+
+
+def test_server_without_range_support_restarts(server, tmp_path):
+    server.files["f.bin"] = PAYLOAD
+    server.honour_range = False
+    (tmp_path / "f.bin.part").write_bytes(PAYLOAD[:1000])
+    download(server.url + "f.bin", tmp_path / "f.bin", sha256=SHA256)
+    assert (tmp_path / "f.bin").read_bytes() == PAYLOAD
+
+
+def test_complete_part_file_is_finished_without_download(server, tmp_path):
+    server.files["f.bin"] = PAYLOAD
+    (tmp_path / "f.bin.part").write_bytes(PAYLOAD)
+    download(server.url + "f.bin", tmp_path / "f.bin", sha256=SHA256)  # the server answers 416
+    assert (tmp_path / "f.bin").read_bytes() == PAYLOAD
+    assert not (tmp_path / "f.bin.part").exists()
+
+
+def test_corrupt_part_file_is_removed_after_mismatch(server, tmp_path):
+    server.files["f.bin"] = PAYLOAD
+    (tmp_path / "f.bin.part").write_bytes(b"x" * 5000)
+    with pytest.raises(DownloadError, match="Checksum mismatch"):
+        download(server.url + "f.bin", tmp_path / "f.bin", sha256=SHA256)
+    assert sorted(tmp_path.iterdir()) == []
+    download(server.url + "f.bin", tmp_path / "f.bin", sha256=SHA256)  # and the next try starts clean
+    assert (tmp_path / "f.bin").read_bytes() == PAYLOAD
+
+
+def test_resume_false_starts_over(server, tmp_path):
+    server.files["f.bin"] = PAYLOAD
+    (tmp_path / "f.bin.part").write_bytes(b"x" * 5000)
+    download(server.url + "f.bin", tmp_path / "f.bin", sha256=SHA256, resume=False)
+    assert server.requests == [("f.bin", None)]
+
+
+def test_http_error_writes_nothing(server, tmp_path):
+    with pytest.raises(NetworkError, match="HTTP 404"):
+        download(server.url + "missing.bin", tmp_path / "new" / "f.bin")
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("url", [closed_port_url() + "f.bin", "http://colabmagic-test.invalid/f.bin"],
+                         ids=["refused", "dns"])
+def test_unreachable_host_writes_nothing(tmp_path, url):
+    with pytest.raises(NetworkError, match="Cannot reach"):
+        download(url, tmp_path / "new" / "f.bin", timeout=5)
+    assert not (tmp_path / "new").exists()
+
+
+def test_bad_checksum_argument():
+    with pytest.raises(ValueError, match="sha256 must be 64 hex digits"):
+        download("http://127.0.0.1/x", "/nonexistent/x", sha256="abc")
+
+
+# --- extraction -------------------------------------------------------------------------------
+
+def make_tar(path: Path, members: list[tuple[str, bytes | None, bytes]]) -> Path:
+    """members: (name, tar type, data); type None is a regular file."""
+    with tarfile.open(path, "w:gz") as tar:
+        for name, kind, data in members:
+            info = tarfile.TarInfo(name)
+            if kind is None:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+            else:
+                info.type = kind
+                info.linkname = data.decode()
+                tar.addfile(info)
+    return path
+
+
+def test_extract_tar_and_zip(tmp_path):
+    tgz = make_tar(tmp_path / "a.tar.gz", [("top/", tarfile.DIRTYPE, b""), ("top/x.txt", None, b"x"),
+                                            ("top/sub/y.txt", None, b"y")])
+    zpath = tmp_path / "b.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        zf.writestr("ztop/z.txt", "z")
+    out = tmp_path / "out"
+    assert extract(tgz, out) == out
+    extract(zpath, out)
+    assert (out / "top" / "x.txt").read_bytes() == b"x"
+    assert (out / "top" / "sub" / "y.txt").read_bytes() == b"y"
+    assert (out / "ztop" / "z.txt").read_text() == "z"
+    assert sorted(p.name for p in out.iterdir()) == ["top", "ztop"]  # no staging folder left
+
+
+def test_extract_replaces_a_stale_folder(tmp_path):
+    (tmp_path / "out" / "top").mkdir(parents=True)
+    (tmp_path / "out" / "top" / "old.txt").write_text("old")
+    extract(make_tar(tmp_path / "a.tar.gz", [("top/x.txt", None, b"x")]), tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out" / "top").iterdir()) == ["x.txt"]
+
+
+@pytest.mark.parametrize("member", [
+    ("../evil.txt", None, b"evil"),
+    ("top/../../evil.txt", None, b"evil"),
+    ("/tmp/colabmagic-evil.txt", None, b"evil"),
+    ("top/link", tarfile.SYMTYPE, b"/etc/passwd"),
+    ("top/hard", tarfile.LNKTYPE, b"../evil.txt"),
+    ("top/fifo", tarfile.FIFOTYPE, b""),
+], ids=["dotdot", "nested-dotdot", "absolute", "symlink", "hardlink", "fifo"])
+def test_extract_refuses_escaping_tar_members(tmp_path, member):
+    archive = make_tar(tmp_path / "bad.tar.gz", [("top/ok.txt", None, b"ok"), member])
+    with pytest.raises(DataError, match="Refusing to extract bad.tar.gz"):
+        extract(archive, tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # checked before anything was written
+    assert not (tmp_path / "evil.txt").exists()
+    assert not Path("/tmp/colabmagic-evil.txt").exists()
+
+
+def test_extract_refuses_escaping_zip_members(tmp_path):
+    dotdot = tmp_path / "dotdot.zip"
+    with zipfile.ZipFile(dotdot, "w") as zf:
+        zf.writestr("ok.txt", "ok")
+        zf.writestr("../evil.txt", "evil")
+    link = tmp_path / "link.zip"
+    with zipfile.ZipFile(link, "w") as zf:
+        info = zipfile.ZipInfo("link")
+        info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(info, "/etc/passwd")
+    for archive in (dotdot, link):
+        with pytest.raises(DataError, match="Refusing to extract"):
+            extract(archive, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "evil.txt").exists()
+
+
+def test_extract_rejects_a_non_archive(tmp_path):
+    (tmp_path / "f.tar.gz").write_bytes(b"not an archive")
+    with pytest.raises(DataError, match="not a tar or zip archive"):
+        extract(tmp_path / "f.tar.gz", tmp_path / "out")
