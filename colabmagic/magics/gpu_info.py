@@ -1,0 +1,71 @@
+"""%gpu_info: NVIDIA GPUs, CPU, RAM and disks in one table, once or live with --watch."""
+
+from __future__ import annotations
+
+import argparse
+
+from IPython.core.error import UsageError
+from IPython.core.magic import line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
+
+from .base import ColabMagics, reports_errors, result_arguments
+
+
+def _positive(kind, what):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not value > 0:
+            raise argparse.ArgumentTypeError(f"expected {what} > 0, got {text!r}")
+        return value
+
+    parse.__name__ = what  # argparse names the type in its messages
+    return parse
+
+
+@magics_class
+class GpuInfoMagics(ColabMagics):
+    @line_magic
+    @magic_arguments()
+    @argument("--json", action="store_true", help="Print JSON (one line per reading with --watch).")
+    @argument("--watch", type=_positive(float, "seconds"), metavar="SECONDS",
+              help="Refresh the same output every SECONDS until interrupted (Ctrl-C or Interrupt).")
+    @argument("--count", type=_positive(int, "a count"), metavar="N", help="With --watch: stop after N readings.")
+    @argument("--no-processes", action="store_true", help="Skip the per-GPU process lists (faster).")
+    @result_arguments
+    @reports_errors
+    def gpu_info(self, line):
+        """Show every NVIDIA GPU (through NVML) and the host's CPU, RAM, swap and disks."""
+        args = self.parse(self.gpu_info, line)
+        if args.count is not None and args.watch is None:
+            raise UsageError("--count needs --watch SECONDS")
+        from ..system import snapshot, watch
+
+        processes = not args.no_processes
+        readings = watch(args.watch, args.count, processes=processes) if args.watch else [snapshot(processes)]
+        result = show_live(readings, as_json=args.json, lines=bool(args.watch), quiet=args.quiet)
+        return self.deliver(result, args, show=False)
+
+
+def show_live(readings, *, as_json: bool, lines: bool, quiet: bool):
+    """Show each reading in one output that updates in place (a terminal reprints it); return the last."""
+    import json
+
+    from IPython.display import display
+
+    handle = last = None
+    try:
+        for last in readings:
+            if quiet:
+                continue
+            if as_json:
+                print(json.dumps(last.to_dict(), indent=None if lines else 2))
+            elif handle is None:
+                handle = display(last, display_id=True)
+            else:
+                handle.update(last)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a user ends --watch
+    return last
