@@ -43,3 +43,14 @@ def require(module: str, extra: str):
         raise MissingExtraError(
             f"{module} is not installed: pip install 'colabmagic[{extra}]'"
         ) from err
+
+
+class TrainingInterrupted(ColabMagicError):
+    """Training stopped on a KeyboardInterrupt after checkpointing; the message says how to resume.
+
+    `result` holds the partial TrainResult (interrupted=True) when there is one.
+    """
+
+    def __init__(self, message: str, result=None):
+        super().__init__(message)
+        self.result = result

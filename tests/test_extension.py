@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from IPython.core.error import UsageError
 
 from colabmagic.magics import MAGIC_CLASSES
@@ -72,10 +73,18 @@ def test_unload_leaves_ipython_magics_alone(shell):
     shell.run_cell("%load_ext colabmagic", store_history=False)
 
 
-def test_help_shows_generated_usage(shell, capsys):
-    shell.run_cell("%gpu_info?", store_history=False)
+@pytest.mark.parametrize("query, usage, option_help", [
+    ("%gpu_info?", "%gpu_info [--json] [--watch SECONDS]", "Refresh the same output every SECONDS"),
+    ("%%timeit_gpu?", "%timeit_gpu [-n N] [-r R]", "Do not flush the GPU's L2 cache"),
+    ("%train?", "%train [--list] [--data X Y]", "Continue from the newest checkpoint."),
+])
+def test_help_shows_generated_usage(shell, capsys, query, usage, option_help):
+    """`%magic?` shows the usage line and option help that magic_arguments generates
+    (IPython >= 9 prints it without the "usage:" prefix argparse uses)."""
+    shell.run_cell(query, store_history=False)
     out = capsys.readouterr().out
-    assert "usage: %gpu_info" in out
+    assert usage in out
+    assert option_help in out
 
 
 def test_bad_variable_name_is_one_usage_error(shell):

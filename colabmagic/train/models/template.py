@@ -1,4 +1,4 @@
-"""What every model template file declares, so the registry and `%train --list` can read it."""
+"""What every model template file declares, so the registry can build it and check its data."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Template:
     name: str                          # what the user types: `%train cnn digits`
-    summary: str                       # one line for `%train --list`
     kinds: frozenset[str]              # data kinds it accepts: {"image"}, {"text"}, ...
     build: "Callable[[DataSpec], nn.Module]"
     defaults: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields tuned for it

@@ -1,0 +1,278 @@
+"""Checkpoints that survive a dead kernel, and the run folders they live in.
+
+Run folders. A run named NAME (default MODEL-DATASET) writes TensorBoard events to runs/NAME/ and
+checkpoints to runs/NAME/checkpoints/. A fresh run never mixes with an earlier one: when
+runs/NAME already holds files, it becomes runs/NAME-2 (then -3, ...). `resume` picks, among
+runs/NAME and runs/NAME-N, the folder whose newest checkpoint was written last. `logdir` and
+`checkpoint_dir` override the folders; an explicit checkpoint_dir that already holds checkpoints
+is refused for a fresh run (resume it, or pick another folder).
+
+Files. `epoch{E:04d}-step{S:06d}.pt`: E is the 0-based epoch in progress and S the steps done in
+it, so an epoch-end checkpoint is `epoch{E+1}-step000000.pt` and names sort in training order.
+Each is written to NAME.part, flushed, fsynced and renamed, so a file either is whole or is not
+there; the newest `keep_checkpoints` are kept.
+
+Contents: one dict that `torch.load(path, weights_only=True)` reads (tensors, plain containers,
+str/int/float/bool/None): format tag and version, template name, dataset name/kind/shape/classes,
+the resolved config, epoch/step/global step, model/optimizer/scheduler/grad-scaler state dicts,
+the RNG states (torch CPU, CUDA), the epoch's running metric sums, the history so far.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import CheckpointError, ConfigError
+
+FORMAT = "colabmagic.train/checkpoint"
+VERSION = 1
+RUNS_ROOT = Path("runs")
+_NAME = re.compile(r"epoch(\d{4,})-step(\d{6,})\.pt")
+
+
+def checkpoint_name(epoch: int, step: int) -> str:
+    return f"epoch{epoch:04d}-step{step:06d}.pt"
+
+
+def checkpoint_files(folder: str | os.PathLike) -> list[Path]:
+    """The checkpoints in `folder`, oldest first (by epoch, then step); .part files are not checkpoints."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        match = _NAME.fullmatch(path.name)
+        if match and path.is_file():
+            found.append(((int(match.group(1)), int(match.group(2))), path))
+    return [path for _, path in sorted(found)]
+
+
+def write_atomically(path: Path, write: Callable[[Any], None]) -> Path:
+    """Call write(file) on PATH.part, flush, fsync, rename to PATH: readers see all of it or nothing."""
+    part = path.with_name(path.name + ".part")
+    try:
+        with open(part, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(part, path)
+    except BaseException:  # includes KeyboardInterrupt: never leave a half file behind
+        part.unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
+    return path
+
+
+def save_checkpoint(folder: Path, state: dict[str, Any], keep: int) -> Path:
+    """Write `state` as the checkpoint for its (epoch, step) and drop all but the newest `keep` (0 = all)."""
+    import torch
+
+    state = {"format": FORMAT, "version": VERSION, **state}
+    folder.mkdir(parents=True, exist_ok=True)
+    path = write_atomically(folder / checkpoint_name(state["epoch"], state["step"]),
+                            lambda file: torch.save(state, file))
+    if keep:
+        for old in checkpoint_files(folder)[:-keep]:
+            old.unlink(missing_ok=True)
+    return path
+
+
+class CheckpointWriter:
+    """Writes checkpoints on a background thread, so the training loop only pays for a snapshot.
+
+    One write is in flight at a time; `save` waits for the previous one (and re-raises its error).
+    The snapshot clones every tensor on its own device first: training goes on changing the
+    originals in place while the thread serialises the copies.
+    """
+
+    def __init__(self, folder: Path, keep: int):
+        self.folder, self.keep = folder, keep
+        self.pending: Any = None          # (future, path) of the write in flight
+        self.executor: Any = None
+
+    def save(self, state: dict[str, Any], *, wait: bool = False) -> Path:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.wait()
+        path = self.folder / checkpoint_name(state["epoch"], state["step"])
+        snapshot = _snapshot(state)
+        if wait:
+            save_checkpoint(self.folder, snapshot, self.keep)
+            return path
+        if self.executor is None:
+            self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
+        self.pending = (self.executor.submit(save_checkpoint, self.folder, snapshot, self.keep), path)
+        return path
+
+    def finished(self) -> Path | None:
+        """The path of a write that has completed since the last call, without waiting."""
+        if self.pending is not None and self.pending[0].done():
+            return self.wait()
+        return None
+
+    def wait(self) -> Path | None:
+        """Block until the write in flight is on disk; its path (None if there was none)."""
+        if self.pending is None:
+            return None
+        future, path = self.pending
+        self.pending = None
+        future.result()
+        return path
+
+    def close(self) -> Path | None:
+        try:
+            return self.wait()
+        finally:
+            if self.executor is not None:
+                self.executor.shutdown(wait=True)
+                self.executor = None
+
+
+def _snapshot(value: Any) -> Any:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, dict):
+        copy = type(value)((k, _snapshot(v)) for k, v in value.items())
+        if hasattr(value, "_metadata"):  # a module state_dict's per-module versions, read by load_state_dict
+            copy._metadata = value._metadata
+        return copy
+    if isinstance(value, (list, tuple)):
+        return type(value)(_snapshot(v) for v in value)
+    return value
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and check a checkpoint; anything unreadable or not ours is a CheckpointError, never None."""
+    import pickle
+    import zipfile
+
+    import torch
+
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"Checkpoint {path} does not exist") from None
+    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError, OSError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"Checkpoint {path} is corrupt or not a PyTorch file ({reason[:160]}): "
+                              f"delete it to resume from an older checkpoint, or train without resume") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a colabmagic training checkpoint: resume needs a checkpoint "
+                              "written by train()/%train, or train without resume")
+    if state.get("version") != VERSION:
+        raise CheckpointError(f"{path} has checkpoint format version {state.get('version')!r}; this colabmagic "
+                              f"reads version {VERSION}: train without resume")
+    missing = [k for k in REQUIRED_KEYS if k not in state]
+    if missing:
+        raise CheckpointError(f"{path} lacks {', '.join(missing)}: it is not a complete checkpoint")
+    return state
+
+
+REQUIRED_KEYS = ("template", "dataset", "config", "epoch", "step", "global_step", "model", "optimizer", "rng")
+
+
+def check_fits(state: dict[str, Any], path: Path, *, template: str, dataset: dict[str, Any]) -> None:
+    """Raise CheckpointError when a checkpoint belongs to another model or another dataset."""
+    if state["template"] != template:
+        raise CheckpointError(f"{path} was written by model {state['template']!r}, not {template!r}: resume "
+                              f"with {state['template']!r}, or start a fresh run with another name")
+    theirs = state["dataset"]
+    for key in ("name", "kind", "input_shape", "num_classes"):
+        if list_or_value(theirs.get(key)) != list_or_value(dataset.get(key)):
+            raise CheckpointError(f"{path} was trained on {_describe(theirs)}, not {_describe(dataset)}: "
+                                  "resume with that dataset, or start a fresh run with another name")
+
+
+def list_or_value(value: Any) -> Any:
+    return list(value) if isinstance(value, (tuple, list)) else value
+
+
+def _describe(dataset: dict[str, Any]) -> str:
+    shape = "x".join(str(d) for d in dataset.get("input_shape", ()))
+    return f"{dataset.get('name')} ({dataset.get('kind')} {shape}, {dataset.get('num_classes')} classes)"
+
+
+@dataclass
+class RunFolders:
+    name: str                 # run name as used: may carry a -N suffix
+    logdir: Path              # TensorBoard events
+    checkpoint_dir: Path
+    resume_from: Path | None  # the checkpoint to continue from (resume only)
+
+    def create(self) -> None:
+        """Make the folders and drop .part leftovers of a process that died while writing."""
+        self.logdir.mkdir(parents=True, exist_ok=True)
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        for part in self.checkpoint_dir.glob("*.part"):
+            part.unlink(missing_ok=True)
+
+
+def run_folders(*, name: str | None, default_name: str, logdir: str | None, checkpoint_dir: str | None,
+                resume: bool) -> RunFolders:
+    """Decide where a run writes (and what it resumes from) without writing anything."""
+    base = name or safe_name(default_name)
+    if logdir is not None or checkpoint_dir is not None:
+        log = Path(logdir).expanduser() if logdir is not None else RUNS_ROOT / base
+        ckpt = Path(checkpoint_dir).expanduser() if checkpoint_dir is not None else log / "checkpoints"
+        existing = checkpoint_files(ckpt)
+        if resume:
+            if not existing:
+                raise CheckpointError(f"No checkpoint to resume in {ckpt}: train once without resume first")
+            return RunFolders(base, log, ckpt, existing[-1])
+        if existing:
+            raise ConfigError(f"{ckpt} already holds checkpoints of an earlier run: pass resume to continue it, "
+                              "or choose another checkpoint_dir")
+        return RunFolders(base, log, ckpt, None)
+
+    candidates = _numbered_runs(base)
+    if resume:
+        newest = [(files[-1].stat().st_mtime, run, files[-1])
+                  for run in candidates if (files := checkpoint_files(RUNS_ROOT / run / "checkpoints"))]
+        if not newest:
+            raise CheckpointError(f"No checkpoint to resume in {RUNS_ROOT / base / 'checkpoints'} "
+                                  f"(nor in {RUNS_ROOT / base}-N): train once without resume first")
+        _, run, path = max(newest)
+        return RunFolders(run, RUNS_ROOT / run, RUNS_ROOT / run / "checkpoints", path)
+    run, number = base, 1
+    while _holds_files(RUNS_ROOT / run):
+        number += 1
+        run = f"{base}-{number}"
+    return RunFolders(run, RUNS_ROOT / run, RUNS_ROOT / run / "checkpoints", None)
+
+
+def safe_name(text: str) -> str:
+    """A folder-safe run name: path separators and odd characters become '_'."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "run"
+
+
+def _numbered_runs(base: str) -> list[str]:
+    runs = [base]
+    if RUNS_ROOT.is_dir():
+        pattern = re.compile(re.escape(base) + r"-(\d+)")
+        runs += [p.name for p in RUNS_ROOT.iterdir() if pattern.fullmatch(p.name) and p.is_dir()]
+    return runs
+
+
+def _holds_files(folder: Path) -> bool:
+    return folder.exists() and any(folder.iterdir())
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); Windows cannot open folders, and needs no such step."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,114 @@
+"""Which device a run uses, which precision it can afford there, and how much memory it took.
+
+`auto` picks the first CUDA GPU, then Apple's MPS, then the CPU. Precision `auto` is bf16 autocast
+on a CUDA GPU with native bf16 (Ampere and newer), fp16 with a GradScaler on an older CUDA GPU
+(a T4 has fp16 tensor cores and no bf16), and fp32 elsewhere.
+"""
+
+from __future__ import annotations
+
+import re
+import resource
+import sys
+
+import torch
+
+from ..errors import ConfigError, DeviceError
+
+
+def resolve_device(spec: str) -> torch.device:
+    """auto | cpu | cuda | cuda:N | mps -> a torch.device that exists on this machine."""
+    spec = (spec or "auto").strip().lower()
+    if spec == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", torch.cuda.current_device())
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if spec == "cpu":
+        return torch.device("cpu")
+    if spec == "mps":
+        if not _mps_available():
+            raise DeviceError("device mps is not available (it needs Apple silicon and a PyTorch built "
+                              "with MPS): use device cpu or auto")
+        return torch.device("mps")
+    match = re.fullmatch(r"cuda(?::(\d+))?", spec)
+    if not match:
+        raise ConfigError(f"Unknown device {spec!r}: use auto, cpu, cuda, cuda:N or mps")
+    if not torch.cuda.is_available():
+        why = "this PyTorch is built without CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
+        raise DeviceError(f"device {spec} is not available ({why}): use device cpu or auto")
+    index = int(match.group(1)) if match.group(1) else torch.cuda.current_device()
+    count = torch.cuda.device_count()
+    if index >= count:
+        have = ", ".join(f"cuda:{i}" for i in range(count))
+        raise DeviceError(f"device cuda:{index} does not exist: this machine has {count} CUDA "
+                          f"device{'s' if count != 1 else ''} ({have})")
+    return torch.device("cuda", index)
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for `precision` on `device`, or None for plain fp32."""
+    if precision == "fp32":
+        return None
+    if precision == "auto":
+        if device.type != "cuda":
+            return None
+        return torch.bfloat16 if _native_bf16(device) else torch.float16
+    if precision == "bf16":
+        if device.type == "cuda" and not _native_bf16(device):
+            raise DeviceError(f"{torch.cuda.get_device_name(device)} has no native bf16: "
+                              "use precision fp16 (or auto)")
+        return torch.bfloat16
+    if precision == "fp16":
+        return torch.float16
+    raise ConfigError(f"Unknown precision {precision!r}: use auto, bf16, fp16 or fp32")
+
+
+def precision_name(dtype: torch.dtype | None) -> str:
+    return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]
+
+
+def device_name(device: torch.device) -> str:
+    """"cuda:0", "cpu", "mps": what RunInfo and TrainResult show."""
+    if device.type == "cuda":
+        return f"cuda:{device.index if device.index is not None else torch.cuda.current_device()}"
+    return device.type
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued device work, so a timer reading after it means what it says."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def reset_peak_memory(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def peak_device_memory(device: torch.device) -> int | None:
+    """Bytes of device memory at the peak since the last reset (CUDA), None where unknown."""
+    if device.type == "cuda":
+        return int(torch.cuda.max_memory_allocated(device))
+    return None
+
+
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes, since it started."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)  # Linux reports KiB, macOS bytes
+
+
+def _native_bf16(device: torch.device) -> bool:
+    try:
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    except TypeError:  # older torch: no emulation flag, and no emulation either
+        return torch.cuda.get_device_capability(device) >= (8, 0)
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend and backend.is_available())

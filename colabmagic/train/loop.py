@@ -1,0 +1,544 @@
+"""The training loop: tensors resident on the device, batches as index slices, metrics read ~10x a second.
+
+Why it is fast: no DataLoader for in-memory data (a batch is `x[order[i:i+b]]` on the device),
+augmentation is batched on the device, metric sums stay on the device and are read only when a
+view refreshes or an epoch ends (each read is a CPU-GPU sync point), and the per-step host work is
+a handful of kernel launches plus one perf_counter() that decides whether anything else is due.
+
+Why it is exact on the CPU: the batch order of epoch E is a permutation drawn from its own
+generator seeded by (seed, E); the augmentation generator is reseeded from (seed, E, step, rank)
+before every batch; a checkpoint stores the global torch RNG state (dropout) and the epoch's
+running metric sums. A run killed at any step and resumed from its newest checkpoint finishes
+with the same weights and metrics, bit for bit, as one that never stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import CheckpointError, DataError, TrainingInterrupted
+from .augment import Augmentation
+from .callbacks import Callback, Progress, RunInfo
+from .checkpoint import CheckpointWriter
+from .data.dataset import Dataset
+from .device import (device_name, peak_device_memory, peak_rss, precision_name, reset_peak_memory,
+                     synchronize)
+from .plan import Plan
+from .result import TrainResult
+
+
+@dataclass
+class Distributed:
+    """This process's place in a torch.distributed group (set up by worker.py)."""
+
+    rank: int
+    world: int
+    sync_every: int = 25  # steps between the all-reduces that agree on stopping (all ranks stop together)
+
+    def all_reduce(self, tensor: torch.Tensor) -> torch.Tensor:
+        torch.distributed.all_reduce(tensor)
+        return tensor
+
+
+class StopRequest:
+    """Set by the first SIGINT (kernel interrupt, Ctrl-C) or a worker's SIGTERM."""
+
+    def __init__(self):
+        self.requested = False
+        self.signals = 0
+
+
+def fit(plan: Plan, callbacks: Iterable[Callback] = (), dist: Distributed | None = None,
+        signals: tuple[int, ...] = (signal.SIGINT,)) -> TrainResult:
+    """Train `plan.model` as `plan.config` says (see the module docstring).
+
+    A KeyboardInterrupt checkpoints the last finished step and raises TrainingInterrupted.
+    """
+    run = _Run(plan, list(callbacks), dist)
+    with _deferred(run.signalled, signals):
+        return run.train()
+
+
+@contextlib.contextmanager
+def _deferred(stop: StopRequest, signals: tuple[int, ...]):
+    """The first signal asks for a stop at the next step boundary, where the run is consistent and
+    can be checkpointed; a second one interrupts at once. Only the main thread can catch signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        stop.signals += 1
+        if stop.signals > 1:
+            raise KeyboardInterrupt
+        stop.requested = True
+
+    previous = {s: signal.signal(s, handler) for s in signals}
+    try:
+        yield
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
+class _Stop(Exception):
+    """Internal: leave the step loop to checkpoint and stop."""
+
+
+class _Run:
+    def __init__(self, plan: Plan, callbacks: list[Callback], dist: Distributed | None):
+        self.plan, self.config, self.device = plan, plan.config, plan.device
+        self.callbacks = callbacks
+        self.dist = dist
+        self.rank, self.world = (dist.rank, dist.world) if dist else (0, 1)
+        self.main = self.rank == 0
+        self.signalled = StopRequest()
+        # under DDP a signal counts only once all ranks agree on it (agree_on_stop); alone, at once
+        self.stop = StopRequest() if dist else self.signalled
+        self.checkpoint_path: str | None = None
+        self.writer = CheckpointWriter(plan.folders.checkpoint_dir, plan.config.keep_checkpoints)
+        self.history: list[dict[str, float]] = []
+
+    # --- set-up -------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        cfg, device, plan = self.config, self.device, self.plan
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels
+            reset_peak_memory(device)
+        self.data = DeviceData(plan.dataset, device, channels_last=plan.convolutional)
+        self.model = plan.model.to(device)
+        if plan.convolutional:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        net: nn.Module = self.model
+        if self.dist:
+            from torch.nn.parallel import DistributedDataParallel
+
+            net = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+        if cfg.compile:
+            net = torch.compile(net)
+        self.net = net
+        # evaluation skips the DDP wrapper: ranks evaluate different amounts and must not meet in forward()
+        self.eval_net = net if not self.dist else (torch.compile(self.model) if cfg.compile else self.model)
+
+        n = len(self.data.y_train)
+        self.shard = n // self.world                              # equal shards: all ranks take as many steps
+        if self.shard == 0:
+            raise DataError(f"{plan.dataset.name} has {n} training examples: too few for {self.world} processes")
+        self.batch = math.ceil(cfg.batch_size / self.world)      # per process; batch_size counts all of them
+        self.steps = math.ceil(self.shard / self.batch)
+        self.optimizer = make_optimizer(self.model, cfg)
+        self.scheduler = make_scheduler(self.optimizer, cfg, cfg.epochs * self.steps)
+        self.scaler = torch.amp.GradScaler(device.type) if plan.autocast is torch.float16 else None
+        self.augment = None
+        if cfg.augment and plan.dataset.kind == "image":
+            self.augment = Augmentation(cfg.augment, plan.dataset.input_shape, device)
+            self.augment_generator = torch.Generator(device=device)
+        self.sum_dtype = torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
+        self.loss_sum = torch.zeros((), dtype=self.sum_dtype, device=device)
+        self.correct = torch.zeros((), dtype=torch.int64, device=device)
+        self.seen = 0             # samples of the epoch in progress (this rank), a host integer
+        self.seen_before = 0      # of those, samples trained before this session (a mid-epoch resume)
+        self.samples_run = 0      # samples of finished epochs trained in this session (this rank)
+        self.epoch, self.epoch_done = 0, 0   # position: epoch in progress and steps done in it
+        self.prior_seconds = 0.0
+        if plan.resume_state is not None:
+            self.restore(plan.resume_state)
+
+    def restore(self, state: dict[str, Any]) -> None:
+        path = self.plan.folders.resume_from
+        if state.get("steps_per_epoch") != self.steps:
+            raise CheckpointError(f"{path} was written with {state.get('steps_per_epoch')} steps per epoch; this run "
+                                  f"has {self.steps} (another batch size or process count): start a fresh run")
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+            if self.scheduler is not None and state.get("scheduler") is not None:
+                self.scheduler.load_state_dict(state["scheduler"])
+            if self.scaler is not None and state.get("scaler"):
+                self.scaler.load_state_dict(state["scaler"])
+        except (ValueError, KeyError, RuntimeError, TypeError) as err:
+            raise CheckpointError(f"{path}: its optimizer state does not fit this model ({err}): "
+                                  "start a fresh run") from None
+        rng = state["rng"]
+        if self.main:  # under DDP other ranks keep their own dropout streams
+            torch.set_rng_state(rng["torch"])
+            if rng.get("cuda") is not None and self.device.type == "cuda" and \
+                    len(rng["cuda"]) == torch.cuda.device_count():
+                torch.cuda.set_rng_state_all(rng["cuda"])
+        self.epoch, self.epoch_done = int(state["epoch"]), int(state["step"])
+        sums = state.get("sums") or {}
+        if self.epoch_done and sums:
+            # exact alone; under DDP each rank takes an equal part (the epoch's train metrics are then approximate)
+            self.loss_sum.fill_(sums["loss_sum"] / self.world)
+            self.correct.fill_(round(int(sums["correct"]) / self.world))
+            self.seen = self.seen_before = int(sums["samples"]) // self.world
+        self.history = [dict(row) for row in state.get("history", [])]
+        self.prior_seconds = float(state.get("train_seconds", 0.0))
+
+    # --- the run ------------------------------------------------------------------------------
+    def train(self) -> TrainResult:
+        self.prepare()
+        cfg, plan = self.config, self.plan
+        if self.main:
+            plan.folders.create()
+        self.start_epoch, self.start_step = self.epoch, self.epoch_done
+        info = RunInfo(name=plan.folders.name, model=plan.template, dataset=plan.dataset.name,
+                       device=device_name(self.device), epochs=cfg.epochs, steps_per_epoch=self.steps,
+                       start_epoch=self.epoch, start_step=self.epoch * self.steps + self.epoch_done,
+                       num_params=sum(p.numel() for p in self.model.parameters()),
+                       train_size=len(self.data.y_train), logdir=str(plan.folders.logdir),
+                       checkpoint_dir=str(plan.folders.checkpoint_dir), config=cfg.to_dict())
+        self.emit("on_train_begin", info)
+        synchronize(self.device)
+        self.started = time.perf_counter()
+        try:
+            self.epochs()
+            self.announce(self.writer.wait())
+        except (KeyboardInterrupt, _Stop):
+            self.interrupted()
+        finally:
+            self.writer.close()
+        synchronize(self.device)
+        result = self.result(interrupted=False)
+        self.emit("on_train_end", result)
+        return result
+
+    def epochs(self) -> None:
+        cfg, data = self.config, self.data
+        x, y = data.x_train, data.y_train
+        normalise, augment = data.normalise, self.augment
+        net, optimizer, scheduler, scaler = self.net, self.optimizer, self.scheduler, self.scaler
+        smoothing = cfg.label_smoothing
+        autocast = self.autocast()
+        loss_sum, correct, stop = self.loss_sum, self.correct, self.stop
+        batch, steps, shard = self.batch, self.steps, self.shard
+        refresh_every = 1.0 / cfg.refresh_per_second
+        checkpoint_every = cfg.checkpoint_every * 60.0  # minutes -> seconds
+        sync_every = self.dist.sync_every if self.dist else 0
+
+        now = time.perf_counter()
+        next_refresh = now + refresh_every
+        next_checkpoint = now + checkpoint_every if checkpoint_every else math.inf
+        while self.epoch < cfg.epochs:
+            epoch = self.epoch
+            self.epoch_started = time.perf_counter()
+            order = self.order(epoch).to(self.device)
+            augment_seed = derive_seed("augment", cfg.seed, epoch, self.rank) if augment is not None else 0
+            net.train()
+            next_event = min(next_refresh, next_checkpoint)
+            for step in range(self.epoch_done, steps):
+                start = step * batch
+                index = order[start:start + batch]
+                xb, yb = x[index], y[index]
+                if augment is not None:
+                    self.augment_generator.manual_seed(augment_seed + step)
+                    xb = augment(xb, self.augment_generator)
+                if normalise is not None:
+                    xb = normalise(xb)
+                with autocast:
+                    out = net(xb)
+                    loss = F.cross_entropy(out, yb, label_smoothing=smoothing)
+                optimizer.zero_grad(set_to_none=True)
+                if scaler is None:
+                    loss.backward()
+                    optimizer.step()
+                else:
+                    scaler.scale(loss).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                if scheduler is not None:
+                    scheduler.step()
+                n = min(batch, shard - start)
+                loss_sum.add_(loss.detach(), alpha=n)
+                correct.add_((out.argmax(1) == yb).sum())
+                self.seen += n
+                self.epoch_done = step + 1
+                now = time.perf_counter()  # the only clock read per step
+                if now >= next_event or stop.requested or (sync_every and (step + 1) % sync_every == 0):
+                    if sync_every and (step + 1) % sync_every == 0:
+                        self.agree_on_stop()
+                    if stop.requested:
+                        raise _Stop
+                    if now >= next_refresh:
+                        self.report(now)
+                        self.announce(self.writer.finished())
+                        next_refresh = time.perf_counter() + refresh_every
+                    if now >= next_checkpoint:
+                        if step + 1 < steps and self.main:  # the epoch end checkpoints anyway
+                            self.save(epoch, step + 1)
+                        next_checkpoint = time.perf_counter() + checkpoint_every
+                    next_event = min(next_refresh, next_checkpoint)
+            self.end_epoch(epoch)
+            if checkpoint_every:  # the epoch-end checkpoint restarts the mid-epoch clock
+                next_checkpoint = time.perf_counter() + checkpoint_every
+            if stop.requested and not self.dist:
+                raise _Stop
+
+    def autocast(self):
+        if self.plan.autocast is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.plan.autocast)
+
+    def order(self, epoch: int) -> torch.Tensor:
+        """This rank's batch order for `epoch`: a permutation fixed by (seed, epoch), strided across ranks."""
+        generator = torch.Generator().manual_seed(derive_seed("order", self.config.seed, epoch))
+        order = torch.randperm(len(self.data.y_train), generator=generator)
+        if self.world > 1:  # rank r takes every world-th sample, so step i of all ranks = global batch i
+            order = order[self.rank:self.shard * self.world:self.world]
+        return order
+
+    def agree_on_stop(self) -> None:
+        """DDP: every rank learns whether any rank was signalled, at the same step."""
+        flag = torch.tensor([1.0 if self.signalled.requested else 0.0], device=self.device)
+        self.dist.all_reduce(flag)
+        self.stop.requested = bool(flag.item())
+
+    def report(self, now: float) -> None:
+        if not self.main or not self.callbacks:
+            return
+        loss, correct = self.loss_sum.item(), self.correct.item()  # CPU-GPU sync point: ~refresh_per_second/s
+        self.emit_progress(now, self.epoch, self.epoch_done, loss, correct, self.seen)
+
+    def emit_progress(self, now: float, epoch: int, step: int, loss: float, correct: float, seen: int) -> None:
+        elapsed = now - self.started
+        trained = (self.samples_run + self.seen - self.seen_before) * self.world
+        self.emit("on_progress", Progress(
+            epoch=epoch, step=step, steps_per_epoch=self.steps, global_step=epoch * self.steps + step,
+            metrics={"loss": loss / max(seen, 1), "accuracy": correct / max(seen, 1)},
+            samples_per_second=trained / elapsed if elapsed > 0 else 0.0, elapsed_seconds=elapsed))
+
+    def end_epoch(self, epoch: int) -> None:
+        sums = torch.stack([self.loss_sum, self.correct.to(self.sum_dtype),
+                            torch.tensor(float(self.seen), dtype=self.sum_dtype, device=self.device)])
+        if self.dist:
+            self.dist.all_reduce(sums)
+        loss_sum, correct, seen = sums.tolist()  # sync point, once per epoch
+        metrics = {"train_loss": loss_sum / max(seen, 1), "train_accuracy": correct / max(seen, 1)}
+        for split in ("val", "test"):
+            if getattr(self.data, f"x_{split}") is not None:
+                metrics[f"{split}_loss"], metrics[f"{split}_accuracy"] = self.evaluate(split)
+        metrics["lr"] = float(self.optimizer.param_groups[0]["lr"])
+        metrics["epoch_seconds"] = time.perf_counter() - self.epoch_started
+        # history, sums and position move together, so an interrupt anywhere leaves them consistent
+        self.history.append({"epoch": epoch + 1, **metrics})
+        self.samples_run += self.seen - self.seen_before
+        self.loss_sum.zero_()
+        self.correct.zero_()
+        self.seen = self.seen_before = 0
+        self.epoch, self.epoch_done = epoch + 1, 0
+        if self.main:
+            self.save(epoch + 1, 0)
+        self.emit_progress(time.perf_counter(), epoch, self.steps, loss_sum, correct, int(seen))
+        self.emit("on_epoch_end", epoch, dict(metrics))
+
+    @torch.no_grad()
+    def evaluate(self, split: str) -> tuple[float, float]:
+        """(mean loss, accuracy) on a split; loss without label smoothing. Ranks split the work."""
+        x, y = getattr(self.data, f"x_{split}"), getattr(self.data, f"y_{split}")
+        n = len(y)
+        chunk = math.ceil(n / self.world)
+        lo, hi = min(self.rank * chunk, n), min((self.rank + 1) * chunk, n)
+        size = max(2 * self.batch, 512)  # no activations kept for backward: larger batches fit
+        sums = torch.zeros(2, dtype=self.sum_dtype, device=self.device)
+        net = self.eval_net
+        net.eval()
+        with self.autocast():
+            for start in range(lo, hi, size):
+                xb, yb = x[start:min(start + size, hi)], y[start:min(start + size, hi)]
+                if self.data.normalise is not None:
+                    xb = self.data.normalise(xb)
+                out = net(xb)
+                sums[0] += F.cross_entropy(out.float(), yb, reduction="sum")
+                sums[1] += (out.argmax(1) == yb).sum()
+        net.train()
+        if self.dist:
+            self.dist.all_reduce(sums)
+        loss, right = sums.tolist()  # sync point
+        return loss / n, right / n
+
+    # --- checkpoints and the end --------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """Everything a resume needs, at the current position (epoch, steps done in it)."""
+        plan, epoch, step = self.plan, self.epoch, self.epoch_done
+        mid_epoch = step > 0
+        return {
+            "template": plan.template, "dataset": plan.dataset_info, "config": self.config.to_dict(),
+            "epoch": epoch, "step": step, "global_step": epoch * self.steps + step, "steps_per_epoch": self.steps,
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "rng": {"torch": torch.get_rng_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None},
+            # the epoch's running sums (this rank's, scaled to all ranks), so a mid-epoch resume
+            # reports the same epoch metrics
+            "sums": {"loss_sum": float(self.loss_sum.item()) * self.world if mid_epoch else 0.0,
+                     "correct": int(self.correct.item()) * self.world if mid_epoch else 0,
+                     "samples": self.seen * self.world if mid_epoch else 0},
+            "history": [dict(row) for row in self.history],
+            "train_seconds": self.prior_seconds + time.perf_counter() - self.started,
+        }
+
+    def save(self, epoch: int, step: int, *, wait: bool = False) -> str:
+        """Checkpoint the current position (epoch, step), on the writer thread unless `wait`."""
+        assert (epoch, step) == (self.epoch, self.epoch_done)
+        self.announce(self.writer.wait())
+        path = str(self.writer.save(self.state(), wait=wait))
+        self.checkpoint_path = path
+        if wait:
+            self.announce(path)
+        return path
+
+    def announce(self, path) -> None:
+        """on_checkpoint fires once a checkpoint is on disk, not when its write starts."""
+        if path is not None:
+            self.emit("on_checkpoint", str(path))
+
+    def interrupted(self) -> None:
+        """Checkpoint the last finished step, tell the callbacks, raise TrainingInterrupted."""
+        if self.main:
+            self.save(self.epoch, self.epoch_done, wait=True)
+        result = self.result(interrupted=True)
+        self.emit("on_train_end", result)
+        model, dataset, name = self.plan.template, self.plan.dataset.name, self.plan.folders.name
+        named = name != f"{model}-{dataset}"
+        magic = f"%train {model} {dataset} --resume" + (f" --name {name}" if named else "")
+        call = f'train("{model}", "{dataset}", resume=True' + (f', name="{name}")' if named else ")")
+        raise TrainingInterrupted(
+            f"Training interrupted at epoch {self.epoch + 1}/{self.config.epochs}, step {self.epoch_done}/{self.steps}; "
+            f"checkpoint saved to {self.checkpoint_path}. Resume with `{magic}` or `{call}`.", result) from None
+
+    def result(self, *, interrupted: bool) -> TrainResult:
+        now = time.perf_counter()
+        train_seconds = now - self.started
+        self.model.eval()
+        final = self.history[-1] if self.history else {}
+        metrics = {k: v for k, v in final.items() if k not in ("epoch", "lr", "epoch_seconds")}
+        mine = self.samples_run + (self.seen - self.seen_before)
+        device_peak = peak_device_memory(self.device)
+        rss = peak_rss()
+        resumed = len(self.plan.resume_state.get("history", [])) if self.plan.resume_state else 0
+        resume_from = self.plan.folders.resume_from
+        return TrainResult(
+            model=self.model, history=[dict(h) for h in self.history], metrics=metrics,
+            train_seconds=train_seconds, wall_seconds=now - self.plan.wall_start,
+            samples_per_second=mine * self.world / train_seconds if train_seconds > 0 else 0.0,
+            peak_memory_bytes=device_peak if device_peak is not None else rss, peak_rss_bytes=rss,
+            checkpoint_path=self.checkpoint_path or (str(resume_from) if resume_from else None),
+            logdir=str(self.plan.folders.logdir), config=self.config.to_dict(), device=device_name(self.device),
+            epochs_run=len(self.history) - resumed, precision=precision_name(self.plan.autocast),
+            interrupted=interrupted, name=self.plan.folders.name, extra={"rank_samples": mine})
+
+    def emit(self, hook: str, *args) -> None:
+        if self.main:
+            for callback in self.callbacks:
+                getattr(callback, hook)(*args)
+
+
+class DeviceData:
+    """The dataset's splits moved to the device once, images normalised with the training mean/std.
+
+    Images become normalised float32 on the device up front when that copy fits comfortably (the
+    common case: it costs nothing per step); otherwise they stay uint8 there and each batch is
+    normalised as it is taken (`normalise`), at 1/4 of the memory.
+    """
+
+    def __init__(self, data: Dataset, device: torch.device, *, channels_last: bool):
+        self.normalise = None
+        image = data.kind == "image"
+        fmt = torch.channels_last if image and channels_last else torch.contiguous_format
+        splits = [(s, getattr(data, f"x_{s}"), getattr(data, f"y_{s}")) for s in ("train", "val", "test")]
+        if image:
+            mean, std = data.mean, data.std
+            if mean is None or std is None:
+                mean, std = _image_stats(data.x_train)
+            shape = (1, len(mean), 1, 1)
+            mean_t = torch.tensor(mean, dtype=torch.float32, device=device).view(shape)
+            std_t = torch.tensor(std, dtype=torch.float32, device=device).view(shape)
+            raw = data.x_train.dtype == torch.uint8
+            if raw:  # pixels in 0..255: fold the /255 into the statistics
+                mean_t, std_t = mean_t * 255, std_t * 255
+            float_bytes = sum(x.numel() * 4 for _, x, _ in splits if x is not None)
+            upfront = not raw or float_bytes <= 0.4 * _memory_budget(device)
+            if not upfront:
+                self.normalise = lambda xb: xb.float().sub_(mean_t).div_(std_t)
+        for split, x, y in splits:
+            if x is None:
+                setattr(self, f"x_{split}", None)
+                setattr(self, f"y_{split}", None)
+                continue
+            if image and upfront:
+                # copy=True: the caller's tensors are never modified in place, even on the CPU
+                x = x.to(device=device, dtype=torch.float32, memory_format=fmt, copy=True).sub_(mean_t).div_(std_t)
+            elif image:
+                x = x.to(device=device, memory_format=fmt)
+            else:
+                x = x.to(device)
+            setattr(self, f"x_{split}", x)
+            setattr(self, f"y_{split}", y.to(device=device, dtype=torch.int64))
+
+
+def _image_stats(x: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean/std in 0..1 units for a Dataset built without them."""
+    scale = 255.0 if x.dtype == torch.uint8 else 1.0
+    total = torch.zeros(x.shape[1], dtype=torch.float64)
+    squares = torch.zeros(x.shape[1], dtype=torch.float64)
+    for start in range(0, len(x), 4096):
+        block = x[start:start + 4096].to(torch.float64) / scale
+        total += block.sum(dim=(0, 2, 3))
+        squares += (block ** 2).sum(dim=(0, 2, 3))
+    count = x.numel() / x.shape[1]
+    mean = total / count
+    std = (squares / count - mean ** 2).clamp_min(0).sqrt()
+    std[std == 0] = 1.0
+    return tuple(mean.tolist()), tuple(std.tolist())
+
+
+def _memory_budget(device: torch.device) -> int:
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    import psutil
+
+    return psutil.virtual_memory().available
+
+
+def make_optimizer(model: nn.Module, cfg) -> torch.optim.Optimizer:
+    """Weight decay on weight matrices and kernels only: decaying biases and norm scales only hurts."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups: list[dict[str, Any]] = [{"params": params}]
+    if cfg.weight_decay:
+        groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": cfg.weight_decay},
+                  {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+        groups = [g for g in groups if g["params"]]
+    # fused: one kernel per parameter group instead of a Python loop over tensors (~0.1 ms/step on a CPU)
+    devices = {p.device.type for p in params}
+    fused = {"fused": True} if devices <= {"cpu", "cuda"} and all(p.is_floating_point() for p in params) else {}
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.momentum, 0.999), weight_decay=0.0, **fused)
+    return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0,
+                           weight_decay=0.0, **fused)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, cfg, total_steps: int):
+    """Stepped once per batch; None for a constant learning rate."""
+    if cfg.scheduler == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=max(total_steps, 1),
+                                                   cycle_momentum=False)
+    if cfg.scheduler == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
+    return None
+
+
+def derive_seed(purpose: str, *numbers: int) -> int:
+    """A 62-bit seed from a purpose and numbers: streams for different epochs/ranks never overlap."""
+    digest = hashlib.blake2b(":".join([purpose, *map(str, numbers)]).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 2

@@ -1,0 +1,51 @@
+"""The callback that writes a run's per-epoch scalars as TensorBoard events in its logdir.
+
+Tags group the splits in one chart each: loss/train, loss/val, loss/test, accuracy/..., plus lr and
+time/epoch_seconds. The step is the 1-based epoch. A resumed run opens the same folder with
+`purge_step`, so epochs logged after its checkpoint by the dead process are replaced, not doubled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import require
+from .callbacks import Callback, RunInfo
+
+TAGS = {"lr": "lr", "epoch_seconds": "time/epoch_seconds"}
+
+
+def tag(metric: str) -> str:
+    """"train_loss" -> "loss/train"; other names as they are."""
+    if metric in TAGS:
+        return TAGS[metric]
+    split, _, measure = metric.partition("_")
+    return f"{measure}/{split}" if measure else metric
+
+
+class TensorBoardWriter(Callback):
+    def __init__(self, logdir: str | None = None):
+        self.logdir = logdir
+        self.writer = None
+
+    def on_train_begin(self, run: RunInfo) -> None:
+        require("tensorboard", "train")
+        from torch.utils.tensorboard import SummaryWriter
+
+        logdir = self.logdir or run.logdir
+        if logdir is None:
+            return
+        purge = run.start_epoch + 1 if run.start_step or run.start_epoch else None
+        self.writer = SummaryWriter(log_dir=str(logdir), purge_step=purge)
+
+    def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
+        if self.writer is None:
+            return
+        for name, value in metrics.items():
+            self.writer.add_scalar(tag(name), value, global_step=epoch + 1)
+        self.writer.flush()  # a killed kernel loses at most the epoch in progress
+
+    def on_train_end(self, result: Any) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None

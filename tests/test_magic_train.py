@@ -1,0 +1,77 @@
+"""%train through a real InteractiveShell: results, live rows, and one-line errors with nothing on disk."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from IPython.core.error import UsageError
+
+from conftest import run_ok
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def usage_error(shell, line: str) -> str:
+    result = shell.run_cell(line, store_history=False)
+    assert type(result.error_in_exec) is UsageError, result.error_in_exec
+    return str(result.error_in_exec)
+
+
+def test_list_shows_every_template_and_dataset(shell, capsys):
+    run_ok(shell, "%train --list")
+    out = capsys.readouterr().out
+    for name in ("mlp", "cnn", "resnet9", "resnet18", "lstm", "transformer",
+                 "digits", "mnist", "fashion_mnist", "cifar10", "cifar100", "imdb"):
+        assert f"  {name} " in out
+
+
+def test_train_prints_epoch_rows_and_summary_and_returns_result(shell, workdir, capsys):
+    result = run_ok(shell, "%train mlp digits --epochs 2 -o")
+    out = capsys.readouterr().out
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out
+    assert "test_accuracy" in out
+    assert result.metrics["test_accuracy"] > 0.85
+    assert len(result.history) == 2
+    assert (workdir / "runs" / "mlp-digits").is_dir()
+
+
+def test_quiet_prints_only_the_summary_and_v_stores(shell, workdir, capsys):
+    assert run_ok(shell, "%train mlp digits --epochs 1 --quiet -v fitted") is None
+    out = capsys.readouterr().out
+    assert "Epoch 1/1" not in out and "test_accuracy" in out
+    assert shell.user_ns["fitted"].metrics["test_accuracy"] > 0.5
+
+
+def test_data_from_the_notebook_namespace(shell, workdir):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 5)).astype("float32")
+    shell.user_ns.update(X=x, y=(x[:, 0] > 0).astype("int64"))
+    result = run_ok(shell, "%train mlp --data X y --epochs 3 --quiet -o")
+    assert result.metrics["test_accuracy"] > 0.8
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("%train cnnn digits", "did you mean 'cnn'"),
+    ("%train cnn digitz", "did you mean 'digits'"),
+    ("%train cnn digits --batch-size 0", "batch"),
+    ("%train cnn digits --device cuda:7", "cuda"),
+    ("%train lstm digits", "text"),
+    ("%train mlp --data nowhere y", "nowhere"),
+    ("%train", "needs a model"),
+    ("%train cnn digits --epochs two", "epochs"),
+])
+def test_bad_input_is_one_usage_error_and_writes_nothing(shell, workdir, line, expected):
+    assert expected in usage_error(shell, line)
+    assert list(workdir.iterdir()) == []
+
+
+def test_csv_without_target_column(shell, workdir):
+    csv = workdir / "table.csv"
+    csv.write_text("a,b,c\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n")
+    message = usage_error(shell, f"%train mlp {csv} --target label")
+    assert "label" in message
+    assert sorted(p.name for p in workdir.iterdir()) == ["table.csv"]
