@@ -1,7 +1,8 @@
 """`make demo`: run colabmagic's main job inside a real IPython kernel and print what a notebook shows.
 
 Starts an ipykernel, executes the cells below in it, and prints each cell's text output (widgets,
-which need a browser, are shown by their text fallback or skipped).
+which need a browser, are skipped). A display the notebook updates in place (the training chart,
+whose text form is one row per epoch) prints only its new lines, as a terminal log would.
 """
 
 from __future__ import annotations
@@ -19,15 +20,24 @@ CELLS = [
 TIMEOUT = 600  # seconds for one cell
 
 
+shown: dict[str, list[str]] = {}  # display_id -> the lines of it already printed
+
+
 def show(msg: dict) -> None:
     kind, content = msg["msg_type"], msg["content"]
     if kind == "stream":
         sys.stdout.write(content["text"])
-    elif kind in ("execute_result", "display_data"):
+    elif kind in ("execute_result", "display_data", "update_display_data"):
         data = content["data"]
         if "application/vnd.jupyter.widget-view+json" in data:
-            return  # a live widget (the progress bar): text rows and the summary say the same
-        print(data.get("text/plain", ""))
+            return  # a live widget (the progress bar): the chart's rows and the summary say the same
+        lines = data.get("text/plain", "").splitlines()
+        display_id = content.get("transient", {}).get("display_id")
+        before = shown.get(display_id, []) if kind == "update_display_data" else []
+        common = next((i for i, (a, b) in enumerate(zip(before, lines)) if a != b), min(len(before), len(lines)))
+        if display_id:
+            shown[display_id] = lines
+        print("\n".join(lines[common:]))
     elif kind == "error":
         print("\n".join(content["traceback"]))
 

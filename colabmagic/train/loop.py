@@ -264,8 +264,10 @@ class _Run:
                 self.seen += n
                 self.epoch_done = step + 1
                 now = time.perf_counter()  # the only clock read per step
-                if now >= next_event or stop.requested or (sync_every and (step + 1) % sync_every == 0):
-                    if sync_every and (step + 1) % sync_every == 0:
+                # counted in global steps: an epoch may be shorter than sync_every
+                agree = sync_every and (epoch * steps + step + 1) % sync_every == 0
+                if now >= next_event or stop.requested or agree:
+                    if agree:
                         self.agree_on_stop()
                     if stop.requested:
                         raise _Stop
@@ -281,7 +283,9 @@ class _Run:
             self.end_epoch(epoch)
             if checkpoint_every:  # the epoch-end checkpoint restarts the mid-epoch clock
                 next_checkpoint = time.perf_counter() + checkpoint_every
-            if stop.requested and not self.dist:
+            if self.dist:
+                self.agree_on_stop()  # every epoch end too: a signal never waits long for the next sync
+            if stop.requested:
                 raise _Stop
 
     def autocast(self):
@@ -410,9 +414,12 @@ class _Run:
         result = self.result(interrupted=True)
         self.emit("on_train_end", result)
         model, dataset, name = self.plan.template, self.plan.dataset.name, self.plan.folders.name
-        named = name != f"{model}-{dataset}"
-        magic = f"%train {model} {dataset} --resume" + (f" --name {name}" if named else "")
-        call = f'train("{model}", "{dataset}", resume=True' + (f', name="{name}")' if named else ")")
+        # the same process count: it fixes the steps per epoch the checkpoint was written with
+        options = {"name": name} if name != f"{model}-{dataset}" else {}
+        if self.config.devices > 1:
+            options["devices"] = self.config.devices
+        magic = f"%train {model} {dataset} --resume" + "".join(f" --{k} {v}" for k, v in options.items())
+        call = f'train("{model}", "{dataset}", resume=True' + "".join(f", {k}={v!r}" for k, v in options.items()) + ")"
         raise TrainingInterrupted(
             f"Training interrupted at epoch {self.epoch + 1}/{self.config.epochs}, step {self.epoch_done}/{self.steps}; "
             f"checkpoint saved to {self.checkpoint_path}. Resume with `{magic}` or `{call}`.", result) from None
