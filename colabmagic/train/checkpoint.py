@@ -7,6 +7,10 @@ runs/NAME and runs/NAME-N, the folder whose newest checkpoint was written last. 
 `checkpoint_dir` override the folders; an explicit checkpoint_dir that already holds checkpoints
 is refused for a fresh run (resume it, or pick another folder).
 
+When. At the end of an epoch (unless the previous checkpoint is less than a second old: tiny
+epochs would pay more for checkpoints than for training; the last epoch always writes one), every
+`checkpoint_every` minutes within an epoch, and when training is interrupted.
+
 Files. `epoch{E:04d}-step{S:06d}.pt`: E is the 0-based epoch in progress and S the steps done in
 it, so an epoch-end checkpoint is `epoch{E+1}-step000000.pt` and names sort in training order.
 Each is written to NAME.part, flushed, fsynced and renamed, so a file either is whole or is not

@@ -97,7 +97,18 @@ def peak_device_memory(device: torch.device) -> int | None:
 
 
 def peak_rss() -> int:
-    """This process's peak resident memory in bytes, since it started."""
+    """This process's peak resident memory in bytes, since it started.
+
+    Linux: VmHWM, which exec resets; ru_maxrss would keep the peak of the process that forked us
+    (a kernel started by a large server would report the server's size).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak if sys.platform == "darwin" else peak * 1024)  # Linux reports KiB, macOS bytes
 

@@ -7,11 +7,14 @@ time/epoch_seconds. The step is the 1-based epoch. A resumed run opens the same 
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 from ..errors import require
 from .callbacks import Callback, RunInfo
 
+FLUSH_SECONDS = 1.0  # at most one flush (a file write) per second; each epoch's scalars would cost ~0.4 ms
 TAGS = {"lr": "lr", "epoch_seconds": "time/epoch_seconds"}
 
 
@@ -27,6 +30,7 @@ class TensorBoardWriter(Callback):
     def __init__(self, logdir: str | None = None):
         self.logdir = logdir
         self.writer = None
+        self.flushed_at = -math.inf
 
     def on_train_begin(self, run: RunInfo) -> None:
         require("tensorboard", "train")
@@ -43,7 +47,10 @@ class TensorBoardWriter(Callback):
             return
         for name, value in metrics.items():
             self.writer.add_scalar(tag(name), value, global_step=epoch + 1)
-        self.writer.flush()  # a killed kernel loses at most the epoch in progress
+        now = time.monotonic()
+        if now - self.flushed_at >= FLUSH_SECONDS:  # a killed kernel loses at most this much of the log
+            self.writer.flush()
+            self.flushed_at = now
 
     def on_train_end(self, result: Any) -> None:
         if self.writer is not None:
