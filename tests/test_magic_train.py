@@ -75,3 +75,12 @@ def test_csv_without_target_column(shell, workdir):
     message = usage_error(shell, f"%train mlp {csv} --target label")
     assert "label" in message
     assert sorted(p.name for p in workdir.iterdir()) == ["table.csv"]
+
+
+@pytest.mark.slow
+def test_compile_flag_trains_through_torch_compile(shell, workdir):
+    """--compile wraps the model in torch.compile (inductor needs a C compiler: CPython's gcc here)."""
+    result = run_ok(shell, "%train mlp digits --compile --epochs 2 --quiet -o")
+    assert result.config["compile"] is True
+    assert result.metrics["test_accuracy"] > 0.85
+    assert type(result.model).__name__ == "MLP"  # the plain module comes back, not the compiled wrapper
