@@ -41,7 +41,10 @@ class TransformerClassifier(nn.Module):
 
     def forward(self, tokens):
         x = self.embed(tokens) + self.position[:, :tokens.shape[1]]
-        x = self.norm(self.encoder(x, src_key_padding_mask=tokens == 0))
+        padding = tokens == 0
+        # an empty text would mask every key and turn attention into NaN: let it attend to its padding
+        padding &= ~padding.all(1, keepdim=True)
+        x = self.norm(self.encoder(x, src_key_padding_mask=padding))
         return self.head(masked_mean_max(x, tokens))
 
 
