@@ -19,6 +19,13 @@ def shell():
     shell.run_cell("%unload_ext colabmagic", store_history=False)
 
 
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """An empty current folder: runs/ and anything else a test writes lands there, not in the checkout."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
 def run_ok(shell, cell: str):
     """Run a cell and fail the test with the cell's own error if it raised."""
     result = shell.run_cell(cell, store_history=False)

@@ -9,12 +9,6 @@ from IPython.core.error import UsageError
 from conftest import run_ok
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def usage_error(shell, line: str) -> str:
     result = shell.run_cell(line, store_history=False)
     assert type(result.error_in_exec) is UsageError, result.error_in_exec

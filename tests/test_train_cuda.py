@@ -15,12 +15,6 @@ pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def test_auto_device_and_precision_pick_the_gpu(workdir):
     device = resolve_device("auto")
     assert device.type == "cuda"

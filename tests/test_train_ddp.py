@@ -20,12 +20,6 @@ from colabmagic.train.config import TrainConfig
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 class Recorder(Callback):
     """Keeps what the launcher replays from rank 0, as this process sees it."""
 

@@ -13,12 +13,6 @@ from colabmagic.train import Callback, Progress, RunInfo, TrainConfig, train
 from colabmagic.train.data import from_arrays
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 class Recorder(Callback):
     def __init__(self):
         self.calls = []

@@ -19,12 +19,6 @@ from colabmagic.train.checkpoint import FORMAT, REQUIRED_KEYS, checkpoint_files
 RUN = dict(epochs=3, batch_size=32, checkpoint_every=1e-4, keep_checkpoints=0, seed=5)
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def weights(result):
     return [t.clone() for t in result.model.state_dict().values()]
 

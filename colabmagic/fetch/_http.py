@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from .. import __version__
+from ..atomic_file import fsync_folder
 from ..errors import DataError, DownloadError
 
 CHUNK = 1 << 20  # bytes read per network call and per hashing step
@@ -176,22 +177,8 @@ def _range_start(response) -> int | None:
 
 def _finish(part: Path, dest: Path) -> Path:
     os.replace(part, dest)
-    _fsync_dir(dest.parent)
+    fsync_folder(dest.parent)
     return dest
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX; a no-op where folders cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # --- checksums --------------------------------------------------------------------------------

@@ -28,8 +28,9 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from ..atomic_file import write_atomically
 from ..errors import CheckpointError, ConfigError
 
 FORMAT = "colabmagic.train/checkpoint"
@@ -53,22 +54,6 @@ def checkpoint_files(folder: str | os.PathLike) -> list[Path]:
         if match and path.is_file():
             found.append(((int(match.group(1)), int(match.group(2))), path))
     return [path for _, path in sorted(found)]
-
-
-def write_atomically(path: Path, write: Callable[[Any], None]) -> Path:
-    """Call write(file) on PATH.part, flush, fsync, rename to PATH: readers see all of it or nothing."""
-    part = path.with_name(path.name + ".part")
-    try:
-        with open(part, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(part, path)
-    except BaseException:  # includes KeyboardInterrupt: never leave a half file behind
-        part.unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
-    return path
 
 
 def save_checkpoint(folder: Path, state: dict[str, Any], keep: int) -> Path:
@@ -266,17 +251,3 @@ def _numbered_runs(base: str) -> list[str]:
 
 def _holds_files(folder: Path) -> bool:
     return folder.exists() and any(folder.iterdir())
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); Windows cannot open folders, and needs no such step."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

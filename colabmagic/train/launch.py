@@ -34,9 +34,9 @@ from typing import Any, Iterable
 
 import torch
 
+from ..atomic_file import write_atomically
 from ..errors import DeviceError, TrainingInterrupted
 from .callbacks import Callback, Progress, RunInfo
-from .checkpoint import write_atomically
 from .plan import Plan
 from .result import TrainResult
 

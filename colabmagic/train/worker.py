@@ -23,7 +23,8 @@ import torch
 import torch.distributed as dist
 
 from ..errors import TrainingInterrupted
-from .checkpoint import RunFolders, load_checkpoint, write_atomically
+from ..atomic_file import write_atomically
+from .checkpoint import RunFolders, load_checkpoint
 from .config import TrainConfig
 from .data.dataset import Dataset
 from .device import autocast_dtype
