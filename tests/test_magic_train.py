@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import textwrap
+
 import numpy as np
 import pytest
 from IPython.core.error import UsageError
 
+from colabmagic.train.checkpoint import checkpoint_files
 from conftest import run_ok
 
 
@@ -78,3 +83,17 @@ def test_compile_flag_trains_through_torch_compile(shell, workdir):
     assert result.config["compile"] is True
     assert result.metrics["test_accuracy"] > 0.85
     assert type(result.model).__name__ == "MLP"  # the plain module comes back, not the compiled wrapper
+
+
+def test_the_magic_turns_an_interrupt_into_one_line(shell, workdir):
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # a background job may start with SIGINT ignored
+    shell.user_ns["stop"] = lambda *_: os.kill(os.getpid(), signal.SIGINT)
+    # an interrupt arriving while %train runs (from a timer thread, as the kernel's would)
+    cell = textwrap.dedent("""
+        import threading
+        threading.Timer(0.3, stop).start()
+        %train mlp digits --epochs 400 --quiet
+    """)
+    message = usage_error(shell, cell)
+    assert "--resume" in message
+    assert checkpoint_files(workdir / "runs" / "mlp-digits" / "checkpoints")

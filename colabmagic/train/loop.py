@@ -292,7 +292,7 @@ class _Run:
                 next_checkpoint = time.perf_counter() + checkpoint_every
             if self.dist:
                 self.agree_on_stop()  # every epoch end too: a signal never waits long for the next sync
-            if stop.requested:
+            if stop.requested and self.epoch < cfg.epochs:  # after the last epoch: return the finished run
                 raise _Stop
 
     def autocast(self):

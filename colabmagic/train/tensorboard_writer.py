@@ -8,6 +8,7 @@ time/epoch_seconds. The step is the 1-based epoch. A resumed run opens the same 
 from __future__ import annotations
 
 import math
+import os
 import time
 from typing import Any
 
@@ -26,6 +27,19 @@ def tag(metric: str) -> str:
     return f"{measure}/{split}" if measure else metric
 
 
+def _start_after_earlier_files(logdir: str) -> None:
+    """TensorBoard reads a folder's event files in name order, and a name is the second it was created,
+    then host, pid and a counter as text: a resumed run's file written in the same second as an earlier
+    one can sort before it, and its purge_step would then not drop the earlier file's later epochs.
+    Wait for the next second in that case (at most 1 s, only when resuming that quickly)."""
+    names = os.listdir(logdir) if os.path.isdir(logdir) else []
+    seconds = [int(name.split(".")[3]) for name in names
+               if name.startswith("events.out.tfevents.") and name.split(".")[3].isdigit()]
+    wait = max(seconds, default=-1) + 1 - time.time()
+    if wait > 0:
+        time.sleep(wait)
+
+
 class TensorBoardWriter(Callback):
     def __init__(self, logdir: str | None = None):
         self.logdir = logdir
@@ -40,6 +54,8 @@ class TensorBoardWriter(Callback):
         if logdir is None:
             return
         purge = run.start_epoch + 1 if run.start_step or run.start_epoch else None
+        if purge is not None:
+            _start_after_earlier_files(str(logdir))
         self.writer = SummaryWriter(log_dir=str(logdir), purge_step=purge)
 
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
