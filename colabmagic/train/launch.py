@@ -100,7 +100,7 @@ def write_job(plan: Plan, folder: Path) -> Path:
     job = {
         "config": plan.config.to_dict(), "template": plan.template, "convolutional": plan.convolutional,
         "device": plan.device.type,
-        "dataset": {f.name: _plain(getattr(data, f.name)) for f in fields(data)},
+        "dataset": {f.name: getattr(data, f.name) for f in fields(data)},  # tensors, str, tuples: all load
         "model": plan.model.state_dict(),
         "folders": {"name": plan.folders.name, "logdir": str(plan.folders.logdir),
                     "checkpoint_dir": str(plan.folders.checkpoint_dir),
@@ -111,10 +111,6 @@ def write_job(plan: Plan, folder: Path) -> Path:
     path = folder / "job.pt"
     write_atomically(path, lambda file: torch.save(job, file))
     return path
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
 
 
 def wait(process: subprocess.Popen, replay: "EventReplay") -> None:

@@ -66,11 +66,7 @@ def main(job_path: str) -> int:
 def worker_plan(job: dict[str, Any], device: torch.device) -> Plan:
     """The launcher's plan, rebuilt from the job file for this process's device."""
     config = TrainConfig.from_dict(job["config"])
-    values = dict(job["dataset"])
-    for key in ("mean", "std"):
-        if values.get(key) is not None:
-            values[key] = tuple(values[key])
-    dataset = Dataset(**values)
+    dataset = Dataset(**job["dataset"])
     model = build_model(job["template"], dataset.spec)
     model.load_state_dict(job["model"])
     folders = job["folders"]
