@@ -168,6 +168,38 @@ def test_an_error_in_the_cell_keeps_its_own_traceback(shell, capsys):
     assert gc.isenabled()
 
 
+def traceback_frame(out: str) -> list[str]:
+    """The source lines shown for the cell's own frame, without colours or the arrow."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", out)
+    frame = text.split("in _timeit_gpu_cell()", 1)[1].split("\n\n", 1)[0]
+    return [re.sub(r"^(-*>)?\s*\d+ ", "", line) for line in frame.strip("\n").splitlines()]
+
+
+def test_a_traceback_shows_the_cell_as_typed_without_injected_lines(shell, capsys):
+    result = shell.run_cell("%%timeit_gpu -n 1 -r 1\nx = 1\n1 / 0", store_history=False)
+    assert type(result.error_in_exec) is ZeroDivisionError
+    assert traceback_frame(capsys.readouterr().out) == ["%%timeit_gpu -n 1 -r 1", "x = 1", "1 / 0"]
+
+
+def test_an_error_in_the_setup_points_at_the_magic_line(shell, capsys):
+    result = shell.run_cell("%%timeit_gpu -n 1 -r 1 y = 2; z = 1 / 0\nx = y", store_history=False)
+    assert type(result.error_in_exec) is ZeroDivisionError
+    out = capsys.readouterr().out
+    assert traceback_frame(out)[0] == "%%timeit_gpu -n 1 -r 1 y = 2; z = 1 / 0"
+    assert "pass" not in out
+
+
+def test_a_syntax_error_in_the_setup_points_at_its_place_on_the_line(shell):
+    line = '%%timeit_gpu -n 1 -r 1 s = "open'
+    result = shell.run_cell(line + "\nx = 1", store_history=False)
+    err = result.error_in_exec
+    assert isinstance(err, SyntaxError) and err.lineno == 1
+    assert err.text.rstrip("\n") == line
+    assert line[err.offset - 1] == '"'  # the caret sits under the unclosed quote
+
+
 def test_a_syntax_error_in_the_cell_is_reported_as_one(shell):
     result = shell.run_cell("%%timeit_gpu -n 2\nreturn 3", store_history=False)
     assert isinstance(result.error_in_exec, SyntaxError)

@@ -195,6 +195,33 @@ def test_result_prints_like_timeit():
     assert "".join(printer.parts) == text
 
 
+@pytest.mark.parametrize("runs, median", [
+    ([1.0, 1.1, 1.2, 9.0, 30.0], 0.12),  # odd count: the middle run, far below the mean (0.846)
+    ([1.0, 2.0, 3.0, 100.0], 0.25),      # even count: halfway between the middle two, far below the mean (2.65)
+    ([30.0, 1.2, 1.0, 9.0, 1.1], 0.12),  # order of the runs does not matter
+])
+def test_median_of_skewed_runs_is_the_median_not_the_mean(runs, median):
+    result = TimingResult(all_runs=runs, loops=10, repeat=len(runs), backend="cpu", device="CPU")
+    assert result.median == pytest.approx(median)
+    assert result.mean == pytest.approx(sum(runs) / len(runs) / 10)
+    assert result.mean > 2 * result.median
+    assert str(result).startswith(format_time(median) + " ")
+
+
+def test_median_of_real_skewed_runs(capsys):
+    calls = []
+
+    def two_slow_runs():  # runs 1 and 2 of 5 nap 30 ms, the others do nothing
+        calls.append(1)
+        if len(calls) <= 2:
+            time.sleep(0.03)
+
+    result = time_callable(two_slow_runs, number=1, repeat=5, warmup=0)
+    assert sorted(result.timings)[2] == result.median
+    assert result.median < 0.005 < result.mean
+    assert str(result).startswith(format_time(statistics.median(result.timings)) + " ")
+
+
 def test_cuda_result_shows_memory_flush_and_graph():
     result = TimingResult(all_runs=[0.01] * 7, loops=10, repeat=7, backend="cuda", device="NVIDIA H100 80GB HBM3",
                           flush_l2=True, graph=True, peak_memory=64 * 2**20, memory_before=3 * 2**30)

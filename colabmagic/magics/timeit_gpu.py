@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import ast
 
 from IPython.core.magic import cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
-from IPython.utils.process import arg_split
 
-from .base import ColabMagics, reports_errors, result_arguments
+from .base import ColabMagics, code_argument, reports_errors, result_arguments
 
 # The cell becomes the body of a generator over the user namespace, as %%timeit makes it the body
 # of a function: it reads notebook variables, and its assignments stay local to the timing.
@@ -39,8 +37,7 @@ class TimeitGpuMagics(ColabMagics):
               help="Do not flush the GPU's L2 cache before each run.")
     @argument("--graph", action="store_true",
               help="Capture the cell into a CUDA graph once after warm-up and time graph.replay().")
-    @argument("setup", nargs=argparse.REMAINDER,
-              help="Setup code, run once and untimed before the cell; the cell sees its variables.")
+    @code_argument("setup", help="Setup code, run once and untimed before the cell; the cell sees its variables.")
     @result_arguments
     @reports_errors
     def timeit_gpu(self, line, cell):
@@ -59,7 +56,7 @@ class TimeitGpuMagics(ColabMagics):
         args = self.parse(self.timeit_gpu, line)
         from ..timing import time_loops
 
-        loops, close = self.compile_cell(setup_code(line, args.setup), cell)
+        loops, close = self.compile_cell(line, args.setup, cell)
         try:
             result = time_loops(loops, number=args.number, repeat=args.repeat, warmup=args.warmup,
                                 flush_l2=not args.no_flush, graph=args.graph)
@@ -69,20 +66,35 @@ class TimeitGpuMagics(ColabMagics):
             print(result.cache_warning)
         return self.deliver(result, args)
 
-    def compile_cell(self, setup: str, cell: str):
+    def compile_cell(self, line: str, setup: str, cell: str):
         """`loops(n)` running the cell n times in the user namespace, and a function that ends it."""
         from ..errors import ConfigError
 
         if not cell.strip():
             raise ConfigError("%%timeit_gpu has nothing to time: put the code below the %%timeit_gpu line")
         shell = self.shell
-        setup = shell.transform_cell(setup).strip() if setup.strip() else "pass"
+        code = shell.transform_cell(setup).strip() if setup.strip() else ""
         body = shell.transform_cell(cell)
-        # cache "setup\nbody" so tracebacks show the user's lines; the setup sits where the magic line is
-        filename = shell.compile.cache(setup + "\n" + body, shell.execution_count)
-        setup_ast = shell.transform_ast(shell.compile.ast_parse(setup, filename))
+        # Tracebacks show the cell as typed: line 1 is the magic line (with the setup on it), the
+        # cell's lines follow. The code is parsed on its own and placed there (lines and columns).
+        shown = f"%%timeit_gpu {line}".rstrip()
+        if code != setup.strip() or "\n" in code:  # IPython syntax in the setup: show what runs
+            shown = code
+        filename = shell.compile.cache(shown + "\n" + body, shell.execution_count)
+        place = code and shown.endswith(code)
+        try:
+            setup_ast = shell.compile.ast_parse(code or "pass", filename)
+        except SyntaxError as err:  # point at the setup where it stands on the magic line
+            if place and err.lineno == 1 and err.offset is not None:
+                err.offset += len(shown) - len(code)
+                err.end_offset = err.end_offset and err.end_offset + len(shown) - len(code)
+                err.text = shown
+            raise
+        if place:
+            _shift_columns(setup_ast, len(shown.encode()) - len(code.encode()))  # AST offsets count UTF-8 bytes
+        setup_ast = shell.transform_ast(setup_ast)
         # blank lines in front give the body's nodes (and its syntax errors) their line in that source
-        body_ast = shell.transform_ast(shell.compile.ast_parse("\n" * (setup.count("\n") + 1) + body, filename))
+        body_ast = shell.transform_ast(shell.compile.ast_parse("\n" * (shown.count("\n") + 1) + body, filename))
         # each part must compile on its own: inside the template `return` or `yield` would be legal
         shell.compile(setup_ast, filename, "exec")
         shell.compile(body_ast, filename, "exec")
@@ -109,16 +121,10 @@ class _Filler(ast.NodeTransformer):
         return node
 
 
-def setup_code(line: str, tokens: list[str]) -> str:
-    """The setup code exactly as typed: the line after the option tokens argparse consumed."""
-    if not tokens:
-        return ""
-    # arg_split (non-POSIX, as magic_arguments calls it) keeps each token verbatim
-    argv = arg_split(line, strict=True)
-    position = 0
-    try:
-        for token in argv[:len(argv) - len(tokens)]:
-            position = line.index(token, position) + len(token)
-    except ValueError:
-        return " ".join(tokens)
-    return line[position:].strip()
+def _shift_columns(tree: ast.AST, by: int) -> None:
+    """Move the nodes of one-line code `by` bytes to the right, where the code stands on its line."""
+    for node in ast.walk(tree):
+        if getattr(node, "lineno", None) == 1 and hasattr(node, "col_offset"):
+            node.col_offset += by
+        if getattr(node, "end_lineno", None) == 1 and getattr(node, "end_col_offset", None) is not None:
+            node.end_col_offset += by

@@ -1,0 +1,162 @@
+"""Whole-or-nothing files: a writer failing half-way leaves the old file (or none) and no NAME.part,
+readers never see a torn file, and the data is on disk (fsync) before the rename makes it visible.
+
+os.fsync and os.replace are wrapped to record what they were called on and in which order; they
+still do their real work. The same checks run through save_checkpoint, the biggest user.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from colabmagic.atomic_file import write_atomically
+
+OLD = b"old contents, whole\n"
+NEW = b"new contents " * 10_000  # > one buffer: a half-way failure really has written part of it
+
+
+class DiskFull(OSError):
+    pass
+
+
+def half_then_fail(error: BaseException):
+    def write(file):
+        file.write(NEW[: len(NEW) // 2])
+        file.flush()  # the half is really in the file on disk, as a crash mid-write would leave it
+        raise error
+    return write
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """[(what, detail)] for every fsync (what the fd is and how big) and replace, in call order."""
+    log: list[tuple[str, object]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        st = os.fstat(fd)
+        kind = "folder" if os.path.stat.S_ISDIR(st.st_mode) else "file"
+        log.append(("fsync", (kind, st.st_ino, st.st_size)))
+        return real_fsync(fd)
+
+    def replace(src, dst, *args, **kwargs):
+        log.append(("replace", (Path(src), Path(dst), os.stat(src).st_ino)))
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    return log
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+# --- a failing writer ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("error", [DiskFull(28, "No space left on device"), KeyboardInterrupt()])
+def test_a_writer_failing_half_way_leaves_the_old_file_and_no_part(tmp_path, error):
+    path = tmp_path / "model.pt"
+    path.write_bytes(OLD)
+    with pytest.raises(type(error)):
+        write_atomically(path, half_then_fail(error))
+    assert path.read_bytes() == OLD
+    assert leftovers(tmp_path) == ["model.pt"]
+
+
+@pytest.mark.parametrize("error", [DiskFull(28, "No space left on device"), KeyboardInterrupt()])
+def test_a_writer_failing_half_way_leaves_no_file_and_no_part(tmp_path, error):
+    path = tmp_path / "model.pt"
+    with pytest.raises(type(error)):
+        write_atomically(path, half_then_fail(error))
+    assert leftovers(tmp_path) == []
+
+
+def test_while_writing_readers_see_the_old_file_whole(tmp_path):
+    path = tmp_path / "state.json"
+    path.write_bytes(OLD)
+    seen = []
+
+    def write(file):
+        file.write(NEW[:100])
+        file.flush()
+        seen.append(path.read_bytes())  # a reader in the middle of the write
+        file.write(NEW[100:])
+
+    write_atomically(path, write)
+    assert seen == [OLD]
+    assert path.read_bytes() == NEW
+    assert leftovers(tmp_path) == ["state.json"]
+
+
+def test_a_successful_write_replaces_the_file_whole(tmp_path):
+    path = tmp_path / "state.json"
+    path.write_bytes(OLD)
+    assert write_atomically(path, lambda file: file.write(NEW)) == path
+    assert path.read_bytes() == NEW
+    assert leftovers(tmp_path) == ["state.json"]
+
+
+# --- durability: fsync of the data, then the rename, then the folder --------------------------------
+
+def check_durable_order(calls, path: Path, size: int) -> None:
+    replaces = [detail for what, detail in calls if what == "replace"]
+    assert len(replaces) == 1, calls
+    src, dst, inode = replaces[0]
+    assert src == path.with_name(path.name + ".part") and dst == path
+    at = calls.index(("replace", replaces[0]))
+    # the written file itself, with all its bytes flushed to the OS, was fsynced before the rename
+    assert ("fsync", ("file", inode, size)) in calls[:at], calls
+    # and the folder after it, so the rename survives a power cut
+    assert any(what == "fsync" and detail[0] == "folder" for what, detail in calls[at + 1:]), calls
+
+
+def write_in_small_pieces(file):
+    for start in range(0, len(NEW), 1000):  # small writes: the last ones wait in Python's buffer
+        file.write(NEW[start:start + 1000])
+
+
+def test_data_is_fsynced_before_the_rename_and_the_folder_after(tmp_path, calls):
+    path = tmp_path / "model.pt"
+    write_atomically(path, write_in_small_pieces)
+    check_durable_order(calls, path, len(NEW))
+
+
+def test_a_failed_write_renames_nothing(tmp_path, calls):
+    path = tmp_path / "model.pt"
+    with pytest.raises(DiskFull):
+        write_atomically(path, half_then_fail(DiskFull(28, "No space left on device")))
+    assert [what for what, _ in calls if what == "replace"] == []
+
+
+# --- the same through checkpoints ------------------------------------------------------------------
+
+def test_a_checkpoint_failing_half_way_leaves_the_earlier_ones_and_no_part(tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    from colabmagic.train.checkpoint import checkpoint_files, save_checkpoint
+
+    first = save_checkpoint(tmp_path, {"epoch": 1, "step": 0, "weights": torch.ones(3)}, keep=0)
+    real_save = torch.save
+
+    def save_half(obj, file, *args, **kwargs):
+        real_save(obj, file, *args, **kwargs)
+        file.truncate(file.tell() // 2)
+        raise DiskFull(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", save_half)
+    with pytest.raises(DiskFull):
+        save_checkpoint(tmp_path, {"epoch": 2, "step": 0, "weights": torch.zeros(3)}, keep=1)
+    assert leftovers(tmp_path) == [first.name]
+    assert checkpoint_files(tmp_path) == [first]
+    assert torch.equal(torch.load(first, weights_only=True)["weights"], torch.ones(3))
+
+
+def test_a_checkpoint_is_fsynced_before_its_rename(tmp_path, calls):
+    torch = pytest.importorskip("torch")
+    from colabmagic.train.checkpoint import save_checkpoint
+
+    path = save_checkpoint(tmp_path, {"epoch": 1, "step": 5, "weights": torch.arange(1000.0)}, keep=0)
+    check_durable_order(calls, path, path.stat().st_size)
