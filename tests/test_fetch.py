@@ -289,3 +289,21 @@ def test_extract_rejects_a_non_archive(tmp_path):
     (tmp_path / "f.tar.gz").write_bytes(b"not an archive")
     with pytest.raises(DataError, match="not a tar or zip archive"):
         extract(tmp_path / "f.tar.gz", tmp_path / "out")
+
+
+# --- one exception tree, no upward import ------------------------------------------------------
+
+def test_network_error_lives_in_the_one_exception_tree():
+    import colabmagic.errors
+    import colabmagic.fetch._http
+
+    assert NetworkError is colabmagic.errors.NetworkError is colabmagic.fetch._http.NetworkError
+    assert issubclass(NetworkError, DownloadError)
+
+
+def test_user_agent_comes_from_the_package_metadata():
+    from importlib.metadata import version
+
+    from colabmagic.fetch._http import user_agent
+
+    assert user_agent() == f"colabmagic/{version('colabmagic')}"

