@@ -1,0 +1,51 @@
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+/** The server extension answered 404 for its own API: it is not installed or not enabled. */
+export class ServerExtensionMissing extends Error {
+  constructor() {
+    super(
+      'colabmagic server extension not found: pip install "colabmagic[lab]", then restart Jupyter'
+    );
+  }
+}
+
+/**
+ * The one way the toolbar talks to colabmagic's server extension (/colabmagic/api/<endPoint>).
+ * Errors carry the server's message (a 400 says what was wrong with the request).
+ */
+export async function requestAPI<T>(
+  endPoint = '',
+  init: RequestInit = {},
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<T> {
+  const url = URLExt.join(settings.baseUrl, 'colabmagic', 'api', endPoint);
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new ServerConnection.NetworkError(error as TypeError);
+  }
+  const text = await response.text();
+  let data: any = text;
+  if (text.length > 0) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      // not JSON: an HTML error page, kept as text for the message
+    }
+  }
+  if (response.status === 404 && !(data && data.message)) {
+    throw new ServerExtensionMissing();
+  }
+  if (!response.ok) {
+    const message = data && data.message ? data.message : `HTTP ${response.status}`;
+    throw new ServerConnection.ResponseError(response, message);
+  }
+  return data as T;
+}
+
+/** POST a JSON body. */
+export function postAPI<T>(endPoint: string, body: unknown): Promise<T> {
+  return requestAPI<T>(endPoint, { method: 'POST', body: JSON.stringify(body) });
+}

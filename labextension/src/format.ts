@@ -1,0 +1,156 @@
+/**
+ * Pure formatting and threshold logic of the toolbar (no JupyterLab imports: unit-tested by vitest).
+ */
+
+/** How worrying a reading is: drives the bar and countdown colours. */
+export type Level = 'ok' | 'warn' | 'critical';
+
+const UNITS = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
+
+/**
+ * Bytes the way Colab writes them: decimal units, three significant digits ("12.7 GB", "980 MB").
+ */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes) || bytes < 0) {
+    return '–';
+  }
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < UNITS.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  if (unit === 0) {
+    return `${Math.round(value)} B`;
+  }
+  // 999.5 MB would print as "1000 MB": carry it to the next unit instead
+  if (Number(value.toPrecision(3)) >= 1000 && unit < UNITS.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
+  return `${value.toFixed(digits)} ${UNITS[unit]}`;
+}
+
+/** "used / total unit" with one unit for both when they share it ("3.20 / 15.6 GB"). */
+export function formatUsage(used: number, total: number): string {
+  const u = formatBytes(used);
+  const t = formatBytes(total);
+  const [uv, uu] = u.split(' ');
+  const [tv, tu] = t.split(' ');
+  return uu === tu ? `${uv} / ${tv} ${tu}` : `${u} / ${t}`;
+}
+
+/** A countdown: "H:MM:SS" from an hour up, "M:SS" below, "0:00" once passed; "–" when unknown. */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) {
+    return '–';
+  }
+  const whole = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(whole / 3600);
+  const m = Math.floor((whole % 3600) / 60);
+  const s = whole % 60;
+  const ss = String(s).padStart(2, '0');
+  if (h > 0) {
+    return `${h}:${String(m).padStart(2, '0')}:${ss}`;
+  }
+  return `${m}:${ss}`;
+}
+
+/** A duration in words for tooltips: "12 h", "1 h 30 min", "45 min", "20 s". */
+export function describeDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) {
+    return 'no limit';
+  }
+  const whole = Math.max(0, Math.round(seconds));
+  if (whole < 60) {
+    return `${whole} s`;
+  }
+  const h = Math.floor(whole / 3600);
+  const m = Math.floor((whole % 3600) / 60);
+  if (h === 0) {
+    return `${m} min`;
+  }
+  return m === 0 ? `${h} h` : `${h} h ${m} min`;
+}
+
+/** Share of a bar in [0, 1]; 0 when the total is unknown. */
+export function fraction(used: number, total: number): number {
+  if (!Number.isFinite(used) || !Number.isFinite(total) || total <= 0) {
+    return 0;
+  }
+  return Math.min(1, Math.max(0, used / total));
+}
+
+export interface IUsageThresholds {
+  /** fraction of the total from which a bar turns amber */
+  warn: number;
+  /** fraction of the total from which a bar turns red */
+  critical: number;
+}
+
+export const DEFAULT_USAGE_THRESHOLDS: IUsageThresholds = { warn: 0.8, critical: 0.95 };
+
+/** The level of a resource bar at `share` (0..1) of its total. */
+export function usageLevel(
+  share: number,
+  thresholds: IUsageThresholds = DEFAULT_USAGE_THRESHOLDS
+): Level {
+  if (share >= thresholds.critical) {
+    return 'critical';
+  }
+  return share >= thresholds.warn ? 'warn' : 'ok';
+}
+
+export interface ICountdownThresholds {
+  /** seconds left from which the countdown turns amber */
+  warnSeconds: number;
+  /** seconds left from which the countdown turns red */
+  criticalSeconds: number;
+}
+
+export const DEFAULT_COUNTDOWN_THRESHOLDS: ICountdownThresholds = {
+  warnSeconds: 30 * 60,
+  criticalSeconds: 5 * 60
+};
+
+/** The level of the session countdown; no limit (null) is always ok, a passed limit critical. */
+export function countdownLevel(
+  secondsLeft: number | null | undefined,
+  thresholds: ICountdownThresholds = DEFAULT_COUNTDOWN_THRESHOLDS
+): Level {
+  if (secondsLeft === null || secondsLeft === undefined || !Number.isFinite(secondsLeft)) {
+    return 'ok';
+  }
+  if (secondsLeft <= thresholds.criticalSeconds) {
+    return 'critical';
+  }
+  return secondsLeft <= thresholds.warnSeconds ? 'warn' : 'ok';
+}
+
+/**
+ * Seconds left now, from the server's answer taken at `serverNow` (its clock) and received at
+ * `receivedAt` (ours, ms): the countdown ticks every second between polls without a request.
+ */
+export function secondsLeftAt(
+  timeLeftSeconds: number | null,
+  receivedAtMs: number,
+  nowMs: number
+): number | null {
+  if (timeLeftSeconds === null) {
+    return null;
+  }
+  return timeLeftSeconds - Math.max(0, nowMs - receivedAtMs) / 1000;
+}
+
+/** Colab's notebook metadata for a device: {accelerator: "GPU" | "None", colab: {gpuType}}. */
+export function acceleratorLabel(metadata: {
+  accelerator?: string;
+  colab?: { gpuType?: string };
+}): string {
+  if (!metadata || !metadata.accelerator || metadata.accelerator === 'None') {
+    return 'CPU';
+  }
+  const type = metadata.colab && metadata.colab.gpuType;
+  return type ? `${metadata.accelerator} (${type})` : metadata.accelerator;
+}

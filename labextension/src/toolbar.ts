@@ -1,0 +1,83 @@
+import { DocumentRegistry } from '@jupyterlab/docregistry';
+import { INotebookModel, NotebookPanel } from '@jupyterlab/notebook';
+import { DisposableDelegate, IDisposable } from '@lumino/disposable';
+import { Panel } from '@lumino/widgets';
+
+import { ResourceBars, ResourceModel } from './resources';
+import { RuntimeButton } from './runtime';
+import { SessionCountdown } from './session';
+import { ToolbarSettings } from './settings';
+
+/** Colab's corner of a notebook: the bars, the runtime button and the session countdown. */
+export class ColabToolbar extends Panel {
+  constructor(panel: NotebookPanel, model: ResourceModel, settings: ToolbarSettings) {
+    super();
+    this.addClass('cm-Toolbar');
+    this._settings = settings;
+    const kernelId = () => panel.sessionContext.session?.kernel?.id ?? null;
+    this.bars = new ResourceBars(model, {
+      kernelId,
+      thresholds: () => settings.usageThresholds
+    });
+    this.runtime = new RuntimeButton(panel);
+    this.session = new SessionCountdown({
+      kernelId,
+      interval: () => settings.values.refreshRate,
+      thresholds: () => settings.countdownThresholds,
+      extendSeconds: () => settings.values.extendMinutes * 60,
+      defaultLimit: () => settings.values.defaultLimit,
+      onExpire: () => settings.values.onExpire
+    });
+    this.addWidget(this.bars);
+    this.addWidget(this.runtime);
+    this.addWidget(this.session);
+    panel.sessionContext.kernelChanged.connect(this._onKernel, this);
+    settings.changed.connect(this._show, this);
+    this._show();
+  }
+
+  readonly bars: ResourceBars;
+  readonly runtime: RuntimeButton;
+  readonly session: SessionCountdown;
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._settings.changed.disconnect(this._show, this);
+    super.dispose();
+  }
+
+  private _onKernel(): void {
+    this.bars.update();
+    void this.session.refresh();
+  }
+
+  private _show(): void {
+    const v = this._settings.values;
+    this.bars.setHidden(!v.showResources);
+    this.runtime.setHidden(!v.showRuntime);
+    this.session.setHidden(!v.showSession);
+  }
+
+  private _settings: ToolbarSettings;
+}
+
+/** Adds a ColabToolbar to every notebook's toolbar (JupyterLab and Notebook 7 alike). */
+export class ToolbarExtension
+  implements DocumentRegistry.IWidgetExtension<NotebookPanel, INotebookModel>
+{
+  constructor(model: ResourceModel, settings: ToolbarSettings) {
+    this._model = model;
+    this._settings = settings;
+  }
+
+  createNew(panel: NotebookPanel): IDisposable {
+    const toolbar = new ColabToolbar(panel, this._model, this._settings);
+    panel.toolbar.insertItem(10, 'colabmagic', toolbar);
+    return new DisposableDelegate(() => toolbar.dispose());
+  }
+
+  private _model: ResourceModel;
+  private _settings: ToolbarSettings;
+}

@@ -1,0 +1,378 @@
+"""The Jupyter server extension through a real jupyter_server (pytest-jupyter's jp_fetch).
+
+Every endpoint's shape, authentication (no token -> 403, foreign Origin refused), bad input ->
+400 with a message, and session enforcement (warn and shutdown) with an injected clock.
+Kernels started here are real ipykernels; each test shuts its own down.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+import tornado.httpclient
+
+pytest.importorskip("jupyter_server")
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+API = ("colabmagic", "api")
+
+
+@pytest.fixture
+def jp_server_config(tmp_path_factory):
+    state = tmp_path_factory.mktemp("state")
+    os.environ["COLABMAGIC_STATE_DIR"] = str(state)
+    # enforcement runs only when a test calls it: the clock is the test's
+    return {"ServerApp": {"jpserver_extensions": {"colabmagic.server": True}},
+            "ColabMagicServer": {"enforce_interval": 0.0}}
+
+
+@pytest.fixture
+def state(jp_serverapp):
+    return jp_serverapp.web_app.settings["colabmagic"]
+
+
+async def get_json(jp_fetch, *path, **kw):
+    response = await jp_fetch(*API, *path, **kw)
+    assert response.code == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+    return json.loads(response.body)
+
+
+async def post_json(jp_fetch, *path, body):
+    response = await jp_fetch(*API, *path, method="POST", body=json.dumps(body))
+    return json.loads(response.body)
+
+
+async def error_of(coro) -> tuple[int, str]:
+    with pytest.raises(tornado.httpclient.HTTPClientError) as info:
+        await coro
+    err = info.value
+    message = json.loads(err.response.body).get("message", "") if err.response is not None and err.response.body else ""
+    return err.code, message
+
+
+@pytest.fixture
+def kernel_id(jp_serverapp, jp_asyncio_loop):
+    km = jp_serverapp.kernel_manager
+    kid = jp_asyncio_loop.run_until_complete(km.start_kernel(kernel_name="python3"))
+    yield kid
+    if kid in km:
+        jp_asyncio_loop.run_until_complete(km.shutdown_kernel(kid, now=True))
+
+
+# ---------------------------------------------------------------- resources
+
+
+async def test_resources_has_colabs_shape_and_kernel_rss(jp_fetch, kernel_id):
+    body = await get_json(jp_fetch, "resources")
+    assert set(body["memory"]) == {"totalBytes", "freeBytes"}
+    assert 0 < body["memory"]["freeBytes"] <= body["memory"]["totalBytes"]
+    assert body["disks"] and all(d["filesystem"]["totalBytes"] >= d["filesystem"]["usedBytes"] > 0
+                                 for d in body["disks"])
+    assert isinstance(body["gpus"], list)
+    for gpu in body["gpus"]:
+        assert {"name", "memoryUsedBytes", "memoryTotalBytes", "gpuUtilization", "memoryUtilization"} <= set(gpu)
+        assert 0 <= gpu["gpuUtilization"] <= 1
+    (kernel,) = [k for k in body["kernels"] if k["id"] == kernel_id]
+    import psutil
+
+    # the reading is that process's own RSS (plus its children's); a starting ipykernel holds > 10 MB
+    own = psutil.Process(kernel["pid"]).memory_info().rss
+    assert kernel["rssBytes"] > 10e6 and 0.5 * own <= kernel["rssBytes"] <= 4 * own
+
+
+async def test_resources_are_cached_for_a_second_and_read_once_for_many_pollers(jp_fetch, state, monkeypatch):
+    import asyncio
+
+    from colabmagic.server import readings
+
+    calls = []
+    real = readings.read_resources
+
+    def counting(pids):
+        calls.append(pids)
+        return real(pids)
+
+    monkeypatch.setattr(state.resources, "_read", counting)
+    state.resources.invalidate()
+    bodies = await asyncio.gather(*(get_json(jp_fetch, "resources") for _ in range(20)))
+    assert len(calls) == 1  # one reading shared by 20 concurrent polls
+    assert len({b["takenAt"] for b in bodies}) == 1
+    await get_json(jp_fetch, "resources")
+    assert len(calls) == 1  # still fresh
+    state.resources.invalidate()
+    await get_json(jp_fetch, "resources")
+    assert len(calls) == 2
+
+
+async def test_readings_run_off_the_event_loop(jp_fetch, state, monkeypatch):
+    import threading
+
+    threads = []
+    real = state.resources._read
+
+    def where(pids):
+        threads.append(threading.current_thread())
+        return real(pids)
+
+    monkeypatch.setattr(state.resources, "_read", where)
+    state.resources.invalidate()
+    await get_json(jp_fetch, "resources")
+    assert threads and threads[0] is not threading.main_thread()
+    assert threads[0].name.startswith("colabmagic")
+
+
+# ---------------------------------------------------------------- security
+
+
+@pytest.mark.parametrize("path", ["resources", "session", "runtime"])
+async def test_no_token_is_403(jp_fetch, path):
+    code, _ = await error_of(jp_fetch(*API, path, headers={"Authorization": ""}))
+    assert code == 403
+
+
+async def test_no_token_cannot_post(jp_fetch, kernel_id):
+    code, _ = await error_of(jp_fetch(*API, "session", kernel_id, method="POST", body="{}",
+                                      headers={"Authorization": ""}))
+    assert code == 403
+
+
+async def login_cookie(jp_fetch, jp_serverapp) -> str:
+    """The cookie a browser gets for opening the server's ?token= URL."""
+    token = jp_serverapp.identity_provider.token
+    response = await jp_fetch("tree", params={"token": token}, headers={"Authorization": ""},
+                              follow_redirects=False, raise_error=False)
+    cookies = response.headers.get_list("Set-Cookie")
+    return "; ".join(c.split(";", 1)[0] for c in cookies)
+
+
+async def test_cross_origin_request_is_refused(jp_fetch, jp_serverapp, kernel_id):
+    cookie = await login_cookie(jp_fetch, jp_serverapp)
+    assert cookie
+    ours = await jp_fetch(*API, "resources", headers={"Authorization": "", "Cookie": cookie})
+    assert ours.code == 200 and "Access-Control-Allow-Origin" not in ours.headers
+    # a page on another site riding the user's cookie gets nothing
+    code, _ = await error_of(jp_fetch(*API, "resources", headers={
+        "Authorization": "", "Cookie": cookie, "Origin": "http://evil.example"}))
+    assert code in (403, 404)  # jupyter_server answers a foreign Origin on its API with 404
+    # nor can it change a session: cookie-authenticated POSTs need the XSRF token too
+    code, _ = await error_of(jp_fetch(*API, "session", kernel_id, method="POST", body="{}", headers={
+        "Authorization": "", "Cookie": cookie, "Origin": "http://evil.example"}))
+    assert code in (403, 404)
+
+
+# ---------------------------------------------------------------- runtime
+
+
+async def test_runtime_lists_devices(jp_fetch):
+    body = await get_json(jp_fetch, "runtime")
+    specs = [d["spec"] for d in body["devices"]]
+    assert "cpu" in specs
+    cpu = body["devices"][specs.index("cpu")]
+    assert {"spec", "kind", "name", "memory_total_bytes", "details"} <= set(cpu)
+
+
+async def test_runtime_choice_gives_metadata_and_the_execute_that_applies_it(jp_fetch, kernel_id, jp_serverapp):
+    body = await post_json(jp_fetch, "runtime", kernel_id, body={"spec": "CPU"})
+    assert body["spec"] == "cpu"
+    assert body["metadata"] == {"accelerator": "None", "colab": {"gpuType": ""}}
+    got = await get_json(jp_fetch, "runtime", kernel_id)
+    assert got["selection"]["spec"] == "cpu"
+
+    # the silent execute really selects the device in the kernel and hands the Selection back
+    km = jp_serverapp.kernel_manager.get_kernel(kernel_id)
+    client = km.client()
+    client.start_channels()
+    try:
+        await client.wait_for_ready(timeout=60)
+        reply = await client.execute_interactive(body["execute"]["code"], silent=True,
+                                                 user_expressions=body["execute"]["user_expressions"],
+                                                 timeout=60)
+        selection = reply["content"]["user_expressions"]["selection"]
+        assert selection["status"] == "ok", selection
+        data = selection["data"]["application/json"]
+        assert data["spec"] == "cpu" and data["applied"] is True
+        check = await client.execute_interactive(
+            "", silent=True, user_expressions={"s": "__import__('colabmagic.runtime').runtime.selected()"},
+            timeout=60)
+        assert check["content"]["user_expressions"]["s"]["data"]["text/plain"] == "'cpu'"
+    finally:
+        client.stop_channels()
+
+
+async def test_runtime_from_notebook_metadata(jp_fetch, kernel_id):
+    body = await post_json(jp_fetch, "runtime", kernel_id,
+                           body={"metadata": {"accelerator": "None", "colab": {"gpuType": ""}}})
+    assert body["spec"] == "cpu"
+    body = await post_json(jp_fetch, "runtime", kernel_id, body={"metadata": {"kernelspec": {}}})
+    assert body["spec"] == "auto"  # no runtime type stored: leave the kernel's default alone
+
+
+RUNTIME_BAD = [
+    ({"spec": "tpu"}, "Unknown device"),
+    ({"spec": 3.5}, "device spec"),
+    ({}, "spec"),
+    ({"metadata": "GPU"}, "metadata"),
+]
+
+
+async def test_runtime_bad_choice_is_400_with_a_message(jp_fetch, kernel_id):
+    for bad, words in RUNTIME_BAD:
+        code, message = await error_of(jp_fetch(*API, "runtime", kernel_id, method="POST", body=json.dumps(bad)))
+        assert code == 400 and words in message, (bad, message)
+
+
+async def test_unknown_kernel_is_404(jp_fetch):
+    for path in ("runtime", "session"):
+        code, _ = await error_of(jp_fetch(*API, path, "no-such-kernel"))
+        assert code == 404
+
+
+async def test_body_must_be_a_json_object(jp_fetch, kernel_id):
+    code, message = await error_of(jp_fetch(*API, "session", kernel_id, method="POST", body="[1, 2"))
+    assert code == 400 and "JSON" in message
+
+
+# ---------------------------------------------------------------- session
+
+
+class Clock:
+    """Unix seconds the test moves by hand; starts a minute ahead of the real clock so Jupyter's
+    own activity stamps (real time) are always in its past."""
+
+    def __init__(self):
+        import time
+
+        self.now = float(int(time.time()) + 60)
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(state):
+    clock = Clock()
+    state.sessions.clock = clock
+    return clock
+
+
+async def test_session_without_state_reports_jupyter_activity_and_culling(jp_fetch, kernel_id, clock, jp_serverapp):
+    jp_serverapp.kernel_manager.cull_idle_timeout = 3600
+    try:
+        body = await get_json(jp_fetch, "session", kernel_id)
+    finally:
+        jp_serverapp.kernel_manager.cull_idle_timeout = 0
+    assert body["kernel_id"] == kernel_id and body["started"] is False
+    assert body["time_left_seconds"] is None and body["expired"] is False
+    assert body["culling"]["idle_timeout_seconds"] == 3600
+    assert body["last_activity"] is not None  # Jupyter's own tracking
+    listing = await get_json(jp_fetch, "session")
+    assert kernel_id in [s["kernel_id"] for s in listing["sessions"]]
+    assert listing["culling"]["idle_timeout_seconds"] == 0
+
+
+async def test_session_start_limit_extend_and_time_left(jp_fetch, kernel_id, clock):
+    from colabmagic import session
+
+    start = clock.now
+    body = await post_json(jp_fetch, "session", kernel_id, body={"action": "start", "limit": "2h"})
+    assert body["started"] and body["limit_seconds"] == 7200 and body["time_left_seconds"] == 7200
+    state = session.read_state(kernel_id)  # written through colabmagic.session, in its format
+    assert state["started_at"] == clock.now and state["limit_seconds"] == 7200 and state["on_expire"] == "warn"
+    assert state["changed_by"] == "server"
+
+    clock.now += 3600
+    body = await get_json(jp_fetch, "session", kernel_id)
+    assert body["time_left_seconds"] == 3600 and body["idle_seconds"] == 3600  # started = last activity
+
+    body = await post_json(jp_fetch, "session", kernel_id, body={"action": "extend", "seconds": 1800})
+    assert body["time_left_seconds"] == 5400 and body["extended_seconds"] == 1800
+    body = await post_json(jp_fetch, "session", kernel_id, body={"action": "extend", "seconds": "30m"})
+    assert body["time_left_seconds"] == 7200
+
+    body = await post_json(jp_fetch, "session", kernel_id,
+                           body={"action": "limit", "limit": None, "on_expire": "shutdown"})
+    assert body["time_left_seconds"] is None and body["on_expire"] == "shutdown"
+    # a second start keeps the clock running from the first
+    body = await post_json(jp_fetch, "session", kernel_id, body={"action": "start", "limit": 5400})
+    assert body["started_at"] == start and body["time_left_seconds"] == 1800
+
+
+SESSION_BAD = [
+    ({"action": "start", "limit": "soon"}, "Unknown duration"),
+    ({"action": "start", "on_expire": "explode"}, "on_expire"),
+    ({"action": "extend", "seconds": -5}, "extend"),
+    ({"action": "reboot"}, "unknown action"),
+]
+
+
+async def test_session_bad_request_is_400_and_changes_nothing(jp_fetch, kernel_id, clock):
+    from colabmagic import session
+
+    await post_json(jp_fetch, "session", kernel_id, body={"action": "start", "limit": "1h"})
+    before = session.read_state(kernel_id)
+    for bad, words in SESSION_BAD:
+        code, message = await error_of(jp_fetch(*API, "session", kernel_id, method="POST", body=json.dumps(bad)))
+        assert code == 400 and words in message, (bad, message)
+        assert session.read_state(kernel_id) == before
+
+
+async def test_extend_without_a_session_or_limit_is_400(jp_fetch, kernel_id, clock):
+    code, message = await error_of(jp_fetch(*API, "session", kernel_id, method="POST",
+                                            body=json.dumps({"action": "extend"})))
+    assert code == 400 and "start" in message
+    await post_json(jp_fetch, "session", kernel_id, body={"action": "start", "limit": None})
+    code, message = await error_of(jp_fetch(*API, "session", kernel_id, method="POST",
+                                            body=json.dumps({"action": "extend"})))
+    assert code == 400 and "no limit" in message
+
+
+async def test_enforcement_warns_once_then_extension_clears_it(jp_fetch, kernel_id, clock, state):
+    await post_json(jp_fetch, "session", kernel_id, body={"action": "start", "limit": 600})
+    clock.now += 599
+    assert await state.enforce() == []
+    clock.now += 2
+    assert await state.enforce() == [kernel_id]
+    assert await state.enforce() == []  # warned once, not every pass
+    body = await get_json(jp_fetch, "session", kernel_id)
+    assert body["expired"] and body["time_left_seconds"] == 0
+    assert kernel_id in state.kernel_manager  # warn keeps the kernel
+    body = await post_json(jp_fetch, "session", kernel_id, body={"action": "extend", "seconds": 600})
+    assert not body["expired"] and body["time_left_seconds"] == 600  # counted from now, not the missed end
+    assert kernel_id not in state.sessions.expired
+
+
+async def test_enforcement_shuts_the_kernel_down(jp_fetch, kernel_id, clock, state, jp_serverapp):
+    await post_json(jp_fetch, "session", kernel_id,
+                    body={"action": "start", "limit": "10m", "on_expire": "shutdown"})
+    clock.now += 300
+    assert await state.enforce() == []
+    assert kernel_id in jp_serverapp.kernel_manager
+    clock.now += 301
+    assert await state.enforce() == [kernel_id]
+    assert kernel_id not in jp_serverapp.kernel_manager
+    code, _ = await error_of(jp_fetch(*API, "session", kernel_id))
+    assert code == 404
+
+
+async def test_enforcement_timer_runs_on_its_own(jp_serverapp, jp_fetch, kernel_id, state):
+    import asyncio
+
+    from colabmagic import session
+
+    session.write_state({"kernel_id": kernel_id, "pid": None, "started_at": 0.0, "limit_seconds": 1.0,
+                         "extended_seconds": 0.0, "last_activity": 0.0, "on_expire": "shutdown",
+                         "updated_at": 0.0})
+    state.config.enforce_interval = 0.05
+    state.start()
+    try:
+        for _ in range(100):
+            if kernel_id not in jp_serverapp.kernel_manager:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        state._timer.stop()
+    assert kernel_id not in jp_serverapp.kernel_manager
