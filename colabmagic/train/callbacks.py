@@ -27,6 +27,8 @@ class RunInfo:
     logdir: str | None = None
     checkpoint_dir: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, float]] = field(default_factory=list)  # epochs done before (resume): redraw them
+    notes: list[str] = field(default_factory=list)  # shown before training (a renamed run, a resize, ...)
 
 
 @dataclass

@@ -65,11 +65,30 @@ class TrainResult:
         printer.text(str(self))
 
     def _repr_html_(self) -> str:
-        cells = "".join(f"<tr><td style='text-align:left'>{html.escape(k)}</td>"
-                        f"<td style='text-align:right'><code>{html.escape(v)}</code></td></tr>"
-                        for k, v in self._rows())
-        files = "".join(f"<tr><td style='text-align:left'>{html.escape(k)}</td>"
-                        f"<td style='text-align:left'><code>{html.escape(v)}</code></td></tr>"
-                        for k, v in self._files())
-        return (f"<div><div style='font-weight:600'>{html.escape(self._headline())}</div>"
-                f"<table>{cells}{files}</table></div>")
+        # Two tables, each aligned one way: the metrics as a split x measure grid of numbers (right-
+        # aligned, same digits, so they line up), then the run's details as text (left-aligned).
+        # Every cell says its alignment: notebook and nbconvert styles right-align cells by default.
+        cell = "padding:2px 10px;border:none;background:none;"
+        num = f"{cell}text-align:right;font-variant-numeric:tabular-nums;font-family:monospace"
+        head = f"{cell}text-align:right;font-weight:600"
+        label = f"{cell}text-align:left;font-weight:600"
+        splits = [s for s in ("train", "val", "test") if any(k.startswith(f"{s}_") for k in self.metrics)]
+        measures = [m for m in ("loss", "accuracy") if any(f"{s}_{m}" in self.metrics for s in splits)]
+        names = {"train": "train", "val": "validation", "test": "test"}
+        grid = "".join(
+            f"<tr style='background:none'><th style='{label}'>{names[s]}</th>"
+            + "".join(f"<td style='{num}' title='{s}_{m}'>{self.metrics[f'{s}_{m}']:.4f}</td>" if f"{s}_{m}" in self.metrics
+                      else f"<td style='{num}'></td>" for m in measures) + "</tr>"
+            for s in splits)
+        shown = {f"{s}_{m}" for s in splits for m in measures}
+        others = "".join(f"<tr style='background:none'><th style='{label}'>{html.escape(k)}</th><td style='{num}' colspan='{max(len(measures), 1)}'>"
+                         f"{html.escape(v)}</td></tr>" for k, v in self._rows() if k not in shown)
+        header = "".join(f"<th style='{head}'>{m}</th>" for m in measures)
+        metrics = (f"<table style='border-collapse:collapse;margin:6px 0'><thead><tr><th style='{label}'></th>"
+                   f"{header}</tr></thead><tbody>{grid}{others}</tbody></table>") if grid or others else ""
+        text = f"{cell}text-align:left"
+        details = "".join(f"<tr style='background:none'><th style='{cell}text-align:left;font-weight:normal;opacity:0.75'>{html.escape(k)}</th>"
+                          f"<td style='{text}'><code>{html.escape(v)}</code></td></tr>" for k, v in self._files())
+        return (f"<div class='colabmagic-result' style='font-size:13px'>"
+                f"<div style='font-weight:600'>{html.escape(self._headline())}</div>{metrics}"
+                f"<table style='border-collapse:collapse'><tbody>{details}</tbody></table></div>")
