@@ -1,0 +1,244 @@
+"""The JupyterLab toolbar in a real browser: a real `jupyter lab` on 127.0.0.1 with a token, driven
+by Playwright through Debian's Chromium (never a downloaded browser).
+
+It opens a notebook and checks that the bars show the numbers the API returns, picks CPU in
+"Change runtime type" and sees the kernel report it (and the notebook metadata carry Colab's
+keys), and starts a session and sees the countdown decrease and turn amber near its end.
+Screenshots land in ui-tests/artifacts/ (git-ignored).
+
+The built extension is required: set COLABMAGIC_SKIP_BROWSER=1 to skip this file on a machine
+without it. Anywhere else (CI sets nothing) a missing build or browser is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+if os.environ.get("COLABMAGIC_SKIP_BROWSER") == "1":
+    pytest.skip("COLABMAGIC_SKIP_BROWSER=1", allow_module_level=True)
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "ui-tests" / "artifacts"
+CHROMIUM = os.environ.get("COLABMAGIC_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--no-first-run"]
+pytestmark = pytest.mark.slow
+
+
+def built_extension() -> Path | None:
+    from jupyter_core.paths import jupyter_path
+
+    for folder in jupyter_path("labextensions"):
+        candidate = Path(folder) / "colabmagic" / "package.json"
+        if candidate.exists():
+            return candidate.parent
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Lab:
+    def __init__(self, url: str, token: str, root: Path, process: subprocess.Popen, log: Path):
+        self.url, self.token, self.root, self.process, self.log = url, token, root, process, log
+
+    def api(self, path: str, body=None, method=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.url}/{path}", data=data, method=method or ("POST" if data else "GET"),
+                                         headers={"Authorization": f"token {self.token}",
+                                                  "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"null")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    if built_extension() is None:
+        pytest.fail("the JupyterLab extension is not built or not installed: run `make lab` "
+                    "(or set COLABMAGIC_SKIP_BROWSER=1 to skip the browser tests here)")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (or set COLABMAGIC_CHROMIUM)")
+    home = tmp_path_factory.mktemp("lab")
+    root = home / "root"
+    root.mkdir()
+    token = uuid.uuid4().hex
+    port = free_port()
+    env = {**os.environ, "COLABMAGIC_STATE_DIR": str(home / "state"),
+           "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "ws"),
+           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+               f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+               f"--ServerApp.root_dir={root}", "--ColabMagicServer.enforce_interval=1",
+               "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    if hasattr(os, "getuid") and os.getuid() == 0:
+        command.append("--allow-root")
+    log = home / "lab.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
+    server = Lab(f"http://127.0.0.1:{port}", token, root, process, log)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                server.api("api/status")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"jupyter lab did not start:\n{log.read_text()[-3000:]}")
+                time.sleep(0.3)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(log, ARTIFACTS / "lab.log")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(lab, browser):
+    notebook = {"type": "notebook", "content": {
+        "cells": [{"cell_type": "code", "metadata": {}, "source": "", "outputs": [], "execution_count": None}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5}}
+    lab.api("api/contents/colab.ipynb", notebook, method="PUT")
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f"{lab.url}/lab/tree/colab.ipynb?token={lab.token}")
+    page.wait_for_selector(".jp-NotebookPanel .cm-Toolbar .cm-bar[data-key='ram']")
+    # the kernel is up once the session countdown knows it
+    page.wait_for_selector(".jp-NotebookPanel .cm-Session:has-text('Start session')")
+    yield page
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "final.png"))
+    context.close()
+
+
+def kernel_id(lab) -> str:
+    (session,) = [s for s in lab.api("api/sessions") if s["path"].endswith("colab.ipynb")]
+    return session["kernel"]["id"]
+
+
+def bar(page, key: str) -> dict:
+    return page.eval_on_selector(f".jp-NotebookPanel .cm-bar[data-key='{key}']",
+                                 "el => ({used: Number(el.dataset.used), total: Number(el.dataset.total),"
+                                 " level: el.dataset.level, title: el.title,"
+                                 " width: el.querySelector('.cm-bar-fill').style.width})")
+
+
+def test_bars_show_the_numbers_the_api_returns(lab, page):
+    # the first reading may predate the kernel; the next poll (2 s) names its RSS
+    page.wait_for_selector(".jp-NotebookPanel .cm-bar[data-key='ram'][title*='this kernel']", timeout=15_000)
+    api = lab.api("colabmagic/api/resources")
+    ram = bar(page, "ram")
+    assert ram["total"] == api["memory"]["totalBytes"]
+    used = api["memory"]["totalBytes"] - api["memory"]["freeBytes"]
+    assert abs(ram["used"] - used) < 0.1 * ram["total"]  # the page's reading is a poll older or newer
+    assert "System RAM" in ram["title"] and "this kernel" in ram["title"]
+    assert 0 < float(ram["width"].rstrip("%")) <= 100
+    disk = bar(page, "disk")
+    assert disk["total"] == api["disks"][0]["filesystem"]["totalBytes"]
+    assert abs(disk["used"] - api["disks"][0]["filesystem"]["usedBytes"]) < 0.05 * disk["total"]
+    gpus = page.locator(".jp-NotebookPanel .cm-bar[data-key^='gpu']").count()
+    assert gpus == len(api["gpus"])
+    for i, gpu in enumerate(api["gpus"]):
+        assert bar(page, f"gpu{i}")["total"] == gpu["memoryTotalBytes"]
+    page.locator(".jp-NotebookPanel .cm-Toolbar").screenshot(path=str(ARTIFACTS / "toolbar.png"))
+
+
+def run_cell(page, code: str) -> str:
+    """Type code into the notebook's last cell, run it, and return its output text."""
+    cell = page.locator(".jp-NotebookPanel .jp-CodeCell").last
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type(code)
+    page.keyboard.press("Control+Enter")
+    output = cell.locator(".jp-OutputArea-output")
+    output.first.wait_for()
+    return output.first.inner_text()
+
+
+def test_runtime_dialog_picks_cpu_and_the_kernel_reports_it(lab, page):
+    page.click(".jp-NotebookPanel .cm-Runtime")
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("text=Hardware accelerator").wait_for()
+    options = dialog.locator("input[name='cm-runtime']")
+    specs = [options.nth(i).get_attribute("value") for i in range(options.count())]
+    assert "cpu" in specs and "auto" in specs
+    dialog.screenshot(path=str(ARTIFACTS / "runtime-dialog.png"))
+    dialog.locator("input[value='cpu']").check()
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    page.wait_for_selector(".jp-NotebookPanel .cm-Runtime:text-is('CPU')")
+    assert lab.api(f"colabmagic/api/runtime/{kernel_id(lab)}")["selection"]["spec"] == "cpu"
+    assert run_cell(page, "import colabmagic.runtime as r; print('device:', r.selected())").strip() == "device: cpu"
+    # the choice is saved with Colab's keys
+    page.keyboard.press("Control+s")
+    deadline = time.monotonic() + 20
+    while True:
+        metadata = lab.api("api/contents/colab.ipynb")["content"]["metadata"]
+        if metadata.get("accelerator") == "None" or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert metadata["accelerator"] == "None" and metadata["colab"]["gpuType"] == ""
+
+
+def seconds_left(page) -> int:
+    value = page.get_attribute(".jp-NotebookPanel .cm-Session", "data-seconds-left")
+    assert value is not None, page.inner_text(".jp-NotebookPanel .cm-Session")
+    return int(value)
+
+
+def test_session_countdown_decreases_and_turns_amber(lab, page):
+    session = page.locator(".jp-NotebookPanel .cm-Session")
+    session.click()  # no session yet: starts one with the default 12 h limit
+    page.wait_for_selector(".jp-NotebookPanel .cm-Session[data-seconds-left]")
+    first = seconds_left(page)
+    assert 12 * 3600 - 30 < first <= 12 * 3600
+    assert session.get_attribute("data-level") == "ok"
+    time.sleep(2.5)
+    second = seconds_left(page)
+    assert first - 5 <= second < first  # ticking down
+    assert session.inner_text().endswith("left")
+    # 20 minutes is inside the amber band (30 min), and a click extends by an hour
+    kid = kernel_id(lab)
+    lab.api(f"colabmagic/api/session/{kid}", {"action": "limit", "limit": "20m"})
+    page.wait_for_selector(".jp-NotebookPanel .cm-Session[data-level='warn']", timeout=15_000)
+    assert seconds_left(page) <= 20 * 60
+    session.screenshot(path=str(ARTIFACTS / "countdown-amber.png"))
+    session.click()
+    page.wait_for_selector(".jp-NotebookPanel .cm-Session[data-level='ok']", timeout=15_000)
+    assert 20 * 60 + 3600 - 60 < seconds_left(page) <= 20 * 60 + 3600
+    state = lab.api(f"colabmagic/api/session/{kid}")
+    assert state["extended_seconds"] == 3600
