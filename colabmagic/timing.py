@@ -213,16 +213,26 @@ def _check_counts(number, repeat, warmup) -> None:
 
 
 def _choose_device(device, graph: bool):
-    """(torch, CUDA device index) to time on, or None for the CPU."""
-    if device is not None and str(device) == "cpu":
+    """(torch, CUDA device index) to time on, or None for the CPU.
+
+    The spec is parsed by colabmagic.runtime, like every device spec; None means CUDA when it is
+    available (the GPU chosen with %runtime, if one was), else the CPU.
+    """
+    from .runtime import parse_spec, selected, torch_device
+
+    wanted = parse_spec(device)  # also an int (a GPU number) or a torch.device
+    explicit = device is not None and wanted.kind != "auto"
+    if wanted.kind == "cpu":
         if graph:
             raise DeviceError("--graph needs a CUDA device: device='cpu' was asked for")
         return None
+    if wanted.kind == "mps":
+        raise DeviceError(f"timing runs on 'cpu' or a CUDA device, not {device!r}")
     if find_spec("torch") is None:
         # no torch, no CUDA tensors: nothing in the code can run on a GPU that we could time
         if graph:
             raise DeviceError("--graph needs a CUDA device, and torch is not installed: run without --graph")
-        if device is not None:
+        if explicit:
             raise DeviceError(f"device {device!r} needs torch with CUDA, and torch is not installed")
         return None
     import torch
@@ -231,19 +241,12 @@ def _choose_device(device, graph: bool):
         if graph:
             raise DeviceError("--graph needs a CUDA device (torch.cuda.is_available() is False here): "
                               "run without --graph to time on the CPU")
-        if device is not None:
+        if explicit:
             raise DeviceError(f"device {device!r} needs CUDA, and torch.cuda.is_available() is False here")
         return None
-    try:
-        chosen = torch.device("cuda", device) if isinstance(device, int) else torch.device(device or "cuda")
-    except (RuntimeError, TypeError) as err:
-        raise DeviceError(f"unknown device {device!r}: use 'cpu', 'cuda' or 'cuda:N'") from err
-    if chosen.type != "cuda":
-        raise DeviceError(f"timing runs on 'cpu' or a CUDA device, not {device!r}")
-    index = chosen.index if chosen.index is not None else torch.cuda.current_device()
-    if not 0 <= index < torch.cuda.device_count():
-        raise DeviceError(f"there is no CUDA device {index}: this machine has {torch.cuda.device_count()}")
-    return torch, index
+    if wanted.kind == "auto" and parse_spec(selected()).kind != "cuda":
+        wanted = parse_spec("cuda")  # a CPU selection still times CUDA work on the current GPU
+    return torch, torch_device(wanted).index
 
 
 @contextmanager

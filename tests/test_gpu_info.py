@@ -161,3 +161,36 @@ def test_load_ext_does_not_import_the_readings():
             "print([m for m in ('colabmagic.system', 'colabmagic.nvml', 'psutil', 'pynvml') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_output_as_the_last_line_shows_the_table_once(shell, capsys):
+    result = shell.run_cell("%gpu_info -o --no-processes", store_history=True)
+    assert result.success and isinstance(result.result, Snapshot)
+    assert capsys.readouterr().out.count("gpu_info at ") == 1
+    shell.run_cell("_", store_history=True)  # shown again when asked for, in a later cell
+    assert capsys.readouterr().out.count("gpu_info at ") == 1
+
+
+def test_output_in_a_notebook_publishes_one_table(shell, published):
+    shell.run_cell("%gpu_info -o --no-processes", store_history=True)
+    assert len(published) == 1 and "text/html" in published[0][0]
+
+
+def test_cpu_use_is_a_percentage_from_the_first_reading(shell, capsys, monkeypatch):
+    monkeypatch.setattr(system._CpuClock, "samples", [])
+    run_ok(shell, "%gpu_info --no-processes")
+    out = capsys.readouterr().out.splitlines()
+    (cpu_use,) = [line for line in out if line.startswith("  CPU use ")]
+    assert f"% of {psutil.cpu_count()} cores" in cpu_use and "[" in cpu_use  # a share, with a bar
+    if hasattr(os, "getloadavg"):
+        assert "load" not in cpu_use
+        (load,) = [line for line in out if line.startswith("  load average ")]
+        assert load.endswith("(1, 5, 15 min)")
+
+
+def test_watch_readings_all_have_cpu_use(shell, capsys, monkeypatch):
+    monkeypatch.setattr(system, "time", FakeClock())  # no waiting between readings
+    monkeypatch.setattr(system._CpuClock, "samples", [])
+    run_ok(shell, "%gpu_info --json --watch 0.5 --count 3 --no-processes")
+    readings = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [r["host"]["cpu_percent"] is not None for r in readings] == [True, True, True]

@@ -181,12 +181,44 @@ def test_disks_on_two_filesystems_are_two_lines(tmp_path, monkeypatch):
     assert disks[1].total == psutil.disk_usage(other).total
 
 
-def test_cpu_percent_is_unknown_first_then_a_share(monkeypatch):
-    monkeypatch.setattr(system._CpuClock, "last", None)
-    assert snapshot().host.cpu_percent is None
-    sum(range(200_000))  # some busy time between the two readings
-    second = snapshot().host.cpu_percent
-    assert second is not None and 0.0 <= second <= 100.0
+def test_the_first_reading_has_cpu_use(monkeypatch):
+    monkeypatch.setattr(system._CpuClock, "samples", [])
+    first = snapshot(processes=False).host.cpu_percent
+    assert first is not None and 0.0 <= first <= 100.0
+    assert snapshot(processes=False, cpu_sample=0).host.cpu_percent is not None  # the window is kept
+
+
+def test_cpu_use_never_reads_a_tick_or_two_as_100_percent(monkeypatch):
+    """Two readings ms apart used to compare one clock tick: 0 % or 100 % of an idle machine."""
+    monkeypatch.setattr(system._CpuClock, "samples", [])
+    assert snapshot(processes=False, cpu_sample=0).host.cpu_percent is None  # nothing to compare yet
+    readings = [snapshot(processes=False, cpu_sample=0).host.cpu_percent for _ in range(20)]
+    assert readings == [None] * 20  # no window of CPU_WINDOW_MIN yet: unknown, not 0 % or 100 %
+    assert len(system._CpuClock.samples) <= 2  # rapid calls keep a bounded list
+
+
+def test_cpu_use_is_measured_over_a_window_and_matches_the_busy_share(monkeypatch):
+    # psutil's cpu_times through a fake: 2 cores, 1 s of wall clock, 1.5 s busy -> 75 %
+    now = [100.0]
+    fake = [SimpleNamespace(user=10.0, nice=0.0, system=0.0, idle=10.0, iowait=0.0, guest=0.0, guest_nice=0.0)]
+
+    def cpu_times():
+        t = fake[0]
+        return type("T", (tuple,), {"__getattr__": lambda self, k: getattr(t, k)})(
+            (t.user, t.nice, t.system, t.idle, t.iowait, t.guest, t.guest_nice))
+
+    monkeypatch.setattr(system._CpuClock, "samples", [])
+    monkeypatch.setattr(system, "_monotonic", lambda: now[0])
+    monkeypatch.setattr(psutil, "cpu_times", cpu_times)
+    assert snapshot(processes=False, cpu_sample=0).host.cpu_percent is None
+    now[0] += 1.0
+    fake[0] = SimpleNamespace(user=11.5, nice=0.0, system=0.0, idle=10.5, iowait=0.0, guest=0.0, guest_nice=0.0)
+    assert snapshot(processes=False, cpu_sample=0).host.cpu_percent == 75.0
+    now[0] += 0.01  # a reading right after: still the last window's share, not a tick's
+    fake[0] = SimpleNamespace(user=11.51, nice=0.0, system=0.0, idle=10.5, iowait=0.0, guest=0.0, guest_nice=0.0)
+    assert snapshot(processes=False, cpu_sample=0).host.cpu_percent == 75.1
+    now[0] += 60  # long after: the old window is dropped rather than averaged over a minute
+    assert snapshot(processes=False, cpu_sample=0).host.cpu_percent is None
 
 
 def test_import_and_snapshot_never_import_torch():
@@ -199,7 +231,9 @@ def test_import_and_snapshot_never_import_torch():
 
 
 def test_torch_accelerators_only_when_torch_is_already_imported(monkeypatch):
-    monkeypatch.setattr(system, "_accelerators_seen", None)
+    from colabmagic import runtime
+
+    monkeypatch.setattr(runtime, "_accelerators_seen", None)
     monkeypatch.delitem(sys.modules, "torch", raising=False)
     assert snapshot().accelerators == []
     torch = types.ModuleType("torch")

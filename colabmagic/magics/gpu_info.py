@@ -46,6 +46,8 @@ class GpuInfoMagics(ColabMagics):
         processes = not args.no_processes
         readings = watch(args.watch, args.count, processes=processes) if args.watch else [snapshot(processes)]
         result = show_live(readings, as_json=args.json, lines=bool(args.watch), quiet=args.quiet)
+        if result is not None and not args.quiet and not args.json:
+            result.mark_shown(self.shell.execution_count)  # -o as the last line: not a second table
         return self.deliver(result, args, show=False)
 
 
@@ -63,9 +65,9 @@ def show_live(readings, *, as_json: bool, lines: bool, quiet: bool):
             if as_json:
                 print(json.dumps(last.to_dict(), indent=None if lines else 2))
             elif handle is None:
-                handle = display(last, display_id=True)
+                handle = display(last._repr_mimebundle_(), raw=True, display_id=True)
             else:
-                handle.update(last)
+                handle.update(last._repr_mimebundle_(), raw=True)
     except KeyboardInterrupt:
         pass  # Ctrl-C is how a user ends --watch
     return last

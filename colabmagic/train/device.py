@@ -1,13 +1,13 @@
 """Which device a run uses, which precision it can afford there, and how much memory it took.
 
-`auto` picks the first CUDA GPU, then Apple's MPS, then the CPU. Precision `auto` is bf16 autocast
-on a CUDA GPU with native bf16 (Ampere and newer), fp16 with a GradScaler on an older CUDA GPU
+Device specs are resolved by colabmagic.runtime (`auto`: the %runtime selection, else the first
+CUDA GPU, then Apple's MPS, then the CPU); resolve_device is kept here for the train code.
+Precision `auto` is bf16 autocast on a CUDA GPU with native bf16 (Ampere and newer), fp16 with a GradScaler on an older CUDA GPU
 (a T4 has fp16 tensor cores and no bf16), and fp32 elsewhere.
 """
 
 from __future__ import annotations
 
-import re
 import resource
 import sys
 
@@ -16,35 +16,15 @@ import torch
 from ..errors import ConfigError, DeviceError
 
 
-def resolve_device(spec: str) -> torch.device:
-    """auto | cpu | cuda | cuda:N | mps -> a torch.device that exists on this machine."""
-    spec = (spec or "auto").strip().lower()
-    if spec == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", torch.cuda.current_device())
-        if _mps_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if spec == "cpu":
-        return torch.device("cpu")
-    if spec == "mps":
-        if not _mps_available():
-            raise DeviceError("device mps is not available (it needs Apple silicon and a PyTorch built "
-                              "with MPS): use device cpu or auto")
-        return torch.device("mps")
-    match = re.fullmatch(r"cuda(?::(\d+))?", spec)
-    if not match:
-        raise ConfigError(f"Unknown device {spec!r}: use auto, cpu, cuda, cuda:N or mps")
-    if not torch.cuda.is_available():
-        why = "this PyTorch is built without CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
-        raise DeviceError(f"device {spec} is not available ({why}): use device cpu or auto")
-    index = int(match.group(1)) if match.group(1) else torch.cuda.current_device()
-    count = torch.cuda.device_count()
-    if index >= count:
-        have = ", ".join(f"cuda:{i}" for i in range(count))
-        raise DeviceError(f"device cuda:{index} does not exist: this machine has {count} CUDA "
-                          f"device{'s' if count != 1 else ''} ({have})")
-    return torch.device("cuda", index)
+def resolve_device(spec: str | None) -> torch.device:
+    """auto | cpu | cuda | cuda:N | gpu:0,1 | mps -> a torch.device that exists on this machine.
+
+    colabmagic.runtime parses and resolves every device spec; `auto` there honours the device
+    chosen with %runtime (runtime.select) before picking the first GPU, then MPS, then the CPU.
+    """
+    from ..runtime import torch_device
+
+    return torch_device(spec)
 
 
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
@@ -119,7 +99,3 @@ def _native_bf16(device: torch.device) -> bool:
     except TypeError:  # older torch: no emulation flag, and no emulation either
         return torch.cuda.get_device_capability(device) >= (8, 0)
 
-
-def _mps_available() -> bool:
-    backend = getattr(torch.backends, "mps", None)
-    return bool(backend and backend.is_available())

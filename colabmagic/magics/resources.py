@@ -1,0 +1,79 @@
+"""%resources: live RAM, CPU, disk and per-GPU bars, like Colab's resource monitor."""
+
+from __future__ import annotations
+
+import argparse
+
+from IPython.core.magic import line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
+
+from .base import ColabMagics, reports_errors, result_arguments
+from .frontend import has_widgets, show_widget
+
+_views: list = []  # live monitors in this kernel
+
+
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not value >= 0.5:
+        raise argparse.ArgumentTypeError(f"expected seconds >= 0.5, got {text!r}")
+    return value
+
+
+_seconds.__name__ = "seconds"
+
+
+@magics_class
+class ResourcesMagics(ColabMagics):
+    @line_magic
+    @magic_arguments()
+    @argument("--interval", type=_seconds, default=2.0, metavar="SECONDS",
+              help="Seconds between readings (default 2).")
+    @argument("--once", action="store_true", help="One reading as text, no live refresh.")
+    @argument("--stop", action="store_true", help="Stop every live monitor in this kernel.")
+    @result_arguments
+    @reports_errors
+    def resources(self, line):
+        """Live RAM, CPU, disk and GPU memory/utilisation bars, refreshed until closed or interrupted."""
+        args = self.parse(self.resources, line)
+        if args.stop:
+            stopped = _stop_all("stopped")
+            if not args.quiet:
+                print(f"Stopped {stopped} live monitor{'s' if stopped != 1 else ''}.")
+            return None
+        from ..system import snapshot
+        from ..widgets.resources_view import render_text
+
+        if args.once or not has_widgets(self.shell) or args.quiet:
+            snap = snapshot(processes=False)
+            if not args.quiet:
+                print(render_text(snap))
+            return self.deliver(snap, args, show=False)
+        from ..widgets.interrupts import on_interrupt
+        from ..widgets.resources_view import ResourcesView
+
+        view = ResourcesView(interval=args.interval)
+        _views.append(view)
+        remove = None
+
+        def interrupted():
+            view.stop("interrupted")
+            if remove is not None:
+                remove()
+
+        remove = on_interrupt(self.shell, interrupted)
+        show_widget(view, render_text(view.last))
+        return self.deliver(view, args, show=False)
+
+
+def _stop_all(reason: str) -> int:
+    count = 0
+    while _views:
+        view = _views.pop()
+        if view.running:
+            count += 1
+        view.stop(reason)
+    return count

@@ -1,0 +1,85 @@
+"""%session: the session clock (Colab's limit on a runtime's life) as a live countdown."""
+
+from __future__ import annotations
+
+from IPython.core.magic import line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
+
+from .base import ColabMagics, reports_errors, result_arguments
+from .frontend import has_widgets, show_widget
+
+_views: list = []  # the countdowns shown; only the newest ticks
+
+
+@magics_class
+class SessionMagics(ColabMagics):
+    @line_magic
+    @magic_arguments()
+    @argument("--limit", metavar="DURATION",
+              help="The session's length from the kernel's start: 90m, 2h, 1h30m, or none (default 12h).")
+    @argument("--extend", metavar="DURATION", help="Add this much time to the session (e.g. 1h).")
+    @argument("--on-expire", metavar="ACTION",
+              help="At the limit: warn (default) or shutdown (stop training, end the kernel, free the GPU).")
+    @argument("--end", action="store_true", help="Stop the session clock and remove its state file.")
+    @result_arguments
+    @reports_errors
+    def session(self, line):
+        """Show the time left in this kernel's session (starting its clock on first use)."""
+        args = self.parse(self.session, line)
+        from .. import session as clock
+
+        if args.end:
+            _close_views()
+            clock.end()
+            if not args.quiet:
+                print("Session clock stopped: no limit, no state file.")
+            return None
+        changes = clock.options_from_text(limit=args.limit, extend=args.extend, on_expire=args.on_expire)
+        s = clock.current()
+        if s is None:
+            s = clock.start(**{k: v for k, v in changes.items() if k in ("limit", "on_expire")})
+            changes.pop("limit", None)
+        _wire(self.shell, s)
+        clock.apply(s, **changes)
+        if not args.quiet:
+            if has_widgets(self.shell):
+                from ..widgets.session_view import SessionView
+
+                _close_views()
+                view = SessionView(s)
+                _views.append(view)
+                show_widget(view, str(s))
+            else:
+                print(s)
+        return self.deliver(s, args, show=False)
+
+
+def _close_views() -> None:
+    while _views:
+        _views.pop().close()
+
+
+def _wire(shell, s) -> None:
+    """Idle time comes from cell starts: connect IPython's cell events to this kernel's session
+    once per shell (the callbacks follow whichever session is current)."""
+    if not getattr(shell, "_colabmagic_session_wired", False):
+        shell.events.register("pre_run_cell", _cell_started)
+        shell.events.register("post_run_cell", _cell_finished)
+        shell._colabmagic_session_wired = True
+    s.cell_started()  # this cell is activity too (its pre_run_cell may have come before the wiring)
+
+
+def _cell_started(*_info) -> None:
+    from ..session import current
+
+    s = current()
+    if s is not None:
+        s.cell_started()
+
+
+def _cell_finished(*_result) -> None:
+    from ..session import current
+
+    s = current()
+    if s is not None:
+        s.cell_finished()

@@ -1,0 +1,307 @@
+"""colabmagic.runtime: the one device-spec parser, device discovery through NVML (faked where no
+GPU exists), selection and GPU hiding, Colab's notebook metadata, and %runtime through a real shell."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import psutil
+import pytest
+from IPython.core.error import UsageError
+
+from colabmagic import runtime
+from colabmagic.errors import ConfigError, DeviceError
+from colabmagic.runtime import DeviceSpec, parse_spec
+from conftest import run_ok
+from test_system import FakeGpu, fake_nvml, fresh_nvml  # noqa: F401 (fixtures)
+
+GiB = 2**30
+A100 = dict(nvmlDeviceGetName="NVIDIA A100-SXM4-40GB", nvmlDeviceGetUUID="GPU-aaaa0000-1111")
+T4 = dict(nvmlDeviceGetName="Tesla T4", nvmlDeviceGetUUID="GPU-bbbb0000-2222",
+          nvmlDeviceGetCudaComputeCapability=(7, 5),
+          nvmlDeviceGetMemoryInfo=SimpleNamespace(used=0, total=15 * GiB, free=15 * GiB))
+
+
+@pytest.fixture(autouse=True)
+def fresh_selection(monkeypatch):
+    """Each test starts with nothing selected and the environment it found."""
+    monkeypatch.setattr(runtime, "_state", runtime._State())
+    monkeypatch.setattr(runtime, "_VISIBLE_AT_START", None)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.delenv(runtime.DEVICE_ENV, raising=False)
+    monkeypatch.setattr(runtime, "_cuda_initialized", lambda: None)
+    yield
+    os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+
+
+@pytest.fixture
+def two_gpus(fake_nvml):
+    return fake_nvml([FakeGpu(**A100), FakeGpu(**T4)])
+
+
+def usage_error(shell, line: str) -> str:
+    result = shell.run_cell(line, store_history=False)
+    assert type(result.error_in_exec) is UsageError, result.error_in_exec
+    return str(result.error_in_exec)
+
+
+# ---------------------------------------------------------------- the one parser
+
+
+@pytest.mark.parametrize("text, kind, indices, canonical", [
+    (None, "auto", (), "auto"), ("", "auto", (), "auto"), ("AUTO", "auto", (), "auto"),
+    ("cpu", "cpu", (), "cpu"), ("none", "cpu", (), "cpu"), ("mps", "mps", (), "mps"),
+    ("cuda", "cuda", (), "cuda"), ("gpu", "cuda", (), "cuda"), (" CUDA:1 ", "cuda", (1,), "cuda:1"),
+    ("gpu:0,1", "cuda", (0, 1), "cuda:0,1"), ("gpu:2, 0", "cuda", (2, 0), "cuda:2,0"), (3, "cuda", (3,), "cuda:3"),
+])
+def test_parse_spec_accepts_every_documented_form(text, kind, indices, canonical):
+    spec = parse_spec(text)
+    assert (spec.kind, spec.indices, str(spec)) == (kind, indices, canonical)
+    assert parse_spec(str(spec)) == spec  # the canonical form parses back to itself
+
+
+@pytest.mark.parametrize("text", ["tpu", "cuda:", "cuda:-1", "gpu:a", "cuda1", "xpu:0", "cuda:0;1", -1, True])
+def test_parse_spec_refuses_anything_else_in_one_line(text):
+    with pytest.raises(ConfigError) as err:
+        parse_spec(text)
+    message = str(err.value)
+    assert "\n" not in message and "Unknown device" in message
+
+
+def test_parse_spec_refuses_a_gpu_named_twice():
+    with pytest.raises(ConfigError, match="names a GPU twice"):
+        parse_spec("gpu:1,1")
+
+
+def test_torch_devices_parse_too():
+    torch = pytest.importorskip("torch")
+    assert parse_spec(torch.device("cpu")) == DeviceSpec("cpu")
+    assert parse_spec(torch.device("cuda", 1)) == DeviceSpec("cuda", (1,))
+
+
+# ---------------------------------------------------------------- discovery
+
+
+def test_this_machine_lists_its_cpu_first(fake_nvml):
+    fake_nvml([], init_error=None)
+    devices = runtime.devices()
+    cpu = devices[0]
+    assert (cpu.spec, cpu.kind) == ("cpu", "cpu")
+    assert cpu.details["logical_cores"] == psutil.cpu_count()
+    assert cpu.memory_total_bytes == psutil.virtual_memory().total
+    assert json.loads(json.dumps([d.to_dict() for d in devices]))[0]["spec"] == "cpu"
+
+
+def test_gpus_come_from_nvml_with_their_details(two_gpus):
+    info = runtime.discover()
+    gpus = [d for d in info.devices if d.kind == "cuda"]
+    assert [(d.spec, d.name) for d in gpus] == [("cuda:0", "NVIDIA A100-SXM4-40GB"), ("cuda:1", "Tesla T4")]
+    assert gpus[0].memory_total_bytes == 40 * GiB and gpus[1].memory_total_bytes == 15 * GiB
+    assert gpus[0].details["uuid"] == "GPU-aaaa0000-1111" and gpus[1].details["compute_capability"] == "7.5"
+    assert info.gpu_problem is None and info.selected == "auto"
+    text = str(info)
+    assert "cuda:1" in text and "Tesla T4" in text and "15.0 GiB" in text
+    json.dumps(info.to_dict())  # JSON-safe for the server extension
+
+
+def test_listing_never_imports_torch_or_creates_a_cuda_context():
+    code = ("import sys, colabmagic.runtime as r\n"
+            "r.devices(); r.discover(); r.selected(); r.to_notebook_metadata('cpu')\n"
+            "print('torch' in sys.modules, 'IPython' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"
+
+
+@pytest.mark.parametrize("visible, names", [
+    ("1", ["Tesla T4"]),
+    ("GPU-bbbb", ["Tesla T4"]),  # a UUID prefix, as CUDA accepts
+    ("1,0", ["Tesla T4", "NVIDIA A100-SXM4-40GB"]),
+    ("0,7,1", ["NVIDIA A100-SXM4-40GB"]),  # CUDA stops at the first entry it cannot use
+])
+def test_cuda_visible_devices_at_start_narrows_the_list(two_gpus, monkeypatch, visible, names):
+    monkeypatch.setattr(runtime, "_VISIBLE_AT_START", visible)
+    gpus = [d for d in runtime.devices() if d.kind == "cuda"]
+    assert [d.name for d in gpus] == names
+    assert [d.spec for d in gpus] == [f"cuda:{i}" for i in range(len(names))]
+
+
+def test_cuda_visible_devices_hiding_everything_says_so(two_gpus, monkeypatch):
+    monkeypatch.setattr(runtime, "_VISIBLE_AT_START", "-1")
+    info = runtime.discover()
+    assert [d.kind for d in info.devices] == ["cpu"]
+    assert "hid every GPU" in info.gpu_problem
+
+
+# ---------------------------------------------------------------- selection
+
+
+def test_select_cpu_is_the_default_train_uses():
+    selection = runtime.select("cpu")
+    assert (selection.spec, selection.applied, selection.restart_needed) == ("cpu", True, False)
+    assert runtime.selected() == "cpu"
+    pytest.importorskip("torch")
+    from colabmagic.train.device import resolve_device
+
+    assert str(resolve_device("auto")) == "cpu"
+    assert json.loads(json.dumps(selection.to_dict()))["spec"] == "cpu"
+
+
+def test_selecting_a_gpu_before_cuda_starts_hides_the_others(two_gpus):
+    selection = runtime.select("cuda:1")
+    assert selection.applied and not selection.restart_needed
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "GPU-bbbb0000-2222"  # by UUID: CUDA's order may differ
+    assert "hidden" in selection.message and "Tesla T4" in selection.message
+    assert runtime._torch_index(1) == 0  # torch numbers the one visible GPU 0
+    with pytest.raises(DeviceError, match="cuda:0 is hidden"):
+        runtime._torch_index(0)
+    hidden = {d.spec: d.details["hidden"] for d in runtime.devices() if d.kind == "cuda"}
+    assert hidden == {"cuda:0": True, "cuda:1": False}
+    back = runtime.select("gpu:0,1")  # every GPU again: the variable as the kernel started
+    assert back.applied and "CUDA_VISIBLE_DEVICES" not in os.environ
+    assert runtime._torch_index(0) == 0
+
+
+def test_selecting_a_gpu_after_cuda_started_needs_a_restart_to_hide(two_gpus, monkeypatch):
+    monkeypatch.setattr(runtime, "_cuda_initialized", lambda: "torch")
+    selection = runtime.select("cuda:1")
+    assert selection.applied and selection.restart_needed  # the default device works now ...
+    assert "restart" in selection.message and "already initialised" in selection.message
+    assert runtime.selected() == "cuda:1" and runtime._torch_index(1) == 1  # ... torch still sees both
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "GPU-bbbb0000-2222"  # for processes it starts (torchrun)
+
+
+def test_a_gpu_hidden_earlier_cannot_be_selected_without_restart(two_gpus, monkeypatch):
+    runtime.select("cuda:1")
+    monkeypatch.setattr(runtime, "_cuda_initialized", lambda: "torch")
+    selection = runtime.select("cuda:0")
+    assert not selection.applied and selection.restart_needed
+    assert runtime.selected() == "cuda:1"  # unchanged
+
+
+@pytest.mark.parametrize("spec, expected", [
+    ("cuda:7", "device cuda:7 does not exist: this machine has 2 CUDA devices (cuda:0, cuda:1)"),
+    ("gpu:0,5", "device cuda:5 does not exist"),
+])
+def test_a_gpu_that_does_not_exist_is_refused_and_changes_nothing(two_gpus, spec, expected):
+    runtime.select("cpu")
+    with pytest.raises(DeviceError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        runtime.select(spec)
+    assert runtime.selected() == "cpu" and "CUDA_VISIBLE_DEVICES" not in os.environ
+
+
+def test_no_gpu_at_all_is_one_clear_line(fake_nvml):
+    import pynvml
+
+    fake_nvml([], init_error=pynvml.NVML_ERROR_DRIVER_NOT_LOADED)
+    with pytest.raises(DeviceError) as err:
+        runtime.select("cuda")
+    assert str(err.value) == ("device cuda is not available: no NVIDIA GPU here (NVIDIA driver not loaded "
+                              "(is the kernel module installed and loaded?)); use cpu or auto")
+
+
+def test_a_kernel_started_with_colabmagic_device_uses_it(monkeypatch):
+    monkeypatch.setenv(runtime.DEVICE_ENV, "cpu")
+    assert runtime.selected() == "cpu"
+    monkeypatch.setenv(runtime.DEVICE_ENV, "banana")  # a bad variable must not break every run
+    assert runtime.selected() == "auto"
+
+
+def test_train_follows_the_selection(shell, two_gpus):
+    """%runtime cuda, then the device %train resolves for --device auto (its default): CUDA, which
+    this CPU-only torch refuses in one line."""
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the refusal cannot be shown")
+    from colabmagic.train.config import TrainConfig
+    from colabmagic.train.device import resolve_device
+
+    run_ok(shell, "%runtime cuda -q")
+    with pytest.raises(DeviceError) as err:
+        resolve_device(TrainConfig().device or "auto")
+    assert str(err.value).startswith("device cuda is not available (")
+    run_ok(shell, "%runtime cpu -q")
+    assert str(resolve_device("auto")) == "cpu"
+
+
+def test_timing_parses_devices_through_runtime():
+    from colabmagic.timing import time_callable
+
+    with pytest.raises(ConfigError, match="Unknown device 'tpu'"):
+        time_callable(lambda: None, device="tpu")
+    with pytest.raises(DeviceError, match="not 'mps'"):
+        time_callable(lambda: None, device="mps")
+    assert time_callable(lambda: None, number=2, repeat=2, device="cpu").backend == "cpu"
+
+
+# ---------------------------------------------------------------- notebook metadata and kernel start
+
+
+def test_metadata_uses_colabs_keys(two_gpus):
+    assert runtime.to_notebook_metadata("cpu") == {"accelerator": "None", "colab": {"gpuType": ""}}
+    assert runtime.to_notebook_metadata("cuda:1") == {"accelerator": "GPU", "colab": {"gpuType": "T4"}}
+    assert runtime.to_notebook_metadata("cuda") == {"accelerator": "GPU", "colab": {"gpuType": "A100"}}
+    assert runtime.to_notebook_metadata("auto")["accelerator"] == "GPU"  # GPUs exist here
+    assert runtime.to_notebook_metadata("mps") == {"accelerator": "GPU", "colab": {"gpuType": "MPS"}}
+
+
+@pytest.mark.parametrize("metadata, spec", [
+    ({"accelerator": "GPU", "colab": {"gpuType": "T4"}}, "cuda:1"),
+    ({"accelerator": "GPU", "colab": {"gpuType": "a100"}}, "cuda:0"),
+    ({"accelerator": "GPU", "colab": {"gpuType": "L4"}}, "cuda"),  # written on Colab, no L4 here
+    ({"accelerator": "GPU"}, "cuda"),
+    ({"accelerator": "None"}, "cpu"),
+    ({"accelerator": "TPU", "colab": {"gpuType": ""}}, None),
+    ({"kernelspec": {"name": "python3"}}, None),
+    ({}, None), (None, None),
+])
+def test_metadata_back_to_a_spec(two_gpus, metadata, spec):
+    assert runtime.from_notebook_metadata(metadata) == spec
+
+
+def test_metadata_round_trips(two_gpus):
+    for spec in ("cpu", "cuda:0", "cuda:1", "mps"):
+        assert runtime.from_notebook_metadata(runtime.to_notebook_metadata(spec)) == spec
+
+
+@pytest.mark.parametrize("name, short", [
+    ("Tesla T4", "T4"), ("NVIDIA A100-SXM4-40GB", "A100"), ("NVIDIA H100 80GB HBM3", "H100"),
+    ("NVIDIA L4", "L4"), ("NVIDIA H200", "H200"), ("NVIDIA GeForce RTX 4090", "RTX 4090"),
+])
+def test_gpu_type_names_as_colab_writes_them(name, short):
+    assert runtime.gpu_type(name) == short
+
+
+def test_kernel_env_hides_gpus_before_cuda_starts(two_gpus):
+    assert runtime.kernel_env("cpu") == {"COLABMAGIC_DEVICE": "cpu"}
+    assert runtime.kernel_env("cuda:1") == {"COLABMAGIC_DEVICE": "cuda:0", "CUDA_VISIBLE_DEVICES": "GPU-bbbb0000-2222"}
+    assert runtime.kernel_env("gpu:0,1") == {"COLABMAGIC_DEVICE": "cuda:0,1"}  # both: nothing to hide
+
+
+# ---------------------------------------------------------------- %runtime
+
+
+def test_runtime_magic_lists_and_selects(shell, capsys, two_gpus):
+    run_ok(shell, "%runtime")
+    out = capsys.readouterr().out
+    assert out.startswith("runtime: auto selected") and "cuda:1   Tesla T4" in out
+    selection = run_ok(shell, "%runtime cuda:1 -o")
+    assert isinstance(selection, runtime.Selection) and selection.spec == "cuda:1"
+    assert "Tesla T4" in capsys.readouterr().out
+    run_ok(shell, "%runtime --json")
+    data = json.loads(capsys.readouterr().out)
+    assert data["selected"] == "cuda:1" and [d["spec"] for d in data["devices"]] == ["cpu", "cuda:0", "cuda:1"]
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("%runtime tpu", "Unknown device 'tpu': use auto, cpu, cuda, cuda:N, gpu:0,1 or mps"),
+    ("%runtime cuda:9", "device cuda:9 does not exist"),
+    ("%runtime --bogus", "unrecognized arguments"),
+])
+def test_runtime_magic_bad_input_is_one_usage_error(shell, two_gpus, line, expected):
+    message = usage_error(shell, line)
+    assert expected in message and "\n" not in message
+    assert runtime.selected() == "auto"

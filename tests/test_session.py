@@ -1,0 +1,394 @@
+"""colabmagic.session: durations, the clock's warnings and expiry with an injected clock, the state
+file the server extension reads, the background timer, %session through a real shell, and a real
+kernel that a `shutdown` session ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+import time
+
+import pytest
+from IPython.core.error import UsageError
+
+from colabmagic import session as clock
+from colabmagic.errors import ConfigError
+from colabmagic.session import Session, format_clock, format_duration, parse_duration
+from conftest import run_ok
+
+CONTRACT_KEYS = {"kernel_id", "pid", "started_at", "limit_seconds", "extended_seconds", "last_activity",
+                 "on_expire", "updated_at"}
+
+
+class Clock:
+    def __init__(self, now=1_000_000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "state"
+    monkeypatch.setenv(clock.STATE_ENV, str(folder))
+    yield folder
+    clock.end()
+
+
+@pytest.fixture
+def fake():
+    return Clock()
+
+
+def make(fake, notices=None, **options):
+    options.setdefault("kernel_id", "k1")
+    options.setdefault("started_at", fake.now)
+    notices = [] if notices is None else notices
+    return Session(clock=fake, notify=notices.append, **options)
+
+
+def usage_error(shell, line: str) -> str:
+    result = shell.run_cell(line, store_history=False)
+    assert type(result.error_in_exec) is UsageError, result.error_in_exec
+    return str(result.error_in_exec)
+
+
+# ---------------------------------------------------------------- durations
+
+
+@pytest.mark.parametrize("text, seconds", [
+    ("90m", 5400), ("2h", 7200), ("1h30m", 5400), ("45s", 45), ("1.5h", 5400), ("2h 15m", 8100),
+    ("10min", 600), ("1h0m30s", 3630), (" 12H ", 43200), (600, 600), ("none", None), ("None", None),
+])
+def test_parse_duration(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["banana", "", "90", "m", "1d", "-5m", "h30m1", "1h-", "0m", 0, "1e3m"])
+def test_parse_duration_refuses_anything_else_in_one_line(text):
+    with pytest.raises(ConfigError) as err:
+        parse_duration(text)
+    message = str(err.value)
+    assert "\n" not in message and "90m, 2h or 1h30m" in message
+
+
+def test_formats():
+    assert [format_duration(s) for s in (5400, 600, 45, 43200, 3661, 0, None)] == \
+        ["1h30m", "10m", "45s", "12h", "1h1m", "0s", "none"]
+    assert [format_clock(s) for s in (43199, 59, 0, -3, None)] == ["11:59:59", "0:00:59", "0:00:00", "0:00:00", "no limit"]
+
+
+# ---------------------------------------------------------------- the clock
+
+
+def test_default_limit_is_colabs_12_hours(fake):
+    s = make(fake)
+    assert s.limit_seconds == 12 * 3600 and s.on_expire == "warn"
+    fake.now += 3600
+    assert s.time_left() == 11 * 3600 and s.elapsed() == 3600
+
+
+def test_warnings_at_30_10_and_1_minutes_each_once(fake):
+    notices = []
+    s = make(fake, notices, limit=3600)
+    seen = []
+    for left in (3000, 1801, 1799, 1700, 601, 599, 61, 59, 30):
+        fake.now = s.started_at + 3600 - left
+        seen.extend(e.seconds_left for e in s.check() if e.kind == "warning")
+    assert seen == [1799, 599, 59]
+    assert len(notices) == 3 and "29m59s left" in notices[0] and "%session --extend 1h" in notices[0]
+
+
+def test_a_late_start_gives_only_the_nearest_warning(fake):
+    s = make(fake, limit=300)  # 5 minutes: past the 30- and 10-minute marks already
+    events = s.check()
+    assert [e.kind for e in events] == ["warning"] and events[0].seconds_left == 300
+    fake.now += 250
+    assert [e.seconds_left for e in s.check()] == [50]  # the 1-minute mark still comes
+
+
+def test_extend_pushes_the_end_back_and_rearms_the_warnings(fake):
+    s = make(fake, limit=3600)
+    fake.now += 3600 - 500
+    assert [e.kind for e in s.check()] == ["warning"]
+    assert s.extend(3600) == 4100
+    assert s.check() == []
+    fake.now += 4100 - 1000
+    assert [round(e.seconds_left) for e in s.check()] == [1000]  # the 30-minute mark again
+
+
+def test_expiry_runs_the_hooks_once_and_warns(fake):
+    notices = []
+    s = make(fake, notices, limit=60)
+    calls = []
+    s.add_expiry_hook(lambda: calls.append("train"))
+    remove = s.add_expiry_hook(lambda: calls.append("removed"))
+    remove()
+    fake.now += 61
+    events = s.check()
+    assert [e.kind for e in events] == ["expired"] and calls == ["train"]
+    assert s.expired and s.time_left() == 0
+    assert "Session limit of 1m reached" in notices[-1] and "1 running job(s) asked to stop" in notices[-1]
+    assert "extend with %session --extend 1h" in notices[-1]
+    assert s.check() == [] and calls == ["train"]  # once
+
+
+def test_extending_an_expired_session_counts_from_now(fake):
+    s = make(fake, limit=60)
+    fake.now += 600
+    s.check()
+    assert s.extend(1800) == 1800 and not s.expired
+    fake.now += 1801
+    assert [e.kind for e in s.check()] == ["expired"]
+
+
+def test_a_failing_hook_is_reported_and_the_others_still_run(fake):
+    notices = []
+    s = make(fake, notices, limit=60)
+    ran = []
+
+    def broken():
+        raise RuntimeError("boom")
+
+    s.add_expiry_hook(broken)
+    s.add_expiry_hook(lambda: ran.append(True))
+    fake.now += 60
+    kinds = [e.kind for e in s.check()]
+    assert kinds == ["expired", "error"] and ran == [True]
+    assert any("RuntimeError('boom')" in n for n in notices)
+
+
+def test_shutdown_action_ends_the_kernel_after_the_hooks(fake):
+    order = []
+    s = make(fake, limit=60, on_expire="shutdown", shutdown=lambda: order.append("shutdown"), grace=5)
+    s.add_expiry_hook(lambda: order.append("hook"))
+    fake.now += 60
+    events = s.check()
+    assert order == ["hook", "shutdown"]
+    assert "shuts down when the running cell ends" in events[0].message
+
+
+def test_shutdown_waits_for_the_running_cell_to_end(fake):
+    done = []
+    s = make(fake, limit=60, on_expire="shutdown", shutdown=lambda: done.append(time.monotonic()), grace=10)
+    s.cell_started()
+    fake.now += 60
+    ended = []
+
+    def finish():
+        time.sleep(0.2)  # the training cell stops at its next step
+        ended.append(time.monotonic())
+        s.cell_finished()
+
+    threading.Thread(target=finish).start()
+    s.check()
+    assert done and done[0] >= ended[0]
+
+
+def test_warn_action_never_shuts_down(fake):
+    s = make(fake, limit=60, shutdown=lambda: pytest.fail("must not shut down"))
+    fake.now += 120
+    s.check()
+    assert s.expired
+
+
+def test_no_limit_never_expires(fake):
+    s = make(fake, limit=None)
+    fake.now += 10**7
+    assert s.check() == [] and s.time_left() is None and s.next_due() is None
+    with pytest.raises(ConfigError, match="no limit to extend"):
+        s.extend(60)
+
+
+def test_next_due_is_the_next_warning_or_the_end(fake):
+    s = make(fake, limit=3600)
+    assert s.next_due() == 1800
+    fake.now += 1800
+    s.check()
+    assert s.next_due() == 1200
+    s.set_limit(120)  # from the start: long past
+    assert s.time_left() == 0
+
+
+def test_idle_time_comes_from_cell_starts(fake):
+    s = make(fake)
+    fake.now += 100
+    assert s.idle_seconds() == 100
+    s.cell_started()
+    fake.now += 50
+    assert s.idle_seconds() == 0  # a running cell is not idle
+    s.cell_finished()
+    assert s.idle_seconds() == 50
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(limit=0), "duration > 0"), (dict(limit="banana"), "Unknown duration 'banana'"),
+    (dict(on_expire="explode"), "Unknown expiry action 'explode': use warn or shutdown"),
+])
+def test_bad_options_are_config_errors(fake, options, message):
+    with pytest.raises(ConfigError, match=message):
+        make(fake, **options)
+
+
+# ---------------------------------------------------------------- the state file
+
+
+def test_state_file_has_the_contracts_keys(fake, state_dir):
+    s = make(fake, limit=7200, on_expire="shutdown", kernel_id="abc-123")
+    path = s.flush()
+    assert path == clock.state_path("abc-123") == state_dir / "colabmagic-session-abc-123.json"
+    state = json.loads(path.read_text())
+    assert CONTRACT_KEYS <= set(state)
+    assert state["limit_seconds"] == 7200 and state["on_expire"] == "shutdown" and state["pid"] == os.getpid()
+    assert clock.read_state("abc-123") == state
+    assert clock.time_left(state, fake.now + 200) == 7000
+    assert not list(state_dir.glob("*.part"))
+
+
+def test_state_helpers(state_dir):
+    state = {"kernel_id": "k9", "pid": 1, "started_at": 100.0, "limit_seconds": None, "extended_seconds": 0.0,
+             "last_activity": 100.0, "on_expire": "warn", "updated_at": 100.0}
+    clock.write_state(state)
+    assert clock.read_state("k9") == state and clock.time_left(state, 10**9) is None
+    assert clock.time_left({**state, "limit_seconds": 60, "extended_seconds": 30}, 150) == 40
+    assert clock.time_left({**state, "limit_seconds": 60}, 10**9) == 0
+    (state_dir / "colabmagic-session-torn.json").write_text("{not json")
+    assert clock.read_state("torn") is None and clock.read_state("missing") is None
+    with pytest.raises(ConfigError, match="cannot name a state file"):
+        clock.state_path("../escape")
+
+
+def test_state_dir_defaults_to_jupyters_runtime_dir(monkeypatch, tmp_path):
+    monkeypatch.delenv(clock.STATE_ENV)
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "rt"))
+    assert clock.state_path("k") == tmp_path / "rt" / "colabmagic-session-k.json"
+
+
+def test_an_unwritable_state_dir_is_said_once_and_the_clock_goes_on(fake, state_dir, monkeypatch):
+    if os.geteuid() == 0:
+        monkeypatch.setenv(clock.STATE_ENV, "/proc/colabmagic-cannot-exist")
+    else:
+        state_dir.mkdir()
+        state_dir.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    notices = []
+    s = make(fake, notices)
+    assert s.flush() is None and s.flush() is None
+    assert len(notices) == 1 and "Session state not saved" in notices[0]
+    fake.now += 12 * 3600
+    assert [e.kind for e in s.check()] == ["expired"]
+
+
+def test_the_timer_fires_in_the_background(state_dir):
+    fired = threading.Event()
+    notices = []
+    s = Session(limit=0.3, kernel_id="bg", started_at=time.time(), notify=notices.append)
+    s.add_expiry_hook(fired.set)
+    s.start()
+    try:
+        assert clock.read_state("bg")["limit_seconds"] == 0.3  # written at start
+        assert fired.wait(5), "the expiry hook did not run"
+        deadline = time.time() + 5
+        while not clock.read_state("bg")["expired"] and time.time() < deadline:
+            time.sleep(0.02)
+        assert clock.read_state("bg")["expired"] is True
+    finally:
+        s.stop()
+    assert clock.read_state("bg") is None  # a stopped session leaves no state file
+
+
+def test_current_start_and_end(state_dir):
+    assert clock.current() is None
+    s = clock.start(limit=3600, kernel_id="cur")
+    assert clock.current() is s and clock.start() is s
+    assert clock.read_state("cur") is not None
+    clock.end()
+    assert clock.current() is None and clock.read_state("cur") is None
+
+
+# ---------------------------------------------------------------- %session
+
+
+def test_session_magic_prints_the_time_left(shell, capsys):
+    s = run_ok(shell, "%session --limit 2h -o")
+    assert isinstance(s, Session) and clock.current() is s
+    out = capsys.readouterr().out
+    assert out.startswith("session: 1:5") and "left of 2h" in out and "at the limit: warn" in out
+    run_ok(shell, "%session --extend 30m --on-expire shutdown")
+    out = capsys.readouterr().out
+    assert "left of 2h30m" in out and "at the limit: shutdown" in out
+    assert clock.read_state(s.kernel_id)["extended_seconds"] == 1800
+    run_ok(shell, "%session --limit none")
+    assert "no limit" in capsys.readouterr().out and s.time_left() is None
+
+
+def test_session_magic_tracks_idle_time_from_cells(shell):
+    s = run_ok(shell, "%session -q -o")
+    s.last_activity -= 500
+    assert s.idle_seconds() >= 500
+    run_ok(shell, "x = 1")
+    assert s.idle_seconds() < 5 and not s.busy
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("%session --limit banana", "Unknown duration 'banana': use a duration like 90m, 2h or 1h30m (or none for no limit)"),
+    ("%session --extend none", "--extend needs a duration like 30m or 1h, not 'none'"),
+    ("%session --on-expire explode", "Unknown expiry action 'explode': use warn or shutdown"),
+    ("%session --limit", "expected one argument"),
+])
+def test_session_magic_bad_input_is_one_usage_error_and_changes_nothing(shell, line, expected):
+    run_ok(shell, "%session --limit 3h -q")
+    before = clock.current().state()
+    message = usage_error(shell, line)
+    assert expected in message and "\n" not in message
+    after = clock.current().state()
+    assert {k: after[k] for k in ("limit_seconds", "extended_seconds", "on_expire")} == \
+        {k: before[k] for k in ("limit_seconds", "extended_seconds", "on_expire")}
+
+
+def test_extend_without_a_limit_changes_nothing(shell):
+    run_ok(shell, "%session --limit none -q")
+    assert "no limit to extend" in usage_error(shell, "%session --extend 1h --on-expire shutdown")
+    assert clock.current().on_expire == "warn"
+
+
+def test_session_end(shell, capsys):
+    s = run_ok(shell, "%session -q -o")
+    run_ok(shell, "%session --end")
+    assert "Session clock stopped" in capsys.readouterr().out
+    assert clock.current() is None and clock.read_state(s.kernel_id) is None
+
+
+# ---------------------------------------------------------------- a real kernel
+
+
+@pytest.mark.slow
+def test_a_shutdown_session_ends_a_real_kernel(state_dir):
+    """The kernel process exits (freeing its GPU) when its `shutdown` session expires."""
+    jupyter_client = pytest.importorskip("jupyter_client")
+    km = jupyter_client.KernelManager(kernel_name="python3")
+    km.start_kernel(env={**os.environ, clock.STATE_ENV: str(state_dir), "PYTHONPATH": os.getcwd()},
+                    extra_arguments=[f"--IPKernelApp.exec_lines=import sys; sys.path.insert(0, {os.getcwd()!r})"])
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        # the limit counts from the kernel's start: 3 s is reached within a moment
+        reply = kc.execute_interactive("%load_ext colabmagic\n%session --limit 3s --on-expire shutdown -q",
+                                       timeout=30)
+        assert reply["content"]["status"] == "ok"
+        deadline = time.time() + 30
+        while km.is_alive() and time.time() < deadline:
+            time.sleep(0.2)
+        assert not km.is_alive(), "the kernel outlived its session"
+        (state_file,) = state_dir.glob("colabmagic-session-*.json")  # SIGTERM: no atexit clean-up
+        state = json.loads(state_file.read_text())
+        assert state["expired"] is True and state["on_expire"] == "shutdown" and state["limit_seconds"] == 3
+    finally:
+        kc.stop_channels()
+        if km.is_alive():
+            km.shutdown_kernel(now=True)
+        else:
+            km.cleanup_resources()
