@@ -21,6 +21,23 @@ class DownloadError(DataError):
     """A download failed or its checksum did not match."""
 
 
+class NetworkError(DownloadError):
+    """The bytes could not be had from this URL: host unreachable (refused, DNS failure, timeout),
+    connection lost mid-way, or an HTTP error status. Another mirror or a later retry may work.
+
+    A checksum mismatch is a plain DownloadError instead: the server answered, with a wrong file.
+    Callers use the difference to say "put the files here" rather than "the file is wrong".
+    """
+
+
+class CredentialsError(ColabMagicError):
+    """Credentials are missing, unreadable or rejected; the message says where to put them (never their value)."""
+
+
+class MountError(ColabMagicError):
+    """A Drive (rclone) mount could not be made, answered too slowly, or could not be unmounted."""
+
+
 class CheckpointError(ColabMagicError):
     """A checkpoint is corrupt, foreign, or does not fit the model being resumed."""
 
@@ -51,6 +68,12 @@ class TrainingInterrupted(ColabMagicError):
     `result` holds the partial TrainResult (interrupted=True) when there is one.
     """
 
-    def __init__(self, message: str, result=None):
+    def __init__(self, message: str, result=None, *, where: str = "", resume: dict | None = None):
         super().__init__(message)
         self.result = result
+        self.where = where      # "Training interrupted at epoch 2/5, ...; checkpoint saved to ..."
+        self.resume = resume    # the options a resume call repeats (plus resume=True): a magic words its own line
+
+
+class TrainingDiverged(ColabMagicError):
+    """The loss became NaN or infinite: the run stopped without checkpointing the broken weights."""

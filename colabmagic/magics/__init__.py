@@ -11,8 +11,13 @@ import importlib
 # module name -> Magics class name; one capability per module
 MAGIC_CLASSES = {
     "gpu_info": "GpuInfoMagics",
+    "runtime": "RuntimeMagics",
+    "session": "SessionMagics",
+    "resources": "ResourcesMagics",
+    "drive": "DriveMagics",
     "timeit_gpu": "TimeitGpuMagics",
     "train": "TrainMagics",
+    "tensorboard": "TensorBoardMagics",
 }
 
 
