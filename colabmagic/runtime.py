@@ -297,28 +297,35 @@ def select(spec) -> Selection:
     """
     wanted = parse_spec(spec)
     with _state.lock:
-        if wanted.kind in ("auto", "cpu"):
-            _state.spec = wanted
-            what = ("the CPU" if wanted.kind == "cpu"
-                    else "the best device here (first GPU, else MPS, else CPU)")
-            return Selection(str(wanted), True, False, f"{wanted}: %train uses {what} when --device is not given")
-        if wanted.kind == "mps":
-            if not _mps_available():
-                raise DeviceError("device mps is not available (it needs Apple silicon and a PyTorch built "
-                                  "with MPS): use cpu or auto")
-            _state.spec = wanted
-            return Selection("mps", True, False, "mps: %train uses Apple's GPU (MPS) when --device is not given")
-        gpus, problem = _visible_gpus()
-        if not gpus:
-            raise DeviceError(f"device {wanted} is not available: no NVIDIA GPU here ({problem}); use cpu or auto")
-        for index in wanted.indices:
-            if index >= len(gpus):
-                raise DeviceError(_no_such_gpu(index, len(gpus)))
-        before, _state.spec = _state.spec, wanted
-        selection = _hide_others(wanted, gpus)
-        if not selection.applied:
-            _state.spec = before
-        return selection
+        selection = _select(wanted)
+    if not selection.restart_needed:
+        save_for_restart(None)  # an earlier choice waiting for a restart is replaced by this one
+    return selection
+
+
+def _select(wanted: DeviceSpec) -> Selection:
+    if wanted.kind in ("auto", "cpu"):
+        _state.spec = wanted
+        what = ("the CPU" if wanted.kind == "cpu"
+                else "the best device here (first GPU, else MPS, else CPU)")
+        return Selection(str(wanted), True, False, f"{wanted}: %train uses {what} when --device is not given")
+    if wanted.kind == "mps":
+        if not _mps_available():
+            raise DeviceError("device mps is not available (it needs Apple silicon and a PyTorch built "
+                              "with MPS): use cpu or auto")
+        _state.spec = wanted
+        return Selection("mps", True, False, "mps: %train uses Apple's GPU (MPS) when --device is not given")
+    gpus, problem = _visible_gpus()
+    if not gpus:
+        raise DeviceError(f"device {wanted} is not available: no NVIDIA GPU here ({problem}); use cpu or auto")
+    for index in wanted.indices:
+        if index >= len(gpus):
+            raise DeviceError(_no_such_gpu(index, len(gpus)))
+    before, _state.spec = _state.spec, wanted
+    selection = _hide_others(wanted, gpus)
+    if not selection.applied:
+        _state.spec = before
+    return selection
 
 
 def _hide_others(wanted: DeviceSpec, gpus) -> Selection:
@@ -342,8 +349,8 @@ def _hide_others(wanted: DeviceSpec, gpus) -> Selection:
     _set_visible(value)
     usable = all(_torch_can_see(i) for i in wanted.indices)
     restart = (f"; {user} has already initialised CUDA in this kernel, so hiding the other GPUs takes a "
-               f"kernel restart (restart, then run %runtime {wanted} before using the GPU, or keep it "
-               f"in the notebook's runtime type)")
+               f"kernel restart (the choice is kept and applied by %load_ext colabmagic in the restarted kernel)")
+    save_for_restart(wanted)
     if not usable:
         return Selection(str(wanted), False, True,
                          f"{wanted} is hidden from this kernel by an earlier selection{restart}")
@@ -408,6 +415,66 @@ def _detail_text(d: Device) -> str:
         extra = f", compute {cc}" if cc else ""
         return extra + (" (hidden)" if d.details.get("hidden") else "")
     return ""
+
+
+# ---------------------------------------------------------------- across a kernel restart
+# A kernel keeps its id when Jupyter restarts it. A choice that needed a restart is written to
+# <state dir>/colabmagic-runtime-<kernel id>.json with the environment it needs; %load_ext
+# colabmagic in the restarted kernel applies it (before CUDA starts, if it comes first).
+
+
+def _pending_path():
+    from .session import state_dir, this_kernel_id
+
+    kernel = this_kernel_id()
+    if kernel.startswith("pid-"):
+        return None  # not a Jupyter kernel: nothing restarts it under the same id
+    return state_dir() / f"colabmagic-runtime-{kernel}.json"
+
+
+def save_for_restart(spec) -> None:
+    """Keep `spec` for this kernel's next start (None: forget a kept one)."""
+    import json
+
+    from .atomic_file import write_atomically
+
+    try:
+        path = _pending_path()
+        if path is None:
+            return
+        if spec is None:
+            path.unlink(missing_ok=True)
+            return
+        data = json.dumps({"spec": str(parse_spec(spec)), "env": kernel_env(spec)}).encode()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, lambda f: f.write(data))
+    except OSError:
+        pass  # an unwritable runtime dir: the restart simply starts without the choice
+
+
+def apply_saved() -> str | None:
+    """Apply the choice kept for this kernel by save_for_restart, as if the kernel had started
+    with it; returns its spec. Only before CUDA is initialised; the file is used once."""
+    import json
+
+    global _VISIBLE_AT_START
+    if _cuda_initialized() is not None:
+        return None  # too late to hide GPUs here: keep the choice for the next start
+    try:
+        path = _pending_path()
+        if path is None or not path.is_file():
+            return None
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        path.unlink(missing_ok=True)
+        env = {str(k): str(v) for k, v in saved["env"].items()}
+    except (OSError, ValueError, KeyError, AttributeError):
+        return None
+    os.environ.update(env)
+    if VISIBLE_ENV in env:
+        _VISIBLE_AT_START = env[VISIBLE_ENV]  # this kernel "started" seeing only those GPUs
+    with _state.lock:
+        _state.spec, _state.torch_view = None, None
+    return saved.get("spec")
 
 
 # ---------------------------------------------------------------- torch devices

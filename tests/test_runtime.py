@@ -305,3 +305,111 @@ def test_runtime_magic_bad_input_is_one_usage_error(shell, two_gpus, line, expec
     message = usage_error(shell, line)
     assert expected in message and "\n" not in message
     assert runtime.selected() == "auto"
+
+
+# ---------------------------------------------------------------- across a kernel restart
+
+
+@pytest.fixture
+def in_kernel(monkeypatch, tmp_path):
+    """A Jupyter kernel's id (kept across restarts) and a private state folder."""
+    from colabmagic import session
+
+    monkeypatch.setenv("COLABMAGIC_STATE_DIR", str(tmp_path))
+    monkeypatch.setattr(session, "this_kernel_id", lambda: "kern-1")
+    return tmp_path / "colabmagic-runtime-kern-1.json"
+
+
+def restart_kernel(monkeypatch):
+    """What a restart resets: this module's state, the environment, CUDA."""
+    monkeypatch.setattr(runtime, "_state", runtime._State())
+    monkeypatch.setattr(runtime, "_VISIBLE_AT_START", None)
+    monkeypatch.setattr(runtime, "_cuda_initialized", lambda: None)
+    os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+    os.environ.pop(runtime.DEVICE_ENV, None)
+
+
+def test_a_choice_needing_a_restart_is_applied_in_the_restarted_kernel(two_gpus, monkeypatch, in_kernel, shell,
+                                                                       capsys):
+    monkeypatch.setattr(runtime, "_cuda_initialized", lambda: "torch")
+    assert runtime.select("cuda:1").restart_needed
+    assert json.loads(in_kernel.read_text())["env"] == {"COLABMAGIC_DEVICE": "cuda:0",
+                                                         "CUDA_VISIBLE_DEVICES": "GPU-bbbb0000-2222"}
+    restart_kernel(monkeypatch)
+    run_ok(shell, "%unload_ext colabmagic")
+    run_ok(shell, "%load_ext colabmagic")  # the restarted kernel's first cell
+    assert "runtime cuda:1 applied" in capsys.readouterr().out
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "GPU-bbbb0000-2222" and runtime.selected() == "cuda:0"
+    assert [(d.spec, d.name) for d in runtime.devices() if d.kind == "cuda"] == [("cuda:0", "Tesla T4")]
+    assert not in_kernel.exists()  # used once
+
+
+def test_a_later_choice_replaces_one_waiting_for_a_restart(two_gpus, monkeypatch, in_kernel):
+    monkeypatch.setattr(runtime, "_cuda_initialized", lambda: "torch")
+    runtime.select("cuda:1")
+    assert in_kernel.exists()
+    runtime.select("cpu")
+    assert not in_kernel.exists()
+    runtime.select("cuda:1")
+    monkeypatch.setattr(runtime, "_state", runtime._State())
+    assert runtime.apply_saved() is None  # CUDA is in use: too late to hide GPUs here ...
+    assert in_kernel.exists()  # ... so the choice waits for the real restart
+
+
+def test_outside_a_kernel_nothing_is_kept(two_gpus, monkeypatch, tmp_path):
+    monkeypatch.setenv("COLABMAGIC_STATE_DIR", str(tmp_path))
+    monkeypatch.setattr(runtime, "_cuda_initialized", lambda: "torch")
+    runtime.select("cuda:1")
+    assert list(tmp_path.iterdir()) == [] and runtime.apply_saved() is None
+
+
+def test_mps_is_listed_on_apple_silicon(monkeypatch, fake_nvml):
+    fake_nvml([])
+    fake_torch = SimpleNamespace(backends=SimpleNamespace(mps=SimpleNamespace(is_available=lambda: True)))
+    monkeypatch.setattr(runtime.sys, "platform", "darwin")
+    monkeypatch.setitem(sys.modules, "torch", fake_torch)
+    assert [d.spec for d in runtime.devices()] == ["cpu", "mps"]
+    assert runtime.select("mps").applied and runtime.selected() == "mps"
+    fake_torch.backends.mps.is_available = lambda: False
+    with pytest.raises(DeviceError, match="device mps is not available"):
+        runtime.select("mps")
+
+
+@pytest.mark.gpu
+def test_real_gpus_are_listed_through_nvml_without_a_cuda_context():
+    import shutil
+
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        pytest.skip("no nvidia-smi: no NVIDIA driver on this machine")
+    out = subprocess.run([smi, "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        pytest.skip(f"nvidia-smi sees no GPU: {out.stdout.strip() or out.stderr.strip()}")
+    expected = [[c.strip() for c in line.split(",")] for line in out.stdout.strip().splitlines()]
+    code = ("import json, sys, colabmagic.runtime as r\n"
+            "gpus = [d for d in r.devices() if d.kind == 'cuda']\n"
+            "maps = open('/proc/self/maps').read()\n"
+            "print(json.dumps({'names': [g.name for g in gpus], 'mib': [g.memory_total_bytes // 2**20 for g in gpus],"
+            " 'specs': [g.spec for g in gpus], 'torch': 'torch' in sys.modules, 'libcuda': 'libcuda.so' in maps}))")
+    seen = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                     check=True).stdout.strip().splitlines()[-1])
+    assert seen["names"] == [name for name, _ in expected]
+    assert seen["mib"] == [int(mib) for _, mib in expected]
+    assert seen["specs"] == [f"cuda:{i}" for i in range(len(expected))]
+    assert seen["torch"] is False and seen["libcuda"] is False  # NVML only: no CUDA driver, no context
+
+
+@pytest.mark.gpu
+def test_real_gpu_selection_resolves_for_train_and_timing():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    from colabmagic.timing import _choose_device
+    from colabmagic.train.device import resolve_device
+
+    assert runtime.select("cuda:0").applied
+    assert resolve_device("auto") == torch.device("cuda", 0)
+    assert _choose_device(None, False)[1] == 0
+    runtime.select("cpu")
+    assert resolve_device("auto") == torch.device("cpu")
