@@ -17,6 +17,7 @@ import struct
 import subprocess
 import sys
 import tarfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -163,7 +164,7 @@ def test_unknown_name_suggests_the_closest():
 
 
 def test_options_that_do_not_apply_are_refused():
-    with pytest.raises(ConfigError, match="digits does not take option 'vocab_size': it takes no options"):
+    with pytest.raises(ConfigError, match="vocab_size= does not apply to digits: it takes no options"):
         load_dataset("digits", vocab_size=10)
     with pytest.raises(ConfigError, match="target= is for CSV files"):
         load_dataset("digits", target="label")
@@ -237,7 +238,7 @@ def test_mnist_from_the_data_folder(data_folder):
     raw = np.frombuffer(gzip.decompress(files["train-images-idx3-ubyte.gz"])[16:], np.uint8)
     assert torch.equal(ds.x_train.flatten(), torch.from_numpy(raw.copy()))
     assert ds.mean == pytest.approx((raw.mean() / 255,)) and ds.std == pytest.approx((raw.std() / 255,))
-    assert ds.classes == [str(d) for d in range(10)] and ds.source == str(data_folder / "mnist")
+    assert ds.classes == list(range(10)) and ds.source == str(data_folder / "mnist")
 
 
 def test_mnist_reads_uncompressed_files_too(tmp_path):
@@ -455,7 +456,7 @@ def test_digit_recognizer_csv_becomes_images(tmp_path):
     np.savetxt(path, np.column_stack([labels, pixels]), fmt="%d", delimiter=",", header=header, comments="")
     ds = load_dataset(str(path))
     assert (ds.kind, ds.input_shape, ds.x_train.dtype) == ("image", (1, 28, 28), torch.uint8)
-    assert (len(ds.x_train), len(ds.x_test)) == (20, 5) and ds.classes == ["0", "1", "2", "3", "4"]
+    assert (len(ds.x_train), len(ds.x_test)) == (20, 5) and ds.classes == [0, 1, 2, 3, 4]  # the label values
     kept, held = stratified_indices(labels, 0.2, seed=0)
     assert torch.equal(ds.x_train, torch.from_numpy(pixels[kept].astype(np.uint8).reshape(-1, 1, 28, 28)))
     assert ds.y_test.tolist() == labels[held].tolist()
@@ -482,7 +483,7 @@ def test_tabular_csv_with_text_target_and_categories(tmp_path):
         load_dataset(path)
     assert str(info.value) == ("titanic.csv has no 'label' column: pass target=COLUMN "
                                "(columns: PassengerId, Survived, Pclass, Name, Sex, Age, Embarked)")
-    with pytest.raises(DataError, match="titanic.csv has no column 'survived!'"):
+    with pytest.raises(DataError, match=r"target='survived!': titanic.csv has no such column \(columns: Passeng"):
         load_dataset(path, target="survived!")
     ds = load_dataset(path, target="Survived", drop=["PassengerId"])
     assert ds.classes == ["no", "yes"] and ds.kind == "tabular" and ds.x_train.dtype == torch.float32
@@ -506,10 +507,11 @@ def test_csv_text_column_with_too_many_values_is_refused(tmp_path):
     path = tmp_path / "cities.csv"
     path.write_text("\n".join(rows))
     with pytest.raises(DataError, match=r"cities.csv: text column 'city' \(6\d values\) has more than 50 distinct "
-                                        r"values to one-hot encode: leave it out with drop=\[...\]"):
+                                        r"values to one-hot encode: leave it out with drop='city', or train a "
+                                        r"text model \(lstm, transformer\) on one with text='city'"):
         load_dataset(path)
     ds = load_dataset(path, drop="city")
-    assert ds.input_shape == (1,) and ds.classes == ["0", "1"]
+    assert ds.input_shape == (1,) and ds.classes == [0, 1]
     assert list(tmp_path.iterdir()) == [path]  # nothing written
 
 
@@ -519,7 +521,7 @@ def test_numeric_csv_standardised_with_training_statistics(tmp_path):
     path = tmp_path / "numbers.csv"
     np.savetxt(path, np.column_stack([x, y]), delimiter=",", header="a,b,c,Label", comments="")
     ds = load_dataset(path, val_split=0.25)
-    assert ds.classes == ["1", "2", "3", "4"] and ds.y_test.max() == 3
+    assert ds.classes == [1, 2, 3, 4] and ds.y_test.max() == 3
     kept, held = stratified_indices(y, 0.2, seed=0)
     train = x[kept]
     expected = (x[held] - train.mean(0)) / train.std(0)
@@ -583,3 +585,164 @@ def test_from_arrays_val_split_is_deterministic():
     a, b = from_arrays(x, y, val_split=0.25, seed=7), from_arrays(x, y, val_split=0.25, seed=7)
     assert torch.equal(a.x_val, b.x_val) and (len(a.x_train), len(a.x_val), len(a.x_test)) == (60, 20, 20)
     assert torch.bincount(a.y_val).tolist() == [4] * 5
+
+
+# --- data preparation options (issue 9 §3) ---------------------------------------------------
+
+def test_drop_takes_a_comma_list_and_names_a_missing_column(tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("id,name,age,height,label\n" + "".join(f"{i},n{i},{20 + i % 7},{150 + i},{i % 2}\n"
+                                                         for i in range(60)))
+    ds = load_dataset(path, drop="id, name")
+    assert ds.input_shape == (2,) and [c["name"] for c in ds.preprocessing["columns"]] == ["age", "height"]
+    assert load_dataset(path, drop=["id", "name", "height"]).input_shape == (1,)
+    with pytest.raises(DataError, match=r"drop='nope': people.csv has no such column \(columns: id, name, age"):
+        load_dataset(path, drop="id,nope")
+
+
+def test_image_size_for_folders_and_arrays(tmp_path):
+    root = tmp_path / "pics"
+    for i in range(6):
+        png(root / "a" / f"{i}.png", (40, 30), value=i * 10)
+        png(root / "b" / f"{i}.png", (40, 30), value=200 - i)
+    assert load_dataset(root, image_size="16").input_shape == (3, 16, 16)
+    assert load_dataset(root, image_size="12x20").input_shape == (3, 12, 20)   # HxW
+    assert load_dataset(root).input_shape == (3, 30, 40)                      # as they are
+    arrays = from_arrays(RNG.integers(0, 256, (20, 3, 24, 24)).astype(np.uint8), np.arange(20) % 2,
+                         image_size="8x12")
+    assert arrays.input_shape == (3, 8, 12) and arrays.x_train.dtype == torch.uint8
+    with pytest.raises(ConfigError, match="image_size must be N or HxW"):
+        load_dataset(root, image_size="big")
+    with pytest.raises(ConfigError, match=r"image_size= does not apply to people.csv: it takes target=, drop=, "):
+        (tmp_path / "people.csv").write_text("a,label\n1,0\n2,1\n")
+        load_dataset(tmp_path / "people.csv", image_size="8")
+
+
+def test_large_photos_are_resized_to_the_models_natural_size(tmp_path):
+    from PIL import Image
+
+    root = tmp_path / "camera"
+    for i in range(8):  # camera-sized JPEGs
+        (root / ("cat" if i % 2 else "dog")).mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (1600, 1200), (i * 30, 255 - i * 30, 7)).save(root / ("cat" if i % 2 else "dog") / f"{i}.jpg")
+    with pytest.warns(UserWarning, match=r"images resized from 1200x1600 to 32x32, the model's natural size: "
+                                         r"image_size=HxW chooses another"):
+        ds = load_dataset(root, natural_image_size=32)
+    assert ds.input_shape == (3, 32, 32) and "resized from 1200x1600" in str(ds)
+    assert load_dataset(root, natural_image_size=32, image_size="48x64").input_shape == (3, 48, 64)  # overrides
+    with pytest.warns(UserWarning, match="images resized from 100x100 to 28x28"):
+        big = from_arrays(RNG.integers(0, 256, (10, 3, 100, 100)).astype(np.uint8), np.arange(10) % 2,
+                          natural_image_size=28)
+    assert big.input_shape == (3, 28, 28)
+
+
+def test_csv_text_column_for_text_models(tmp_path):
+    path = tmp_path / "reviews.csv"
+    good, bad = ["great film, loved it", "wonderful and fun"], ["boring, awful plot", "dull and bad"]
+    rows = [f'{i},"{(good if i % 2 else bad)[i % 4 // 2]}",{"pos" if i % 2 else "neg"}' for i in range(40)]
+    path.write_text("id,review,sentiment\n" + "\n".join(rows) + "\n")
+    ds = load_dataset(path, target="sentiment", text="review")
+    assert (ds.kind, ds.classes, ds.input_shape) == ("text", ["neg", "pos"], (4,))
+    vocab = ds.preprocessing["vocab"]
+    assert ds.vocab_size == len(vocab) + 2 and "loved" in vocab and ds.preprocessing["column"] == "review"
+    first = ds.x_train[0].tolist()  # row 0 is a "neg" review: "boring, awful plot"
+    assert first == [vocab.index(w) + 2 for w in ("boring", "awful", "plot")] + [0]
+    with pytest.raises(DataError, match=r"text='nope': reviews.csv has no such feature column"):
+        load_dataset(path, target="sentiment", text="nope")
+
+
+def test_from_arrays_with_a_list_of_texts():
+    texts = ["a good happy film", "bad sad film", "good fun", "sad and bad"] * 5
+    ds = from_arrays(texts, ["up", "down", "up", "down"] * 5)
+    assert (ds.kind, ds.classes, len(ds.x_train), len(ds.x_test)) == ("text", ["down", "up"], 16, 4)
+    assert ds.input_shape == (4,) and set(ds.preprocessing["vocab"]) >= {"good", "bad", "film"}
+
+
+@pytest.mark.parametrize("encoding,delimiter", [("utf-8-sig", ";"), ("utf-8", "\t"), ("gbk", ","), ("gbk", ";")])
+def test_csv_delimiter_and_encoding_are_sniffed(tmp_path, encoding, delimiter):
+    header = delimiter.join(["城市", "温度", "标签"])
+    rows = [delimiter.join([["北京", "上海", "广州"][i % 3], f"{i % 9}{',5' if delimiter == ';' else '.5'}",
+                            ["晴", "雨"][i % 2]]) for i in range(30)]
+    path = tmp_path / "weather.csv"
+    path.write_bytes(("\n".join([header, *rows]) + "\n").encode(encoding))
+    ds = load_dataset(path, target="标签")
+    assert ds.classes == ["晴", "雨"] and ds.kind == "tabular"
+    columns = ds.preprocessing["columns"]
+    assert [(c["name"], c["type"]) for c in columns] == [("城市", "category"), ("温度", "number")]
+    assert columns[0]["values"] == ["上海", "北京", "广州"]
+
+
+def test_dataframe_with_text_and_missing_values_is_read_like_a_csv(tmp_path):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"colour": ["red", "blue", None, "red"] * 10,
+                          "size": [1.0, np.nan, 3.0, 4.0] * 10,
+                          "when": pd.to_datetime(["2020-01-01", "2020-06-15", "2021-03-03", None] * 10),
+                          "label": ["a", "b"] * 20})
+    ds = from_arrays(frame, "label")
+    types = {c["name"]: c["type"] for c in ds.preprocessing["columns"]}
+    assert types == {"colour": "category", "size": "number", "when": "date"}
+    assert not torch.isnan(ds.x_train).any() and ds.classes == ["a", "b"]
+    path = tmp_path / "same.csv"
+    frame.to_csv(path, index=False)
+    assert load_dataset(path).input_shape == ds.input_shape  # the same table as a CSV: the same features
+    ds = from_arrays(frame.drop(columns="label"), frame["label"], drop="when")
+    assert {c["name"] for c in ds.preprocessing["columns"]} == {"colour", "size"}
+
+
+def test_date_columns_become_numbers(tmp_path):
+    path = tmp_path / "seattle.csv"
+    days = ["2012/01/01", "2012/01/02", "2012/02/29", "2013/07/04", "2014/12/31"] * 8
+    weather = ["rain", "sun"] * 20
+    path.write_text("date,precipitation,weather\n" + "".join(f"{d},{i % 5}.0,{w}\n" for i, (d, w)
+                                                             in enumerate(zip(days, weather))))
+    ds = load_dataset(path, target="weather")
+    [date, _] = ds.preprocessing["columns"]
+    assert date == {"name": "date", "type": "date", "parts": ["year", "month", "dayofyear", "weekday"],
+                    "fill": date["fill"]}
+    from colabmagic.train.preprocess import date_parts
+
+    assert date_parts(["2012/02/29", "2013-07-04T15:30:00Z", "2014-12-31 06:00", ""], date["parts"] + ["hour"]
+                      ).tolist()[:3] == [[2012, 2, 60, 2, 0], [2013, 7, 185, 3, 15.5], [2014, 12, 365, 2, 6]]
+    iso = tmp_path / "iso.csv"
+    iso.write_text("t,label\n" + "".join(f"2020-03-0{1 + i % 9}T{i % 24:02d}:15:00+02:00,{i % 2}\n" for i in range(30)))
+    assert load_dataset(iso).preprocessing["columns"][0]["parts"][-1] == "hour"
+
+
+def test_vega_seattle_weather_trains_through_the_magic(shell, workdir):
+    vega = pytest.importorskip("vega_datasets")
+    from conftest import run_ok
+
+    path = Path(vega.__file__).parent / "_data" / "seattle-weather.csv"
+    result = run_ok(shell, f"%train mlp {path} --target weather --epochs 1 --device cpu -o")
+    assert result.classes == ["drizzle", "fog", "rain", "snow", "sun"] and result.metrics["test_accuracy"] > 0.4
+
+
+def test_a_target_with_nearly_as_many_classes_as_rows_warns(tmp_path):
+    path = tmp_path / "cars.csv"
+    path.write_text("Name,mpg,Cylinders\n" + "".join(f"car {i // 2 if i < 20 else i},{10 + i % 30},{4 + i % 3}\n"
+                                                      for i in range(60)))
+    with pytest.warns(UserWarning, match=r"the target 'Name' has 50 classes for 60 examples \(1.2 per class\).*"
+                                         r"target=COLUMN"):
+        load_dataset(path, target="Name", test_split=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_dataset(path, target="Cylinders")  # 3 classes: no warning
+
+
+def test_messages_are_worded_for_the_magic():
+    from colabmagic.errors import DataError as Error
+    from colabmagic.train.wording import flag_for, for_magic, magic_wording
+
+    assert flag_for("image_size") == "--image-size" and flag_for("drop") == "--drop"
+    assert for_magic("leave them out with drop='Name,Id', or train a text model on one with text='Name'") == \
+        "leave them out with --drop Name,Id, or train a text model on one with --text Name"
+    assert for_magic("pass target=COLUMN (columns: a, b)") == "pass --target COLUMN (columns: a, b)"
+    assert for_magic("image_size= does not apply to x.csv: it takes target=, drop=, text=") == \
+        "--image-size does not apply to x.csv: it takes --target, --drop, --text"
+    assert for_magic("drop='my col' and kind='text'") == "--drop 'my col' and kind='text'"  # kind: no flag
+    with pytest.raises(Error, match=r"^leave it out with --drop Name$"):
+        with magic_wording():
+            raise Error("leave it out with drop='Name'")
+    with pytest.warns(UserWarning, match="--image-size chooses"):
+        with magic_wording():
+            warnings.warn("image_size= chooses another")

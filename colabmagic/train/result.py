@@ -29,6 +29,33 @@ class TrainResult:
     interrupted: bool = False           # stopped by KeyboardInterrupt; checkpoint_path resumes it
     name: str = ""                      # run name (folder under runs/)
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. samples per rank under DDP
+    classes: list[Any] = field(default_factory=list)    # original label values, in class-index order
+    preprocessing: Any = None           # what was done to raw inputs (train/preprocess.py), plain data
+    spec: Any = None                    # the DataSpec the model was built for
+    template: str = ""                  # model template name ("" for your own nn.Module)
+
+    def predict(self, x: Any, *, batch_size: int = 512):
+        """Predicted labels (numpy array of `classes` values) for raw inputs in the training data's form.
+
+        x: arrays, a DataFrame or CSV path (tables), image arrays / files / a folder (images, in
+        sorted path order), a list of strings or a CSV path (text); preprocessed as training was.
+        """
+        from .predict import labels
+
+        return labels(self, x, batch_size=batch_size)
+
+    def predict_proba(self, x: Any, *, batch_size: int = 512):
+        """(N, len(classes)) float32 class probabilities for raw inputs (see `predict`)."""
+        from .predict import probabilities
+
+        return probabilities(self, x, batch_size=batch_size)
+
+    def save(self, path) -> str:
+        """Write one self-contained model file (weights, template, config, preprocessing, classes,
+        metrics), whole or not at all; `colabmagic.train.load(path)` reads it back."""
+        from .saved import save
+
+        return str(save(self, path))
 
     def _headline(self) -> str:
         model, dataset = self.config.get("model"), self.config.get("dataset")

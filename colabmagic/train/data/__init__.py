@@ -14,7 +14,9 @@ a file or folder of the same name: write ./mnist to mean the folder.
 Options for named downloads, through **options: `checksums={file name: md5 or sha256 hex}`
 replaces the published checksum of those files (tests, private mirrors), `progress=False` hides
 the download bar (or a callable(done_bytes, total_bytes) receives it). Other options belong to
-one loader: imdb `vocab_size`, `max_len`; folders `image_size`; CSV `drop`; user data `test_split`.
+one loader: imdb `vocab_size`, `max_len`; folders and .npz images `image_size`; CSV `drop`, `text`;
+user data `test_split`. `natural_image_size` (the model template's) caps the size images are
+resized to when `image_size` is not given.
 
 Only the standard library is imported here, so `list_datasets()` stays cheap; numpy and torch load
 with the first dataset, scikit-learn and Pillow only in the loaders that need them.
@@ -59,7 +61,8 @@ def list_datasets() -> list[tuple[str, str]]:
 
 def load_dataset(name_or_path: str | os.PathLike, *, data_dir: str | os.PathLike | None = None,
                  target: str | None = None, val_split: float = 0.0, seed: int = 0,
-                 base_url: str | None = None, download: bool = True, **options: Any) -> Dataset:
+                 base_url: str | None = None, download: bool = True, natural_image_size: int | None = None,
+                 **options: Any) -> Dataset:
     """Load a named dataset or your own folder/.csv/.npz as a Dataset (tensors on the CPU).
 
     `val_split` moves that fraction of the training split, stratified and fixed by `seed`, into
@@ -77,11 +80,13 @@ def load_dataset(name_or_path: str | os.PathLike, *, data_dir: str | os.PathLike
 
         if target is not None:
             raise ConfigError(f"target= is for CSV files: {name} has its own labels")
+        natural_image_size = None  # the named image sets are small already
         fetch = Fetch(base_url=base_url, download=download, checksums=options.pop("checksums", None),
                       progress=progress)
         root = Path(data_dir).expanduser() if data_dir is not None else _default_data_dir()
         module, _ = REGISTRY[name]
-        dataset = _call(module, f"load_{name}", name, options, root / name, fetch)
+        dataset = _call(module, f"load_{name}", name, options, root / name, fetch,
+                        natural_size=natural_image_size)
     else:
         path = Path(name_or_path).expanduser()
         if not path.exists():
@@ -99,21 +104,26 @@ def load_dataset(name_or_path: str | os.PathLike, *, data_dir: str | os.PathLike
             if module != "table":
                 raise ConfigError(f"target= is for CSV files, not for {path.name}")
             options["target"] = target
-        dataset = _call(module, function, path.name, options, path)
+        dataset = _call(module, function, path.name, options, path, natural_size=natural_image_size)
     return carve_validation(dataset, val_split, seed)
 
 
 def from_arrays(x: Any, y: Any, *, name: str = "arrays", val_split: float = 0.0, seed: int = 0,
-                kind: str | None = None) -> Dataset:
-    """A Dataset from notebook arrays (numpy, torch or lists); 20 % stratified hold-out as test.
+                kind: str | None = None, drop: Any = None, text: str | None = None, image_size: Any = None,
+                natural_image_size: int | None = None) -> Dataset:
+    """A Dataset from notebook data; 20 % stratified hold-out as test (see arrays.py).
 
-    2-D x is tabular, (N, H, W) or (N, C, H, W) images; integer token ids need kind="text".
+    x: 2-D numbers are tabular, (N, H, W) or (N, C, H, W) images, a list of strings texts, a
+    pandas DataFrame a table read like a CSV file (`drop`, `text`; y may name its label column);
+    integer token ids need kind="text".
     """
     from .arrays import build
     from .split import carve_validation, check_fraction
 
     check_fraction("val_split", val_split)
-    return carve_validation(build(x, y, name=name, source="arrays", kind=kind), val_split, seed)
+    dataset = build(x, y, name=name, source="arrays", kind=kind, drop=drop, text=text, image_size=image_size,
+                    natural_size=natural_image_size)
+    return carve_validation(dataset, val_split, seed)
 
 
 def _default_data_dir() -> Path:  # load_dataset's data_dir parameter hides data_dir() inside it
@@ -136,12 +146,16 @@ def _unknown(text: str) -> str:
     return f"Unknown dataset {text!r} and no file or folder of that name (see %train --list)"
 
 
-def _call(module: str, function: str, label: str, options: dict[str, Any], *args) -> Dataset:
+def _call(module: str, function: str, label: str, options: dict[str, Any], *args,
+          natural_size: int | None = None) -> Dataset:
     """Call a loader, turning options it does not take into one ConfigError that lists those it does."""
     loader = getattr(importlib.import_module(f"{__name__}.{module}"), function)
-    accepted = [p.name for p in inspect.signature(loader).parameters.values() if p.kind is p.KEYWORD_ONLY]
+    accepted = [p.name for p in inspect.signature(loader).parameters.values()
+                if p.kind is p.KEYWORD_ONLY and p.name != "natural_size"]
     unknown = sorted(set(options) - set(accepted))
     if unknown:
-        takes = f"its options are {', '.join(accepted)}" if accepted else "it takes no options"
-        raise ConfigError(f"{label} does not take option {unknown[0]!r}: {takes}")
+        takes = f"it takes {', '.join(f'{a}=' for a in accepted)}" if accepted else "it takes no options"
+        raise ConfigError(f"{unknown[0]}= does not apply to {label}: {takes}")
+    if natural_size and "natural_size" in inspect.signature(loader).parameters:
+        options = {**options, "natural_size": natural_size}
     return loader(*args, **options)

@@ -5,13 +5,16 @@ Tensors stay on the CPU here; the training loop moves them to the device once.
            statistics of the training split in 0..1 units, applied by the loop on the device.
 - tabular: x is float32 (N, F), already standardised with training-split statistics.
 - text:    x is int64 token ids (N, L), 0 = padding, 1 = unknown word; `vocab_size` counts both.
-Labels are int64 class indices 0..num_classes-1.
+Labels are int64 class indices 0..num_classes-1; `classes[i]` is the label value class i had in the
+data (a str, or an int/float when the labels were numbers). `preprocessing` describes, as plain data,
+what the loader did to the raw inputs (train/preprocess.py), so a trained model can take raw inputs;
+`notes` are lines worth telling the user (e.g. "resized from 4032x3024 to 32x32").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # torch loads on first use, never at `%load_ext`
     import torch
@@ -28,13 +31,15 @@ class Dataset:
     x_test: "torch.Tensor | None"  # the official test split where one exists
     y_test: "torch.Tensor | None"
     num_classes: int
-    classes: list[str] = field(default_factory=list)
+    classes: list[Any] = field(default_factory=list)  # original label values, in class-index order
     x_val: "torch.Tensor | None" = None
     y_val: "torch.Tensor | None" = None
     mean: tuple[float, ...] | None = None   # images: per-channel, 0..1 units
     std: tuple[float, ...] | None = None
     vocab_size: int | None = None           # text only
     source: str = ""                        # where it was read from (folder, file, "sklearn")
+    preprocessing: dict[str, Any] | None = None  # what was done to raw inputs (train/preprocess.py)
+    notes: tuple[str, ...] = ()             # things the loader decided that the user should know
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -51,7 +56,8 @@ class Dataset:
             parts.append(f"{len(self.x_val)} val")
         if self.x_test is not None:
             parts.append(f"{len(self.x_test)} test")
-        return ", ".join(parts) + f", {self.num_classes} classes, input {self.input_shape}"
+        text = ", ".join(parts) + f", {self.num_classes} classes, input {self.input_shape}"
+        return "\n".join([text, *(f"  {note}" for note in self.notes)])
 
     def replace(self, **changes) -> "Dataset":
         return replace(self, **changes)

@@ -45,7 +45,7 @@ FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 
 
 def load_mnist(root: Path, fetch: Fetch) -> Dataset:
-    return _load("mnist", root, fetch, MNIST_FILES, MNIST_MIRRORS, [str(d) for d in range(10)])
+    return _load("mnist", root, fetch, MNIST_FILES, MNIST_MIRRORS, list(range(10)))
 
 
 def load_fashion_mnist(root: Path, fetch: Fetch) -> Dataset:

@@ -1,7 +1,8 @@
 """`imdb`: the Large Movie Review Dataset (aclImdb_v1.tar.gz), 25,000 train / 25,000 test reviews.
 
-Labels: neg = 0, pos = 1 (train/unsup is not used). Tokens come from a small built-in tokenizer:
-lower case, `<br />` removed, runs of letters and digits, keeping an inner apostrophe ("don't").
+Labels: neg = 0, pos = 1 (train/unsup is not used). Tokens come from a small built-in tokenizer
+(words-v1 in train/preprocess.py, which `predict` uses too): lower case, `<br />` removed, runs of
+letters and digits, keeping an inner apostrophe ("don't").
 The vocabulary is the `vocab_size - 2` most frequent training-split words (ties: alphabetical),
 ids from 2 in that order; 0 = padding, 1 = a word not in the vocabulary. Each review keeps its
 first `max_len` tokens and is padded with 0 at the end.
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ConfigError, DataError
+from ..preprocess import tokenize
 from .arrays import text_dataset
 from .dataset import Dataset
 from .remote import Fetch, RemoteFile, ensure_files
@@ -31,12 +33,7 @@ ARCHIVE = RemoteFile("aclImdb_v1.tar.gz", md5="7c2ac02c03563afcf9b574c7e56c153a"
 CLASSES = ["neg", "pos"]
 TOKENIZER_VERSION = 1  # bump when tokenize() changes: it names the cache files
 
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _REVIEW = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg)/([^/]+\.txt)$")
-
-
-def tokenize(text: str) -> list[str]:
-    return _WORD.findall(text.replace("<br />", " ").lower())
 
 
 def load_imdb(root: Path, fetch: Fetch, *, vocab_size: int = 20000, max_len: int = 256) -> Dataset:
@@ -45,10 +42,13 @@ def load_imdb(root: Path, fetch: Fetch, *, vocab_size: int = 20000, max_len: int
     if not (isinstance(max_len, int) and max_len >= 1):
         raise ConfigError(f"max_len must be a positive integer, got {max_len!r}")
     cache = root / f"aclImdb-tokens-v{TOKENIZER_VERSION}-{vocab_size}-{max_len}.npz"
+    cached = None
     if cache.is_file():
         with np.load(cache, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in ("x_train", "y_train", "x_test", "y_test")}
-            vocab = int(npz["vocab_size"])
+            if "words" in npz.files:  # caches from before the vocabulary was kept are rebuilt
+                cached = {k: npz[k] for k in ("x_train", "y_train", "x_test", "y_test")}, npz["words"].tolist()
+    if cached is not None:
+        arrays, words = cached
     else:
         folder = root / "aclImdb"
         if (folder / "train" / "pos").is_dir() and (folder / "test" / "pos").is_dir():
@@ -57,10 +57,10 @@ def load_imdb(root: Path, fetch: Fetch, *, vocab_size: int = 20000, max_len: int
             [archive] = ensure_files("imdb", root, [ARCHIVE], MIRRORS, fetch,
                                      hint=f"{ARCHIVE.name} (or its extracted aclImdb/ folder)")
             reviews = _read_archive(archive)
-        arrays, vocab = _encode(reviews, vocab_size, max_len)
-        _save(cache, vocab_size=np.int64(vocab), **arrays)
+        arrays, words = _encode(reviews, vocab_size, max_len)
+        _save(cache, vocab_size=np.int64(len(words) + 2), words=np.array(words, dtype=str), **arrays)
     return text_dataset("imdb", arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"],
-                        CLASSES, source=str(root), vocab_size=vocab)
+                        CLASSES, source=str(root), vocab_size=len(words) + 2, vocab=words)
 
 
 # (split, label, file name) -> text
@@ -87,7 +87,7 @@ def _read_folder(folder: Path) -> Reviews:
             for path in (folder / split / label_name).glob("*.txt")}
 
 
-def _encode(reviews: Reviews, vocab_size: int, max_len: int) -> tuple[dict[str, np.ndarray], int]:
+def _encode(reviews: Reviews, vocab_size: int, max_len: int) -> tuple[dict[str, np.ndarray], list[str]]:
     splits = {split: sorted(k for k in reviews if k[0] == split) for split in ("train", "test")}
     if not splits["train"] or not splits["test"]:
         raise DataError("The IMDB archive holds no aclImdb/train/ or aclImdb/test/ reviews: "
@@ -104,7 +104,7 @@ def _encode(reviews: Reviews, vocab_size: int, max_len: int) -> tuple[dict[str, 
             x[row, :len(ids)] = ids
         arrays[f"x_{split}"] = x
         arrays[f"y_{split}"] = np.array([key[1] for key in keys], dtype=np.int64)
-    return arrays, len(words) + 2
+    return arrays, words
 
 
 def _save(path: Path, **arrays) -> None:

@@ -55,4 +55,5 @@ def build(spec: DataSpec) -> CNN:
 TEMPLATE = Template(
     name="cnn", kinds=frozenset({"image"}), build=build, convolutional=True,
     defaults=dict(epochs=15, batch_size=64, lr=0.05, weight_decay=5e-4, label_smoothing=0.1),
+    image_size=32,  # CIFAR-sized, as in Colab's CNN tutorial
 )

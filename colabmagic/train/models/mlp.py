@@ -39,4 +39,5 @@ def build(spec: DataSpec) -> MLP:
 TEMPLATE = Template(
     name="mlp", kinds=frozenset({"image", "tabular"}), build=build,
     defaults=dict(epochs=20, batch_size=64, lr=0.05, weight_decay=5e-4, label_smoothing=0.1),
+    image_size=28,  # MNIST-sized: 784 inputs
 )

@@ -69,4 +69,5 @@ TEMPLATE = Template(
     name="resnet18", kinds=frozenset({"image"}), build=build, convolutional=True,
     defaults=dict(epochs=15, batch_size=256, lr=0.1, weight_decay=5e-4, label_smoothing=0.1,
                   augment="flip,crop"),
+    image_size=32,  # the CIFAR variant
 )

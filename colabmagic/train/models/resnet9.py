@@ -79,4 +79,5 @@ TEMPLATE = Template(
     name="resnet9", kinds=frozenset({"image"}), build=build, convolutional=True,
     defaults=dict(epochs=10, batch_size=512, lr=0.4, weight_decay=5e-4, label_smoothing=0.2,
                   augment="flip,crop"),
+    image_size=32,  # the CIFAR-10 network
 )

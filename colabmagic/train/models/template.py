@@ -18,3 +18,4 @@ class Template:
     build: "Callable[[DataSpec], nn.Module]"
     defaults: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields tuned for it
     convolutional: bool = False        # the loop uses channels_last for these
+    image_size: int | None = None      # natural input side (pixels): larger images are resized to it

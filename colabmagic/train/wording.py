@@ -1,0 +1,77 @@
+"""Messages in the words of the interface they reach: `target=COLUMN` in Python, `--target COLUMN` in %train.
+
+The core (config, loaders, plan) names an option the Python way, `name=value` or `name=`, with
+`name` a TrainConfig field (or `data`). The magic passes what it shows through `for_magic`:
+
+    for_magic("leave it out with drop='Name,Id'")   ->  "leave it out with --drop Name,Id"
+    for_magic("pass target=COLUMN (columns: a, b)")  ->  "pass --target COLUMN (columns: a, b)"
+    for_magic("image_size= does not apply to x.csv") ->  "--image-size does not apply to x.csv"
+
+`magic_wording()` does it for everything a call raises or warns: a ColabMagicError comes out as
+the same class with the reworded message (other attributes, like TrainingInterrupted.result, kept),
+and warnings are re-issued reworded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import re
+import shlex
+import warnings
+from dataclasses import fields
+from typing import Iterator
+
+from ..errors import ColabMagicError
+
+# options a user may write in the magic whose flag is not just --name-with-dashes
+SPECIAL = {"data": "--data", "dataset": "DATASET", "model": "MODEL"}
+
+
+def flag_for(field: str) -> str:
+    """The %train flag for a TrainConfig field: image_size -> --image-size."""
+    return SPECIAL.get(field, "--" + field.replace("_", "-"))
+
+
+def _names() -> list[str]:
+    from .config import TrainConfig
+
+    return sorted({f.name for f in fields(TrainConfig)} | {"data"}, key=len, reverse=True)
+
+
+def for_magic(message: str) -> str:
+    """Reword `name=value` / `name=` (TrainConfig fields) as the magic's `--name value` / `--name`."""
+    names = "|".join(re.escape(n) for n in _names())
+    pattern = re.compile(r"(?<![\w.\-])(" + names + r")=(?:'([^']*)'|\"([^\"]*)\"|\[\.\.\.\]|([^\s,;:)]*))")
+
+    def replace(match: re.Match) -> str:
+        name = match.group(1)
+        value = next((g for g in match.group(2, 3, 4) if g is not None), "")
+        flag = flag_for(name)
+        if not value:
+            return flag
+        if value in ("True", "False") and name in ("resume", "compile"):
+            return flag if value == "True" else f"no {flag}"
+        return f"{flag} {shlex.quote(value)}"
+
+    return pattern.sub(replace, message)
+
+
+@contextlib.contextmanager
+def magic_wording() -> Iterator[None]:
+    """Reword the errors and warnings of the calls inside for the magic (see the module docstring)."""
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as recorded:
+            warnings.simplefilter("always")
+            try:
+                yield
+            finally:
+                caught = list(recorded)
+    except ColabMagicError as err:
+        reworded = copy.copy(err)
+        reworded.args = (for_magic(str(err)),) + tuple(err.args[1:])
+        raise reworded from None
+    finally:
+        for item in caught:
+            warnings.warn_explicit(for_magic(str(item.message)), item.category, item.filename, item.lineno)
