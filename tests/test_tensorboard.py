@@ -28,6 +28,7 @@ from conftest import run_ok
 
 pytest.importorskip("tensorboard")
 tb = pytest.importorskip("colabmagic.tensorboard")
+from colabmagic.tensorboard import manager  # noqa: E402  (its private parts, for the fault-injecting tests)
 
 RUN = "mlp-digits"
 
@@ -148,7 +149,7 @@ def test_reuse_returns_the_same_instance(space, shared, monkeypatch):
 
 
 def test_hung_or_killed_instances_are_detected_and_replaced(shell, space, capsys, monkeypatch):
-    monkeypatch.setattr(tb, "ANSWER_TIMEOUT", 0.3)
+    monkeypatch.setattr(manager, "ANSWER_TIMEOUT", 0.3)
     logdir = space["root"] / "killed"
     logdir.mkdir()
     hung = tb.start(logdir).instance
@@ -243,7 +244,7 @@ def test_bad_numbers_are_one_usage_error(shell, in_space):
 def test_start_failure_shows_tensorboards_own_output(shell, in_space, monkeypatch, capsys):
     """TensorBoard itself refuses a port that our free-port check was told is free."""
     monkeypatch.setenv("TENSORBOARD_PROXY_URL", "/proxy/%PORT%/")
-    monkeypatch.setattr(tb, "_port_free", lambda port: True)
+    monkeypatch.setattr(manager, "_port_free", lambda port: True)
     failed = in_space["root"] / "failed"
     failed.mkdir(exist_ok=True)
     with socket.socket() as holder:
@@ -275,7 +276,7 @@ def test_list_and_stop(shell, in_space, shared, capsys):
     out = capsys.readouterr().out
     assert re.search(rf"^{shared.port}\s+{re.escape(str(in_space['logdir'].resolve()))}\s+{shared.pid}\s", out, re.M)
     assert "uptime" in out and f"kernel {os.getpid()}" in out and f"http://127.0.0.1:{shared.port}/" in out
-    free = tb._free_port()
+    free = manager._free_port()
     assert "no TensorBoard started by colabmagic runs on port" in usage_error(shell, f"%tensorboard_inline --stop {free}")
 
 
@@ -289,7 +290,7 @@ ONLY_THE_PROXY = [f"--ServerApp.jpserver_extensions={name}=False" for name in
 @pytest.fixture
 def jupyter(space, tmp_path):
     pytest.importorskip("jupyter_server_proxy")
-    port = tb._free_port()
+    port = manager._free_port()
     token = "s3cret-token"
     log = open(tmp_path / "server.log", "wb")
     server = subprocess.Popen(

@@ -1,0 +1,43 @@
+"""%secrets [list | set NAME | delete NAME]: the local google.colab.userdata store, names only."""
+
+from __future__ import annotations
+
+from IPython.core.error import UsageError
+from IPython.core.magic import line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
+
+from .base import ColabMagics, output_arguments, reports_errors
+
+
+@magics_class
+class SecretsMagics(ColabMagics):
+    @line_magic
+    @magic_arguments()
+    @argument("action", nargs="?", default="list", choices=["list", "set", "delete"],
+              help="list (default): names and where each comes from; set NAME: ask for the value "
+                   "with a hidden prompt and store it; delete NAME: remove it from the file.")
+    @argument("name", nargs="?", help="The secret's name, e.g. KAGGLE_API_TOKEN.")
+    @output_arguments
+    @reports_errors
+    def secrets(self, line):
+        """Secrets for this machine: the environment first, then ~/.config/colabmagic/secrets.json (0600).
+
+        Values are never shown; `%secrets set NAME` asks for one with a hidden prompt.
+        """
+        args = self.parse(self.secrets, line)
+        from .. import secrets
+
+        if args.action != "list" and not args.name:
+            raise UsageError(f"%secrets {args.action} needs a NAME, e.g. %secrets {args.action} KAGGLE_API_TOKEN")
+        if args.action == "set":
+            secrets.source(args.name)  # checks the name before asking for a value
+            import getpass
+
+            file = secrets.set(args.name, getpass.getpass(f"Value for {args.name} (hidden): "))
+            print(f"Stored {args.name} in {file}" + (" (the environment variable of the same name is set and "
+                                                     "wins)" if secrets.shadowed(args.name) else ""))
+        elif args.action == "delete":
+            removed = secrets.delete(args.name)
+            print(f"Deleted {args.name} from {secrets.path()}" if removed else
+                  f"{args.name} is not in {secrets.path()}: nothing deleted")
+        return self.deliver(secrets.listing(), args, show=args.action == "list")

@@ -1,0 +1,437 @@
+"""TensorBoard processes: start, reuse, list and stop them, and the registry that remembers them.
+
+Like TensorBoard's own `manager.py` this never imports IPython, and expected cases are typed
+outcomes (StartLaunched, StartReused, StartFailed, StartTimedOut), not exceptions. Differences that
+matter in a notebook:
+- an instance is reused only after it answered `/data/logdir` with the same logdir (TensorBoard's
+  `%tensorboard` trusts its info files, so it happily "reuses" a killed instance); one that is alive
+  but answers nothing (hung) is stopped and replaced;
+- dead entries are removed from the registry as soon as they are seen (and TensorBoard's own info
+  file of a killed instance with them);
+- every instance binds 127.0.0.1: a browser reaches it through the Jupyter server (proxy.py);
+- an instance ends when the kernel that started it exits (a watchdog thread in the TensorBoard
+  process sees its parent change, even after a SIGKILL), unless it was started with keep=True.
+
+The registry is one JSON file per instance in `state_dir()/colabmagic-tensorboard/`, written whole
+or not at all (atomic_file.py): `port-<N>.json`, with TensorBoard's output next to it in `port-<N>.log`.
+The TensorBoard process is `python -m colabmagic.tensorboard --owner PID -- ARGS` (`serve` below).
+"""
+
+from __future__ import annotations
+
+import atexit
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..atomic_file import write_atomically
+from ..errors import ConfigError, DataError, require
+
+DEFAULT_LOGDIR = "runs"      # where %train writes (train/checkpoint.py's RUNS_ROOT)
+HOST = "127.0.0.1"           # every instance binds loopback only; browsers come through Jupyter
+START_TIMEOUT = 60.0         # s: a first TensorBoard start on a busy 2-core machine takes ~2-5 s
+POLL_SECONDS = 0.05          # s between readiness probes while starting (TensorBoard's own: 0.5 s)
+ANSWER_TIMEOUT = 2.0         # s for one /data/logdir probe of a running instance
+STOP_TIMEOUT = 5.0           # s between SIGTERM and SIGKILL
+WATCHDOG_SECONDS = 0.5       # s between the TensorBoard process's checks that its kernel is alive
+OUTPUT_LINES = 20            # lines of TensorBoard's output shown when it fails to start
+NOISE = ("TensorFlow installation not found", "NOTE: Using experimental fast data loading",
+         "Serving TensorBoard on localhost", "Press CTRL+C to quit", "to expose to the network")
+
+
+# --- the registry ---------------------------------------------------------------------------------
+
+def state_dir() -> Path:
+    """$COLABMAGIC_STATE_DIR, else Jupyter's runtime dir (where the session state also lives)."""
+    explicit = os.environ.get("COLABMAGIC_STATE_DIR")
+    if explicit:
+        return Path(explicit)
+    try:
+        from jupyter_core.paths import jupyter_runtime_dir
+    except ImportError:
+        return Path.home() / ".local" / "share" / "jupyter" / "runtime"
+    return Path(jupyter_runtime_dir())
+
+
+def registry_dir() -> Path:
+    folder = state_dir() / "colabmagic-tensorboard"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
+@dataclass
+class Instance:
+    """One TensorBoard process started by colabmagic."""
+
+    port: int
+    pid: int
+    logdir: str                 # absolute, as TensorBoard reports it on /data/logdir
+    started_at: float           # unix s
+    create_time: float          # the process's start as psutil sees it: guards against pid reuse
+    owner_pid: int | None       # the kernel it ends with; None = kept (--keep)
+    version: str = ""
+    log: str = ""               # TensorBoard's own output
+
+    @property
+    def local_url(self) -> str:
+        return f"http://{HOST}:{self.port}/"
+
+    def uptime(self, now: float | None = None) -> float:
+        return max(0.0, (time.time() if now is None else now) - self.started_at)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _entry(port: int) -> Path:
+    return registry_dir() / f"port-{port}.json"
+
+
+def _remember(instance: Instance) -> None:
+    data = json.dumps(instance.to_dict(), indent=1).encode()
+    write_atomically(_entry(instance.port), lambda file: file.write(data))
+
+
+def _forget(instance: Instance) -> None:
+    _entry(instance.port).unlink(missing_ok=True)
+    if instance.log:
+        Path(instance.log).unlink(missing_ok=True)
+    # TensorBoard's own registry: a SIGKILLed instance leaves its info file, which %tensorboard reuses
+    Path(tempfile.gettempdir(), ".tensorboard-info", f"pid-{instance.pid}.info").unlink(missing_ok=True)
+
+
+def _registered() -> list[Instance]:
+    found = []
+    for path in sorted(registry_dir().glob("port-*.json")):
+        try:
+            found.append(Instance(**json.loads(path.read_text())))
+        except (OSError, ValueError, TypeError):
+            continue  # not one of ours (files are written whole, so never a torn one)
+    return found
+
+
+_children: dict[int, subprocess.Popen] = {}  # pid -> the processes this one started (reaped here)
+
+
+def _alive(instance: Instance) -> bool:
+    """The process exists, is not a zombie and is the one registered (not a reused pid)."""
+    child = _children.get(instance.pid)
+    if child is not None and child.poll() is not None:
+        return False
+    import psutil
+
+    try:
+        process = psutil.Process(instance.pid)
+        return (process.status() != psutil.STATUS_ZOMBIE
+                and abs(process.create_time() - instance.create_time) < 1.0)
+    except psutil.Error:
+        return False
+
+
+def instances() -> list[Instance]:
+    """The live instances, newest first; entries of dead processes are removed on the way."""
+    live = []
+    for instance in _registered():
+        if _alive(instance):
+            live.append(instance)
+        else:
+            _forget(instance)
+            _children.pop(instance.pid, None)
+    return sorted(live, key=lambda i: i.started_at, reverse=True)
+
+
+def answers(port: int, logdir: str | None = None, timeout: float | None = None) -> bool:
+    """TensorBoard on 127.0.0.1:port answers /data/logdir (with this logdir when one is given)."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=ANSWER_TIMEOUT if timeout is None else timeout)
+    try:
+        conn.request("GET", "/data/logdir")
+        response = conn.getresponse()
+        body = response.read()
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()
+    if response.status != 200:
+        return False
+    try:
+        reported = json.loads(body).get("logdir")
+    except (ValueError, AttributeError):
+        return False
+    return logdir is None or reported == logdir
+
+
+# --- start / reuse / stop ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StartLaunched:
+    instance: Instance
+
+
+@dataclass(frozen=True)
+class StartReused:
+    instance: Instance
+
+
+@dataclass(frozen=True)
+class StartFailed:
+    """TensorBoard exited while starting (or could not be run): its own output, trimmed."""
+
+    exit_code: int | None
+    output: str
+
+    def __str__(self) -> str:
+        how = f"exited with code {self.exit_code}" if self.exit_code is not None else "could not be run"
+        return f"TensorBoard failed to start ({how})" + (f":\n{self.output}" if self.output else "")
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(str(self))
+
+
+@dataclass(frozen=True)
+class StartTimedOut:
+    """TensorBoard did not answer within the timeout; it was stopped."""
+
+    pid: int
+    seconds: float
+    output: str
+
+    def __str__(self) -> str:
+        text = f"TensorBoard (pid {self.pid}) did not answer within {self.seconds:g} s and was stopped"
+        return text + (f":\n{self.output}" if self.output else "")
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(str(self))
+
+
+def resolve_logdir(logdir: str | os.PathLike = DEFAULT_LOGDIR, *, wait: bool = False) -> str:
+    """The absolute logdir; a missing one is an error unless the caller will wait for it."""
+    path = os.path.realpath(os.path.expanduser(os.fspath(logdir)))
+    if not wait and not os.path.isdir(path):
+        what = "is not a folder" if os.path.exists(path) else "does not exist"
+        hint = " (%train writes its runs there)" if os.fspath(logdir) == DEFAULT_LOGDIR else ""
+        raise DataError(f"logdir {os.fspath(logdir)} {what}{hint}: train something first, "
+                        f"or add --wait to start now and show runs as they appear")
+    return path
+
+
+def _check_port(port: int | None) -> None:
+    if port is not None and not 1 <= port <= 65535:
+        raise ConfigError(f"--port must be between 1 and 65535, got {port}")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def start(logdir: str | os.PathLike = DEFAULT_LOGDIR, port: int | None = None, *, keep: bool = False,
+          wait: bool = False, timeout: float = START_TIMEOUT,
+          on_launch: Callable[[], None] | None = None):
+    """Reuse the live instance for this logdir (and port, when one is given) or launch a new one.
+
+    Returns StartReused, StartLaunched, StartFailed or StartTimedOut. Bad input raises a
+    ColabMagicError: a missing logdir (unless wait), a port out of range or in use. `on_launch` is
+    called just before a new process starts (the notebook shows "Launching TensorBoard…").
+    """
+    require("tensorboard", "train")
+    _check_port(port)
+    path = resolve_logdir(logdir, wait=wait)
+    live = instances()
+    for instance in live:
+        if instance.logdir == path and port in (None, instance.port):
+            # a second, patient probe before replacing it: a busy machine can make a healthy one slow
+            if answers(instance.port, path) or answers(instance.port, path, timeout=3 * ANSWER_TIMEOUT):
+                if not keep or instance.owner_pid is None:
+                    return StartReused(instance)
+                _adopt(instance)  # --keep on a reused instance: it now outlives its kernel
+                return StartReused(instance)
+            _terminate(instance)  # alive but not answering (hung): replace it
+    if port is not None and not _port_free(port):
+        holder = next((i for i in live if i.port == port and _alive(i)), None)
+        if holder is not None:
+            raise ConfigError(f"port {port} is in use by TensorBoard for {holder.logdir} (pid {holder.pid}): "
+                              f"stop it with --stop {port}, or choose another --port")
+        raise ConfigError(f"port {port} is in use by another program: choose another --port, "
+                          f"or leave --port out to pick a free one")
+    if on_launch is not None:
+        on_launch()
+    for _attempt in range(3 if port is None else 1):
+        outcome = _launch(path, port or _free_port(), keep=keep, timeout=timeout)
+        # a free port chosen here can be taken before TensorBoard binds it: try another one
+        if not (port is None and isinstance(outcome, StartFailed) and "already in use" in outcome.output):
+            break
+    return outcome
+
+
+def _launch(path: str, port: int, *, keep: bool, timeout: float):
+    import psutil
+
+    owner = None if keep else os.getpid()
+    log = registry_dir() / f"port-{port}.log"
+    command = [sys.executable, "-m", "colabmagic.tensorboard", "--owner", str(owner or 0), "--",
+               "--logdir", path, "--host", HOST, "--port", str(port)]
+    env = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parents[2])  # the child imports this colabmagic
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    started_at = time.time()
+    with open(log, "wb") as output:
+        try:
+            # its own session: a kernel interrupt (SIGINT to the kernel's process group) must not reach it
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output,
+                                       stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        except OSError as err:
+            log.unlink(missing_ok=True)
+            return StartFailed(None, str(err))
+    _children[process.pid] = process
+    try:
+        create_time = psutil.Process(process.pid).create_time()
+    except psutil.Error:
+        create_time = started_at
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        code = process.poll()
+        if code is not None:
+            _children.pop(process.pid, None)
+            output_text = _trimmed(log)
+            log.unlink(missing_ok=True)
+            return StartFailed(code, output_text)
+        if answers(port, path, timeout=1.0):
+            from tensorboard.version import VERSION
+
+            instance = Instance(port=port, pid=process.pid, logdir=path, started_at=started_at,
+                                create_time=create_time, owner_pid=owner, version=VERSION, log=str(log))
+            _remember(instance)
+            if owner is not None:
+                _stop_at_exit()
+            return StartLaunched(instance)
+        time.sleep(POLL_SECONDS)
+    output_text = _trimmed(log)
+    _terminate(Instance(port, process.pid, path, started_at, create_time, owner, log=str(log)))
+    return StartTimedOut(process.pid, timeout, output_text)
+
+
+def _trimmed(log: Path) -> str:
+    """TensorBoard's output without its start-up chatter: the last lines, each at most 300 characters."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return ""
+    lines = [line.rstrip()[:300] for line in text.splitlines()
+             if line.strip() and not any(noise in line for noise in NOISE)]
+    cut = lines[-OUTPUT_LINES:]
+    return "\n".join((["…"] if len(lines) > len(cut) else []) + cut)
+
+
+def _adopt(instance: Instance) -> None:
+    """Keep an instance past its kernel: its watchdog follows the registry's owner_pid (None = kept)."""
+    instance.owner_pid = None
+    _remember(instance)
+
+
+def _terminate(instance: Instance) -> None:
+    """SIGTERM the instance's process group (TensorBoard and its data server), SIGKILL if it lingers."""
+    import psutil
+
+    def signal_group(signum: int) -> None:
+        try:
+            if hasattr(os, "killpg") and os.getpgid(instance.pid) == instance.pid:  # its own session
+                os.killpg(instance.pid, signum)
+                if signum != signal.SIGKILL:
+                    os.killpg(instance.pid, signal.SIGCONT)  # a stopped (SIGSTOP) one must run to exit
+            else:
+                os.kill(instance.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    if _alive(instance):
+        signal_group(signal.SIGTERM)
+        child = _children.get(instance.pid)
+        try:
+            if child is not None:
+                child.wait(STOP_TIMEOUT)
+            else:
+                psutil.Process(instance.pid).wait(STOP_TIMEOUT)
+        except (subprocess.TimeoutExpired, psutil.TimeoutExpired):
+            signal_group(getattr(signal, "SIGKILL", signal.SIGTERM))
+            if child is not None:
+                child.wait()
+        except psutil.Error:
+            pass
+    _children.pop(instance.pid, None)
+    _forget(instance)
+
+
+def stop(port: int | None = None) -> list[Instance]:
+    """Stop the instance on `port`, or all of them; return what was stopped."""
+    live = instances()
+    chosen = [i for i in live if port is None or i.port == port]
+    if port is not None and not chosen:
+        raise ConfigError(f"no TensorBoard started by colabmagic runs on port {port} "
+                          f"(%tensorboard_inline --list shows them)")
+    for instance in chosen:
+        _terminate(instance)
+    return chosen
+
+
+_exit_hook = False
+
+
+def _stop_at_exit() -> None:
+    """On a normal kernel exit stop its instances at once (the watchdog covers a killed kernel)."""
+    global _exit_hook
+    if not _exit_hook:
+        atexit.register(_stop_owned)
+        _exit_hook = True
+
+
+def _stop_owned() -> None:
+    for instance in _registered():
+        if instance.owner_pid == os.getpid():
+            _terminate(instance)
+
+
+# --- the TensorBoard process: `python -m colabmagic.tensorboard --owner PID -- ARGS` ----------------
+
+def _follow_owner(owner: int) -> None:
+    """End this TensorBoard when the kernel that started it is gone (its parent changes), unless the
+    registry says it was kept since. SIGTERM runs TensorBoard's own exit path (it removes its info file)."""
+    while os.getppid() == owner:
+        time.sleep(WATCHDOG_SECONDS)
+    port = sys.argv[sys.argv.index("--port") + 1] if "--port" in sys.argv else None
+    try:
+        if port and json.loads(_entry(int(port)).read_text()).get("owner_pid") is None:
+            return  # adopted with --keep after it started
+    except (OSError, ValueError):
+        pass
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def serve(argv: list[str]) -> None:
+    owner = int(argv[argv.index("--owner") + 1]) if "--owner" in argv else 0
+    arguments = argv[argv.index("--") + 1:] if "--" in argv else []
+    sys.argv = ["tensorboard", *arguments]
+    if owner:
+        threading.Thread(target=_follow_owner, args=(owner,), name="follow-kernel", daemon=True).start()
+    from tensorboard.main import run_main
+
+    run_main()
