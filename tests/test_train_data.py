@@ -168,7 +168,7 @@ def test_options_that_do_not_apply_are_refused():
         load_dataset("digits", vocab_size=10)
     with pytest.raises(ConfigError, match="target= is for CSV files"):
         load_dataset("digits", target="label")
-    with pytest.raises(ConfigError, match="val_split must be a fraction"):
+    with pytest.raises(ConfigError, match="val_split= must be a fraction"):
         load_dataset("digits", val_split=1.5)
 
 
@@ -611,7 +611,7 @@ def test_image_size_for_folders_and_arrays(tmp_path):
     arrays = from_arrays(RNG.integers(0, 256, (20, 3, 24, 24)).astype(np.uint8), np.arange(20) % 2,
                          image_size="8x12")
     assert arrays.input_shape == (3, 8, 12) and arrays.x_train.dtype == torch.uint8
-    with pytest.raises(ConfigError, match="image_size must be N or HxW"):
+    with pytest.raises(ConfigError, match="image_size= must be N or HxW"):
         load_dataset(root, image_size="big")
     with pytest.raises(ConfigError, match=r"image_size= does not apply to people.csv: it takes target=, drop=, "):
         (tmp_path / "people.csv").write_text("a,label\n1,0\n2,1\n")
@@ -746,3 +746,13 @@ def test_messages_are_worded_for_the_magic():
     with pytest.warns(UserWarning, match="--image-size chooses"):
         with magic_wording():
             warnings.warn("image_size= chooses another")
+
+
+def test_the_magic_names_its_own_flags(shell, workdir):
+    rows = ["id,city,label"] + [f"{i},city{i},{i % 2}" for i in range(80)]
+    (workdir / "cities.csv").write_text("\n".join(rows))
+    outcome = shell.run_cell("%train mlp cities.csv --epochs 1", store_history=False)
+    assert not outcome.success
+    message = str(outcome.error_in_exec)
+    assert "leave it out with --drop city, or train a text model (lstm, transformer) on one with --text city" in message
+    assert "drop=" not in message and not (workdir / "runs").exists()

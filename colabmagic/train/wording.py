@@ -8,14 +8,13 @@ The core (config, loaders, plan) names an option the Python way, `name=value` or
     for_magic("image_size= does not apply to x.csv") ->  "--image-size does not apply to x.csv"
 
 `magic_wording()` does it for everything a call raises or warns: a ColabMagicError comes out as
-the same class with the reworded message (other attributes, like TrainingInterrupted.result, kept),
-and warnings are re-issued reworded.
+the same object with its message reworded (its class and attributes, like TrainingInterrupted.result,
+kept), and warnings are re-issued reworded.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import re
 import shlex
 import warnings
@@ -69,9 +68,8 @@ def magic_wording() -> Iterator[None]:
             finally:
                 caught = list(recorded)
     except ColabMagicError as err:
-        reworded = copy.copy(err)
-        reworded.args = (for_magic(str(err)),) + tuple(err.args[1:])
-        raise reworded from None
+        err.args = (for_magic(str(err)),) + tuple(err.args[1:])  # in place: its class and attributes stay
+        raise
     finally:
         for item in caught:
             warnings.warn_explicit(for_magic(str(item.message)), item.category, item.filename, item.lineno)

@@ -297,7 +297,7 @@ def parse_image_size(image_size: Any) -> tuple[int, int] | None:
         value = (value, value)
     size = tuple(value) if isinstance(value, (tuple, list)) else (value,)
     if len(size) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size):
-        raise ConfigError(f"image_size must be N or HxW (positive whole numbers, e.g. 64 or 64x48), got {image_size!r}")
+        raise ConfigError(f"image_size= must be N or HxW (positive whole numbers, e.g. 64 or 64x48), got {image_size!r}")
     return size
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import DataError
+from ...errors import DataError, require
 from .arrays import image_dataset, image_target_size, parse_image_size
 from .split import TEST_FRACTION, TEST_SEED, check_fraction, stratified_indices
 
@@ -50,7 +50,7 @@ def load_folder(path: Path, *, image_size: int | str | tuple[int, int] | None = 
         raise DataError(f"{split_dirs['train']} has images of {len(used)} class: a classifier needs at least "
                         "two class subfolders")
 
-    from PIL import Image
+    Image = require("PIL.Image", "train")  # Pillow decodes the files
 
     headers = {split: [_header(Image, f) for f, _ in items] for split, items in files.items()}
     notes: tuple[str, ...] = ()
@@ -104,7 +104,7 @@ def _header(Image, path: Path) -> tuple[tuple[int, int], str]:
 
 def decode_files(files, mode: str, size: tuple[int, int]) -> np.ndarray:
     """(N, C, H, W) uint8: each image file (or PIL image) decoded as `mode` ("L", "RGB"), resized to size."""
-    from PIL import Image
+    Image = require("PIL.Image", "train")  # Pillow decodes the files
 
     return np.stack([_decode(Image, f, mode, size) for f in files])
 

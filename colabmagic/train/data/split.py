@@ -19,7 +19,7 @@ TEST_SEED = 0        # fixed, so a file's test set stays the same whatever --see
 
 def check_fraction(name: str, fraction: float) -> float:
     if not isinstance(fraction, (int, float)) or not 0 <= fraction < 1:
-        raise ConfigError(f"{name} must be a fraction in [0, 1), got {fraction!r}")
+        raise ConfigError(f"{name}= must be a fraction in [0, 1), got {fraction!r}")
     return float(fraction)
 
 
