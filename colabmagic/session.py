@@ -183,6 +183,8 @@ class Session:
         self.last_activity = self.clock()
         self.busy = False  # a cell is running
         self.expired = False
+        self.notice: str | None = None
+        self.notice_at: float | None = None
         self.grace = grace
         self.persist = persist
         self._notify = notify or _print_notice
@@ -232,6 +234,8 @@ class Session:
             "limit_seconds": self.limit_seconds, "extended_seconds": self.extended_seconds,
             "last_activity": self.last_activity, "on_expire": self.on_expire, "updated_at": now,
             "busy": self.busy, "expired": self.expired,
+            # the last warning or expiry notice, for the toolbar to show (None before the first)
+            "notice": self.notice, "notice_at": self.notice_at,
         }
 
     # ----- changing it
@@ -324,6 +328,7 @@ class Session:
             except Exception as err:  # one failing hook must not keep the others from running
                 events.append(SessionEvent("error", 0.0, f"Session expiry hook {hook!r} failed: {err!r}"))
         for event in events:
+            self.notice, self.notice_at, self._dirty = event.message, now, True
             self._notify(event.message)
             for listener in listeners:
                 try:

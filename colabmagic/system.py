@@ -30,6 +30,7 @@ from .nvml import GpuInfo, GpuProcess, MigDevice, read_gpus, shutdown
 CPU_WINDOW_MIN = 0.25  # seconds
 CPU_WINDOW_MAX = 10.0  # seconds
 CPU_SAMPLE_SPACING = 0.05  # seconds between kept readings: bounds the list under rapid calls
+CPU_FIRST_SAMPLE = 0.1  # seconds a reading waits to measure CPU use when no earlier reading serves
 _monotonic, _sleep = time.monotonic, time.sleep
 
 __all__ = ["Accelerator", "Disk", "GpuInfo", "GpuProcess", "HostInfo", "MigDevice", "Snapshot",
@@ -142,7 +143,7 @@ class Snapshot:
         self._shown_in = execution_count
 
 
-def snapshot(processes: bool = True, *, cpu_sample: float = CPU_WINDOW_MIN) -> Snapshot:
+def snapshot(processes: bool = True, *, cpu_sample: float = CPU_FIRST_SAMPLE) -> Snapshot:
     """Read every GPU and the host now. processes=False skips the per-GPU process lists,
     the slowest part on a busy GPU (a /proc lookup per process).
 
@@ -249,6 +250,7 @@ class _CpuClock:
 
     lock = threading.Lock()
     samples: list = []  # (time.monotonic(), psutil.cpu_times()), oldest first
+    last: tuple[float, float] | None = None  # (time.monotonic(), percent) of the last answer
 
 
 def _cpu_percent(psutil, sample: float) -> float | None:
@@ -271,9 +273,14 @@ def _cpu_percent(psutil, sample: float) -> float | None:
         old = [i for i, s in enumerate(_CpuClock.samples) if now - s[0] >= CPU_WINDOW_MIN]
         if old:
             del _CpuClock.samples[:old[-1]]
-    if base is None:
-        return None
-    return _busy_share(base[1], times)
+        if base is None:
+            # too soon after the last window for a new one: its answer, while it is recent
+            last = _CpuClock.last
+            return last[1] if last is not None and now - last[0] <= CPU_WINDOW_MAX else None
+        percent = _busy_share(base[1], times)
+        if percent is not None:
+            _CpuClock.last = (now, percent)
+        return percent
 
 
 def _cpu_base(now: float):

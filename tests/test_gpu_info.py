@@ -178,6 +178,7 @@ def test_output_in_a_notebook_publishes_one_table(shell, published):
 
 def test_cpu_use_is_a_percentage_from_the_first_reading(shell, capsys, monkeypatch):
     monkeypatch.setattr(system._CpuClock, "samples", [])
+    monkeypatch.setattr(system._CpuClock, "last", None)
     run_ok(shell, "%gpu_info --no-processes")
     out = capsys.readouterr().out.splitlines()
     (cpu_use,) = [line for line in out if line.startswith("  CPU use ")]
@@ -191,6 +192,7 @@ def test_cpu_use_is_a_percentage_from_the_first_reading(shell, capsys, monkeypat
 def test_watch_readings_all_have_cpu_use(shell, capsys, monkeypatch):
     monkeypatch.setattr(system, "time", FakeClock())  # no waiting between readings
     monkeypatch.setattr(system._CpuClock, "samples", [])
+    monkeypatch.setattr(system._CpuClock, "last", None)
     run_ok(shell, "%gpu_info --json --watch 0.5 --count 3 --no-processes")
     readings = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
     assert [r["host"]["cpu_percent"] is not None for r in readings] == [True, True, True]

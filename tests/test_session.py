@@ -248,6 +248,20 @@ def test_state_file_has_the_contracts_keys(fake, state_dir):
     assert not list(state_dir.glob("*.part"))
 
 
+def test_the_state_file_carries_the_last_notice_for_the_toolbar(fake, state_dir):
+    s = make(fake, limit=3600, kernel_id="note")
+    s.flush()
+    assert clock.read_state("note")["notice"] is None
+    fake.now += 3600 - 300
+    s.check()
+    state = clock.read_state("note")
+    assert "5m left" in state["notice"] and state["notice_at"] == fake.now and not state["expired"]
+    fake.now += 300
+    s.check()
+    state = clock.read_state("note")
+    assert state["expired"] is True and state["notice"].startswith("Session limit of 1h reached")
+
+
 def test_state_helpers(state_dir):
     state = {"kernel_id": "k9", "pid": 1, "started_at": 100.0, "limit_seconds": None, "extended_seconds": 0.0,
              "last_activity": 100.0, "on_expire": "warn", "updated_at": 100.0}

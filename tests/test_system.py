@@ -183,6 +183,7 @@ def test_disks_on_two_filesystems_are_two_lines(tmp_path, monkeypatch):
 
 def test_the_first_reading_has_cpu_use(monkeypatch):
     monkeypatch.setattr(system._CpuClock, "samples", [])
+    monkeypatch.setattr(system._CpuClock, "last", None)
     first = snapshot(processes=False).host.cpu_percent
     assert first is not None and 0.0 <= first <= 100.0
     assert snapshot(processes=False, cpu_sample=0).host.cpu_percent is not None  # the window is kept
@@ -191,6 +192,7 @@ def test_the_first_reading_has_cpu_use(monkeypatch):
 def test_cpu_use_never_reads_a_tick_or_two_as_100_percent(monkeypatch):
     """Two readings ms apart used to compare one clock tick: 0 % or 100 % of an idle machine."""
     monkeypatch.setattr(system._CpuClock, "samples", [])
+    monkeypatch.setattr(system._CpuClock, "last", None)
     assert snapshot(processes=False, cpu_sample=0).host.cpu_percent is None  # nothing to compare yet
     readings = [snapshot(processes=False, cpu_sample=0).host.cpu_percent for _ in range(20)]
     assert readings == [None] * 20  # no window of CPU_WINDOW_MIN yet: unknown, not 0 % or 100 %
@@ -208,6 +210,7 @@ def test_cpu_use_is_measured_over_a_window_and_matches_the_busy_share(monkeypatc
             (t.user, t.nice, t.system, t.idle, t.iowait, t.guest, t.guest_nice))
 
     monkeypatch.setattr(system._CpuClock, "samples", [])
+    monkeypatch.setattr(system._CpuClock, "last", None)
     monkeypatch.setattr(system, "_monotonic", lambda: now[0])
     monkeypatch.setattr(psutil, "cpu_times", cpu_times)
     assert snapshot(processes=False, cpu_sample=0).host.cpu_percent is None
