@@ -455,8 +455,31 @@ def test_importing_the_magic_does_not_import_kagglehub():
     assert out.stdout.strip() == "False"
 
 
-def test_stream_is_importable_without_network_helpers():
-    assert kaggle.human(1536) == "1.5 KB" and kaggle.human(10) == "10 B"
+def test_sizes_read_like_people_write_them():
+    assert kaggle.human(1536) == "1.5 KB" and kaggle.human(10) == "10 B" and kaggle.human(3 << 30) == "3.0 GB"
+
+
+def test_without_kagglehub_the_error_is_the_pip_line():
+    import sys
+
+    code = ("import sys; sys.modules['kagglehub'] = None\n"
+            "from colabmagic.fetch.kaggle import kaggle_get\n"
+            "try:\n    kaggle_get('alice/iris')\nexcept Exception as err:\n    print(type(err).__name__, err)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "MissingExtraError kagglehub is not installed: pip install 'colabmagic[data]'"
+
+
+def test_a_single_file_result_shows_its_path(shell, fake, token, capsys):
+    result = run_ok(shell, "%kaggle_get alice/iris --file train.csv -o")
+    assert str(result.path) in capsys.readouterr().out and result.files == [(".", len(IRIS["train.csv"]))]
+
+
+def test_path_accepts_an_identical_copy_made_earlier(shell, fake, token, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.csv").write_bytes(IRIS["train.csv"])  # same bytes, another inode and mtime
+    run_ok(shell, "%kaggle_get alice/iris --path data -q")
+    assert files_under(data) == IRIS
 
 
 def test_a_broken_kaggle_json_is_one_line_without_its_content(shell, fake):

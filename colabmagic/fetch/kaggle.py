@@ -299,7 +299,7 @@ def _tree_rows(root: Path, files: list[tuple[str, int]], limit: int) -> list[tup
 
 def tree_lines(root: Path, files: list[tuple[str, int]], limit: int = 12) -> list[str]:
     if root.is_file() or (len(files) == 1 and files[0][0] == "."):
-        return []
+        return [str(root)]
     rows = _tree_rows(root, files, limit)
     width = max([len(label) for label, _ in rows] + [1])
     lines = [f"{root}/"]
@@ -550,7 +550,10 @@ def stream(response, dest: Path, *, label: str = "", progress: bool = True, retr
     length = response.headers.get("Content-Length")
     total = int(length) if length and length.isdigit() else None
     md5 = _goog_md5(response.headers)
-    ranges = response.headers.get("Accept-Ranges", "").lower() == "bytes"
+    encoded = response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
+    if encoded:  # lengths and ranges count encoded bytes, the file holds decoded ones
+        total = None
+    ranges = not encoded and response.headers.get("Accept-Ranges", "").lower() == "bytes"
     url = response.url
     offset = part.stat().st_size if part.is_file() else 0
     if offset and not (ranges and total and offset <= total):
@@ -891,6 +894,10 @@ def _pairs(source: Path, folder: Path) -> list[tuple[Path, Path]]:
 
 
 def _same(a: Path, b: Path) -> bool:
-    """The same file (a hard link), or a copy with the same size and modification time."""
+    """The same file (a hard link), or a copy with the same bytes (size and modification time first)."""
+    import filecmp
+
     sa, sb = a.stat(), b.stat()
-    return os.path.samestat(sa, sb) or (sa.st_size == sb.st_size and sa.st_mtime_ns == sb.st_mtime_ns)
+    if os.path.samestat(sa, sb) or (sa.st_size == sb.st_size and sa.st_mtime_ns == sb.st_mtime_ns):
+        return True
+    return sa.st_size == sb.st_size and filecmp.cmp(a, b, shallow=False)
