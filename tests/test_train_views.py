@@ -171,7 +171,7 @@ def test_a_resumed_run_redraws_the_epochs_it_already_trained(shell, published):
 
 def test_the_bar_ends_in_its_final_state(shell, published):
     view = NotebookView()
-    view.on_train_begin(run_info(epochs=2, notes=["runs/mlp-digits already holds a run"]))
+    view.on_train_begin(run_info(epochs=2))
     bar_id = view.bar_handle.display_id
     assert last_shown(published, bar_id)["text/plain"].splitlines()[1].startswith("epoch 1/2 |")
     view.on_progress(Progress(epoch=0, step=5, steps_per_epoch=10, global_step=5, metrics={"loss": 0.9},
@@ -201,17 +201,11 @@ def test_a_finished_run_brought_back_shows_no_bar(shell, published):
     assert published == []
 
 
-def test_notes_come_before_training_in_both_views(shell, published, capsys):
+def test_console_view_ends_cleanly_without_a_beginning():
     import io
 
     from colabmagic.train.progress import ConsoleView
 
-    note = "runs/mlp-digits already holds a run: this one writes to runs/mlp-digits-2"
-    NotebookView().on_train_begin(run_info(notes=[note]))
-    assert capsys.readouterr().out == f"Note: {note}\n"
-    stream = io.StringIO()
-    ConsoleView(stream).on_train_begin(run_info(notes=[note]))
-    assert stream.getvalue().splitlines()[0] == f"Note: {note}"
     ConsoleView(io.StringIO()).on_train_end(result_of())  # a finished run brought back: no begin, no error
 
 
@@ -255,6 +249,7 @@ def test_a_saved_notebook_shows_the_finished_bar_and_chart(tmp_path):
         nbformat.v4.new_code_cell("%load_ext colabmagic"),
         nbformat.v4.new_code_cell("%train mlp digits --epochs 1 --seed 1 --name one"),
         nbformat.v4.new_code_cell("%train mlp digits --epochs 2 --name two"),
+        nbformat.v4.new_code_cell("%train mlp digits --epochs 3 --seed 1 --name one --resume"),  # 2 more epochs
     ])
     nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
@@ -270,7 +265,16 @@ def test_a_saved_notebook_shows_the_finished_bar_and_chart(tmp_path):
         assert [t.text for t in texts(svg, "x-title")] == ["epoch"]
         assert len(data_points(svg)) >= epochs
 
+    # the resumed run's chart starts with the epoch the first session trained
+    resumed = notebook.cells[3].outputs
+    bar = next(o["data"]["text/plain"] for o in resumed if "steps" in o.get("data", {}).get("text/plain", ""))
+    assert "resumed at epoch 2" in bar and "done: 3/3 epochs" in bar
+    chart = next(o["data"]["text/html"] for o in resumed if "<svg" in o.get("data", {}).get("text/html", ""))
+    svg = ET.fromstring(re.findall(r"<svg .*?</svg>", chart)[0])
+    assert [t.text for t in texts(svg, "x-tick")] == ["1", "2", "3"]
+    assert len(svg.find(f"{SVG}polyline").get("points").split()) == 3
+
     page, _ = nbconvert.HTMLExporter().from_notebook_node(notebook)
     (tmp_path / "train.html").write_text(page)  # for a look in a browser
-    assert page.count("colabmagic-progress") == 2 and "done: 2/2 epochs" in page
+    assert page.count("colabmagic-progress") == 3 and "done: 2/2 epochs" in page
     assert page.count("<svg") >= 4 and "x-title" in page

@@ -128,8 +128,6 @@ class NotebookView(Callback):
     def on_train_begin(self, run: RunInfo) -> None:
         from IPython.display import display
 
-        for note in run.notes:
-            print(f"Note: {note}")
         title = (f"{run.model} on {run.dataset} ({run.device}): {run.train_size:,} samples, "
                  f"{run.num_params:,} parameters")
         if run.start_step:
@@ -187,8 +185,6 @@ class ConsoleView(Callback):
         self.run = run
         self.bar = None
         self.epoch_started = time.perf_counter()
-        for note in run.notes:
-            print(f"Note: {note}", file=self.stream, flush=True)
         where = f" (resumed at epoch {run.start_epoch + 1})" if run.start_step else ""
         print(f"Training {run.model} on {run.dataset}: {run.train_size} samples, {run.num_params:,} parameters, "
               f"device {run.device}{where}", file=self.stream, flush=True)
