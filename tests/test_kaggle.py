@@ -163,6 +163,9 @@ def test_one_file_and_a_file_kaggle_serves_zipped(shell, fake, token, tmp_path):
     assert sorted(p.name for p in big.path.parent.iterdir()) == ["big.csv", "small.csv"]
     kept = run_ok(shell, "%kaggle_get alice/big --file big.csv --no-unzip --force -q -o")
     assert kept.path.name == "big.csv.zip" and zipfile.ZipFile(kept.path).namelist() == ["big.csv"]
+    big.path.unlink()
+    again = run_ok(shell, "%kaggle_get alice/big --file big.csv --no-unzip -q -o")
+    assert again.cached and again.path == kept.path
 
 
 def test_no_unzip_keeps_the_archive_and_path_copies_it(shell, fake, token, tmp_path):

@@ -463,6 +463,9 @@ class _Fetch:
             final = Path(cache.get_path(handle, self.file))
             if not self.unzip:
                 final = self._archive_name(Path(cache.get_archive_path(handle)), final)
+                zipped = final.with_name(final.name + ".zip")
+                if self.file and not final.exists() and zipped.exists():  # kept as Kaggle zipped it
+                    final = zipped
             done = final.exists() and (not self.unzip or cache.load_from_cache(handle, self.file))
             if done and not self.force:
                 self.local, self.cached = final, True
