@@ -39,6 +39,7 @@ ACTIONS = ("warn", "shutdown")
 STATE_ENV = "COLABMAGIC_STATE_DIR"
 SHUTDOWN_GRACE = 120.0  # seconds a running cell gets to stop and checkpoint before a shutdown
 WRITE_EVERY = 1.0  # seconds: activity is written at most this often (no fsync per cell)
+WATCH_EVERY = 2.0  # seconds between looks (one stat) for a change the server wrote to the state file
 DURATION_HELP = "use a duration like 90m, 2h or 1h30m (or none for no limit)"
 
 _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0}
@@ -200,6 +201,7 @@ class Session:
         self._stopping = False
         self._dirty = True
         self._written_at = float("-inf")
+        self._file_stamp = None  # (mtime_ns, size) of the state file as we last wrote or read it
         self._rearm(self.clock())
 
     # ----- reading the clock
@@ -357,7 +359,9 @@ class Session:
         self._dirty = False
         self._written_at = now
         try:
-            return write_state(self.state(now))
+            path = write_state({**self.state(now), "changed_by": "kernel"})
+            self._file_stamp = _stamp(path)
+            return path
         except OSError as err:  # a read-only runtime dir must not break the kernel: say it once
             if self.persist:
                 self.persist = False
@@ -388,10 +392,35 @@ class Session:
             except OSError:
                 pass
 
+    def adopt_server_change(self) -> bool:
+        """Take the limit, extension and action from the state file when the Jupyter server
+        (the toolbar) changed them after our last write ("changed_by": "server"). One stat when
+        nothing changed. Returns whether something was adopted."""
+        if not self.persist:
+            return False
+        path = state_path(self.kernel_id)
+        if _stamp(path) == self._file_stamp:
+            return False
+        state = read_state(self.kernel_id)
+        self._file_stamp = _stamp(path)
+        if not state or state.get("changed_by") != "server":
+            return False
+        try:
+            limit = _checked_limit(state.get("limit_seconds"))
+            extended = float(state.get("extended_seconds") or 0.0)
+            action = _checked_action(state.get("on_expire") or self.on_expire)
+        except (ConfigError, TypeError, ValueError):
+            return False  # a malformed change: keep ours
+        with self._lock:
+            self.limit_seconds, self.extended_seconds, self.on_expire = limit, extended, action
+            self._rearm(self.clock())
+            self._dirty = True
+        return True
+
     def _run(self) -> None:
         while not self._stopping:
             due = self.next_due()
-            wait = 60.0 if due is None else min(60.0, due + 0.01)
+            wait = WATCH_EVERY if due is None else min(WATCH_EVERY, due + 0.01)
             if self._dirty:
                 wait = min(wait, WRITE_EVERY)
             self._wake.wait(max(0.01, wait))
@@ -402,6 +431,7 @@ class Session:
             if self._dirty and now - self._written_at < WRITE_EVERY:
                 self._wake.wait(WRITE_EVERY - (now - self._written_at))  # debounce activity writes
                 self._wake.clear()
+            self.adopt_server_change()
             self.check()
 
     def _changed(self, now: float) -> None:
@@ -451,6 +481,14 @@ class Session:
 
     def _repr_pretty_(self, p, cycle):
         p.text(str(self))
+
+
+def _stamp(path: Path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
 
 
 def _checked_limit(limit) -> float | None:

@@ -262,6 +262,37 @@ def test_the_state_file_carries_the_last_notice_for_the_toolbar(fake, state_dir)
     assert state["expired"] is True and state["notice"].startswith("Session limit of 1h reached")
 
 
+def test_a_change_the_server_wrote_is_adopted_not_overwritten(fake, state_dir):
+    s = make(fake, limit=3600, kernel_id="srv")
+    s.flush()
+    assert clock.read_state("srv")["changed_by"] == "kernel"
+    assert s.adopt_server_change() is False  # our own write
+    state = clock.read_state("srv")
+    clock.write_state({**state, "limit_seconds": 7200.0, "extended_seconds": 600.0, "on_expire": "shutdown",
+                       "changed_by": "server"})  # what the toolbar's POST does
+    assert s.adopt_server_change() is True
+    assert (s.limit_seconds, s.extended_seconds, s.on_expire) == (7200.0, 600.0, "shutdown")
+    s.cell_started()
+    s.flush()  # the next activity write keeps the server's values
+    state = clock.read_state("srv")
+    assert (state["limit_seconds"], state["extended_seconds"], state["changed_by"]) == (7200.0, 600.0, "kernel")
+    clock.write_state({**state, "limit_seconds": "banana", "changed_by": "server"})
+    assert s.adopt_server_change() is False and s.limit_seconds == 7200.0  # malformed: ours stays
+
+
+def test_the_timer_adopts_a_server_change(state_dir):
+    s = Session(limit=3600, kernel_id="srv2", started_at=time.time(), notify=lambda m: None).start()
+    try:
+        state = clock.read_state("srv2")
+        clock.write_state({**state, "extended_seconds": 1800.0, "changed_by": "server"})
+        deadline = time.time() + 10
+        while s.extended_seconds != 1800.0 and time.time() < deadline:
+            time.sleep(0.05)
+        assert s.extended_seconds == 1800.0
+    finally:
+        s.stop()
+
+
 def test_state_helpers(state_dir):
     state = {"kernel_id": "k9", "pid": 1, "started_at": 100.0, "limit_seconds": None, "extended_seconds": 0.0,
              "last_activity": 100.0, "on_expire": "warn", "updated_at": 100.0}
