@@ -214,12 +214,14 @@ def test_closing_or_an_interrupt_stops_the_refresh(shell):
     from colabmagic.widgets.interrupts import on_interrupt
 
     view = ResourcesView(ticker=ManualTicker)
+    assert "refreshing every 2 s" in repr(view)  # -o's Out: a line, not a second monitor
     remove = on_interrupt(shell, lambda: view.stop("interrupted"))
     try:
         shell.run_cell("raise KeyboardInterrupt", store_history=False)
     finally:
         remove()
     assert not view.running and "interrupted: not refreshing" in view.status.value
+    assert "interrupted" in repr(view)
     closed = ResourcesView(ticker=ManualTicker)
     closed.close()
     assert closed._tick() is False and not closed.running

@@ -154,5 +154,7 @@ class ResourcesView:
             return False
         return None
 
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+    def __repr__(self) -> str:
+        # not the widget: `%resources -o` as a cell's last line must not draw a second monitor
+        state = f"refreshing every {self._ticker.interval:g} s" if self.running else (self._stopped_because or "stopped")
+        return f"<ResourcesView: {len(self.rows)} bars, {state}; .widget shows it, .last is the reading>"
