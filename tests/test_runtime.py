@@ -35,7 +35,9 @@ def fresh_selection(monkeypatch):
     monkeypatch.delenv(runtime.DEVICE_ENV, raising=False)
     monkeypatch.setattr(runtime, "_cuda_initialized", lambda: None)
     yield
+    # select() and apply_saved() write os.environ directly: nothing may leak into later tests
     os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+    os.environ.pop(runtime.DEVICE_ENV, None)
 
 
 @pytest.fixture
