@@ -242,3 +242,23 @@ def test_session_countdown_decreases_and_turns_amber(lab, page):
     assert 20 * 60 + 3600 - 60 < seconds_left(page) <= 20 * 60 + 3600
     state = lab.api(f"colabmagic/api/session/{kid}")
     assert state["extended_seconds"] == 3600
+
+
+def test_without_the_server_extension_the_items_say_so(lab, browser):
+    """A lab whose /colabmagic/api/ answers Jupyter's plain 404 page (extension not enabled)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        context.route("**/colabmagic/api/**", lambda route: route.fulfill(
+            status=404, content_type="text/html", body="<html><body>404 : Not Found</body></html>"))
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{lab.url}/lab/tree/colab.ipynb?token={lab.token}")
+        hint = page.locator(".jp-NotebookPanel .cm-ResourceBars .cm-hint")
+        hint.wait_for()
+        page.wait_for_selector(".jp-NotebookPanel .cm-ResourceBars .cm-hint:has-text('server extension not enabled')")
+        session = page.locator(".jp-NotebookPanel .cm-Session")
+        page.wait_for_selector(".jp-NotebookPanel .cm-Session:has-text('server extension not enabled')")
+        assert "pip install" in session.get_attribute("title")
+        page.locator(".jp-NotebookPanel .cm-Toolbar").screenshot(path=str(ARTIFACTS / "no-server-extension.png"))
+    finally:
+        context.close()
