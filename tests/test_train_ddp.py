@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -79,7 +80,9 @@ def test_interrupt_stops_all_ranks_with_a_checkpoint_and_resume_finishes(workdir
     with pytest.raises(TrainingInterrupted) as caught:
         train("mlp", "digits", devices=2, epochs=40, callbacks=[InterruptAfterTwoEpochs()])
     message = str(caught.value)
-    assert "--resume --devices 2" in message and "devices=2" in message
+    # the resume options come back from the workers: same process count (it fixes steps per epoch)
+    assert caught.value.resume == {"dataset": "digits", "epochs": 40, "devices": 2, "resume": True}
+    assert "devices=2" in message and "resume=True" in message and caught.value.where in message
     interrupted = caught.value.result
     assert interrupted.interrupted and 2 <= len(interrupted.history) < 40
     assert os.path.exists(interrupted.checkpoint_path)
@@ -143,3 +146,158 @@ def test_bad_distributed_options_are_config_errors(workdir, options, expected):
 def test_a_model_object_cannot_go_to_worker_processes(workdir):
     with pytest.raises(ConfigError, match="model object"):
         train(torch.nn.Linear(64, 10), "digits", devices=2)
+
+
+# --- a kernel that dies takes its workers with it ---------------------------------------------------
+
+def _gone(process) -> bool:
+    import psutil
+
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE  # exited; only its parent has not reaped it
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_sigkilled_kernel_takes_torchrun_and_its_workers_along(workdir):
+    """A real IPython kernel runs `%train ... --devices 2`; kill -9 it mid-training: the torchrun agent
+    and both workers exit within seconds, and no job folder (it holds the dataset) stays behind."""
+    import time
+
+    import psutil
+    from jupyter_client import KernelManager
+
+    from colabmagic.train.ddp_job import JobFolder
+
+    temp = workdir / "tmp"
+    temp.mkdir()
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel(cwd=str(workdir), env={**os.environ, "TMPDIR": str(temp)})
+    client = manager.client()
+    try:
+        client.start_channels()
+        client.wait_for_ready(timeout=120)
+        client.execute("%load_ext colabmagic\n%train mlp digits --devices 2 --epochs 1000 --device cpu --quiet")
+        kernel = psutil.Process(manager.provisioner.pid)
+        deadline = time.monotonic() + 180
+        while not any('"on_epoch_end"' in p.read_text() for p in temp.glob("colabmagic-ddp-*/events.jsonl")):
+            assert time.monotonic() < deadline, "training never started"
+            assert manager.is_alive(), "the kernel died before training started"
+            time.sleep(0.1)
+        tree = kernel.children(recursive=True)
+        commands = [" ".join(p.cmdline()) for p in tree]
+        assert sum("torch.distributed.run" in c for c in commands) == 1
+        assert sum("colabmagic.train.worker" in c and "torch.distributed.run" not in c for c in commands) == 2
+        (job,) = temp.glob("colabmagic-ddp-*")
+
+        os.kill(kernel.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        manager.provisioner.process.wait()  # reap the kernel: it is this process's child
+        while not all(_gone(p) for p in tree):
+            assert time.monotonic() - killed < 15, [c for p, c in zip(tree, commands) if not _gone(p)]
+            time.sleep(0.05)
+        exit_seconds = time.monotonic() - killed
+        print(f"\ntorchrun and 2 workers exited {exit_seconds:.2f} s after the kernel's SIGKILL")
+        assert exit_seconds < 10
+    finally:
+        client.stop_channels()
+        if manager.has_kernel and manager.is_alive():
+            manager.shutdown_kernel(now=True)
+    # the workers stopped as an interrupt does: rank 0 checkpointed, so the run can be resumed
+    assert list((workdir / "runs" / "mlp-digits" / "checkpoints").glob("*.pt"))
+    # rank 0 removed the job folder; had it been killed too, the next start would (test below)
+    JobFolder.create(temp).remove()
+    assert not job.exists() and list(temp.glob("colabmagic-ddp-*")) == []
+    assert not list(temp.glob("torchelastic_*"))  # torchrun's own logs went into the job folder
+
+
+def test_the_next_start_removes_job_folders_whose_owner_died(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from colabmagic.train.ddp_job import PREFIX, JobFolder, Owner, read_owner
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead = Owner.of(ended.pid)
+    ended.wait()
+
+    def folder(name, owner=None, age=0.0):
+        path = tmp_path / (PREFIX + name)
+        path.mkdir()
+        (path / "job.pt").write_bytes(b"the user's data")
+        if owner is not None:
+            (path / "owner.json").write_text(json.dumps(owner.to_dict()))
+        if age:
+            os.utime(path, (time.time() - age, time.time() - age))
+        return path
+
+    stale = folder("dead", dead)
+    reused = folder("reused", Owner(os.getpid(), Owner.current().started - 1000))  # same pid, other process
+    mine = folder("alive", Owner.current())
+    old_unowned = folder("old", age=3600)
+    new_unowned = folder("new")        # being created by someone right now: owner.json comes next
+    other = tmp_path / "unrelated-folder"
+    other.mkdir()
+
+    created = JobFolder.create(tmp_path)
+    try:
+        assert not stale.exists() and not reused.exists() and not old_unowned.exists()
+        assert mine.exists() and new_unowned.exists() and other.exists()
+        assert read_owner(created.path) == Owner.current()
+        assert oct(created.path.stat().st_mode & 0o777) == "0o700"
+    finally:
+        created.remove()
+
+
+LIFELINE_PROBE = """
+import os, signal, sys, time
+import colabmagic.train.worker as worker
+from colabmagic.train.ddp_job import Owner
+
+worker.EXIT_GRACE = 1.0
+def stop(signum, frame):  # stands in for fit()'s handler: stop at the next step
+    print("stop requested", flush=True)
+    if sys.argv[2] == "stops":
+        os._exit(0)  # as worker.py ends: no interpreter teardown
+signal.signal(signal.SIGINT, stop)
+worker.Lifeline(Owner.of(int(sys.argv[1]))).start()
+print("watching", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("dies, behaviour", [("owner", "stops"), ("agent", "stops"), ("owner", "hangs")])
+def test_a_worker_stops_when_its_kernel_or_its_agent_dies_even_without_a_death_signal(dies, behaviour):
+    """The watch that covers systems without PR_SET_PDEATHSIG (and an agent that died first): the
+    worker asks for a stop once, and exits after EXIT_GRACE if the stop does not finish."""
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    probe_command = [sys.executable, "-c", LIFELINE_PROBE, str(owner.pid), behaviour]
+    if dies == "agent":  # a process between us and the worker stands in for torchrun's agent
+        probe_command = [sys.executable, "-c", "import subprocess, sys; subprocess.run(sys.argv[1:])", *probe_command]
+    started = subprocess.Popen(probe_command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert started.stdout.readline().strip() == "watching"
+        probe = psutil.Process(started.pid).children()[0] if dies == "agent" else psutil.Process(started.pid)
+        killed = owner if dies == "owner" else started
+        killed.kill()
+        killed.wait()
+        start = time.monotonic()
+        code = probe.wait(timeout=10)  # None for a grandchild: not ours to reap
+        elapsed = time.monotonic() - start
+        output = started.stdout.read()
+    finally:
+        for process in (owner, started):
+            process.kill()
+            process.wait()
+    assert output.count("stop requested") == 1  # asked once, however many checks followed
+    if behaviour == "stops":
+        assert code in (0, None) and elapsed < 2
+    else:
+        assert code == 1 and 0.9 < elapsed < 3  # the stop hung: out after the grace period

@@ -8,6 +8,14 @@ worker appends to) to this process's callbacks: the progress bar, the live chart
 TensorBoard writer see what they would see in a single-process run. At the end rank 0's final
 weights are loaded into `plan.model`, which `TrainResult.model` returns.
 
+The job folder's files (job, events, outcome) are ddp_job.py's: it writes and reads both sides.
+
+A kernel that dies (kill -9, a crash, a restart) takes the run with it: torchrun's agent gets
+SIGTERM the moment its parent dies (Linux PR_SET_PDEATHSIG, armed by a few lines that run before
+exec'ing torchrun) and stops its workers; the workers also watch the kernel's pid themselves
+(worker.py), which covers systems without PR_SET_PDEATHSIG and an agent that died first. The job
+folder left behind is removed at the next start (ddp_job.remove_stale).
+
 A kernel interrupt (the first KeyboardInterrupt) is passed to torchrun's agent only, which
 forwards it once to every worker: the ranks agree to stop at the same step, rank 0 writes a
 checkpoint, and TrainingInterrupted says how to resume. A second interrupt kills the workers.
@@ -20,56 +28,84 @@ address reachable from the others and PORT a free TCP port on it, e.g. on node 1
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import asdict, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Iterable
 
 import torch
 
-from ..atomic_file import write_atomically
 from ..errors import DeviceError, TrainingInterrupted
-from .callbacks import Callback, Progress, RunInfo
+from .callbacks import Callback
+from .ddp_job import EventReplay, JobFolder
 from .plan import Plan
 from .result import TrainResult
 
 POLL_SECONDS = 0.05   # how often the event file is read while the workers run
 OUTPUT_TAIL = 40      # lines of worker output shown when a run fails
 
+# Runs as `python -c GUARD PARENT_PID COMMAND...` in the child: arms PR_SET_PDEATHSIG (SIGTERM when
+# its parent dies; it survives exec) and becomes COMMAND. A parent that died before the signal was
+# armed is caught by comparing getppid(). No imports beyond the standard library: it starts in ~20 ms.
+GUARD = """\
+import os, signal, sys
+parent = int(sys.argv[1])
+if sys.platform.startswith("linux"):
+    import ctypes
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+if os.getppid() != parent:
+    sys.exit(1)
+command = sys.argv[2:]
+if command[:3] != [sys.executable, "-m", "torch.distributed.run"]:
+    os.execv(command[0], command)
+import runpy, traceback
+sys.argv = [command[0], *command[3:]]
+try:
+    runpy.run_module("torch.distributed.run", run_name="__main__", alter_sys=True)
+    code = 0
+except SystemExit as stop:
+    code = stop.code if isinstance(stop.code, int) else (stop.code is not None)
+except BaseException:
+    traceback.print_exc()
+    code = 1
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(code)  # skips the interpreter's teardown: seconds with torch loaded
+"""
+
 
 def launch(plan: Plan, callbacks: Iterable[Callback] = ()) -> TrainResult:
     """Train `plan` with plan.config.devices processes per node; see the module docstring."""
     callbacks = list(callbacks)
     check_devices(plan)
-    folder = Path(tempfile.mkdtemp(prefix="colabmagic-ddp-"))  # mode 0700: the job holds the data
+    folder = JobFolder.create()  # removes the folders of runs whose kernel died first
     try:
-        job = write_job(plan, folder)
-        log_path = folder / "output.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(torchrun_command(plan, job), stdout=log, stderr=subprocess.STDOUT,
+        job = folder.write_job(plan)
+        with open(folder.log, "wb") as log:
+            process = subprocess.Popen(guarded(torchrun_command(plan, job)), stdout=log, stderr=subprocess.STDOUT,
                                        start_new_session=True)  # the kernel's interrupt must reach us, not it
-            replay = EventReplay(folder / "events.jsonl", callbacks)
+            replay = EventReplay(folder.events, callbacks)
             wait(process, replay)
         replay.read()
-        outcome = read_json(folder / "result.json")
+        outcome = folder.read_outcome()
         if outcome is None:
             raise RuntimeError(f"torchrun exited with code {process.returncode} before rank 0 reported a "
-                               f"result; its last output:\n{tail(log_path)}")
-        result = make_result(plan, outcome, folder / "model.pt")
+                               f"result; its last output:\n{folder.output_tail(OUTPUT_TAIL)}")
+        result = make_result(plan, outcome, folder.read_weights())
         for callback in callbacks:
             callback.on_train_end(result)
         if outcome["interrupted"]:
-            raise TrainingInterrupted(outcome["message"], result)
+            raise TrainingInterrupted(outcome["message"], result, where=outcome["where"], resume=outcome["resume"])
         return result
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        folder.remove()
 
 
 def check_devices(plan: Plan) -> None:
@@ -82,7 +118,7 @@ def check_devices(plan: Plan) -> None:
                           f"use devices <= {count}, or device cpu")
 
 
-def torchrun_command(plan: Plan, job: Path) -> list[str]:
+def torchrun_command(plan: Plan, job) -> list[str]:
     cfg = plan.config
     command = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={cfg.devices}",
                f"--nnodes={cfg.nnodes}", f"--node-rank={cfg.node_rank}"]
@@ -91,29 +127,16 @@ def torchrun_command(plan: Plan, job: Path) -> list[str]:
         command += [f"--master-addr={host}", f"--master-port={port}"]  # static rendezvous: ranks by node
     else:
         command.append("--standalone")  # a free local port, nothing to configure
+    command.append(f"--log-dir={Path(job).parent / 'torchelastic'}")  # else a torchelastic_* folder stays in temp
     return command + ["-m", "colabmagic.train.worker", str(job)]
 
 
-def write_job(plan: Plan, folder: Path) -> Path:
-    """Everything a worker needs, as one file that torch.load(weights_only=True) reads."""
-    data = plan.dataset
-    job = {
-        "config": plan.config.to_dict(), "template": plan.template, "convolutional": plan.convolutional,
-        "device": plan.device.type,
-        "dataset": {f.name: getattr(data, f.name) for f in fields(data)},  # tensors, str, tuples: all load
-        "model": plan.model.state_dict(),
-        "folders": {"name": plan.folders.name, "logdir": str(plan.folders.logdir),
-                    "checkpoint_dir": str(plan.folders.checkpoint_dir),
-                    "resume_from": str(plan.folders.resume_from) if plan.folders.resume_from else None},
-        "events": str(folder / "events.jsonl"), "result": str(folder / "result.json"),
-        "weights": str(folder / "model.pt"),
-    }
-    path = folder / "job.pt"
-    write_atomically(path, lambda file: torch.save(job, file))
-    return path
+def guarded(command: list[str]) -> list[str]:
+    """`command`, started so that it gets SIGTERM when this process dies (see GUARD)."""
+    return [sys.executable, "-c", GUARD, str(os.getpid()), *command]
 
 
-def wait(process: subprocess.Popen, replay: "EventReplay") -> None:
+def wait(process: subprocess.Popen, replay: EventReplay) -> None:
     """Replay events until the process ends; the first interrupt asks it to stop, the second kills it."""
     interrupts = 0
     while True:
@@ -132,85 +155,16 @@ def wait(process: subprocess.Popen, replay: "EventReplay") -> None:
                 raise
 
 
-class EventReplay:
-    """Reads the worker's JSON-lines event file as it grows and calls the same hooks here."""
-
-    def __init__(self, path: Path, callbacks: list[Callback]):
-        self.path, self.callbacks = path, callbacks
-        self.offset = 0
-        self.buffer = b""
-
-    def read(self) -> None:
-        try:
-            with open(self.path, "rb") as file:
-                file.seek(self.offset)
-                chunk = file.read()
-        except FileNotFoundError:
-            return
-        self.offset += len(chunk)
-        *lines, self.buffer = (self.buffer + chunk).split(b"\n")  # the last piece may be half written
-        for line in lines:
-            if line.strip():
-                self.dispatch(json.loads(line))
-
-    def dispatch(self, event: dict[str, Any]) -> None:
-        hook, payload = event["hook"], event["payload"]
-        if hook == "on_train_begin":
-            args = (RunInfo(**payload),)
-        elif hook == "on_progress":
-            args = (Progress(**payload),)
-        elif hook == "on_epoch_end":
-            args = (payload["epoch"], payload["metrics"])
-        else:
-            args = (payload,)
-        for callback in self.callbacks:
-            getattr(callback, hook)(*args)
-
-
-class EventLog(Callback):
-    """The worker side (rank 0): appends each hook's arguments as one JSON line, flushed at once."""
-
-    def __init__(self, path: str):
-        self.file = open(path, "a", encoding="utf-8")
-
-    def write(self, hook: str, payload: Any) -> None:
-        self.file.write(json.dumps({"hook": hook, "payload": payload}) + "\n")
-        self.file.flush()
-
-    def on_train_begin(self, run: RunInfo) -> None:
-        self.write("on_train_begin", asdict(run))
-
-    def on_progress(self, progress: Progress) -> None:
-        self.write("on_progress", asdict(progress))
-
-    def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
-        self.write("on_epoch_end", {"epoch": epoch, "metrics": metrics})
-
-    def on_checkpoint(self, path: str) -> None:
-        self.write("on_checkpoint", path)
-
-    def on_train_end(self, result: Any) -> None:
-        self.file.close()  # launch() calls on_train_end here itself, with the rebuilt result
-
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-
-
-def make_result(plan: Plan, outcome: dict[str, Any], weights: Path) -> TrainResult:
+def make_result(plan: Plan, outcome: dict[str, Any], weights: dict[str, torch.Tensor] | None) -> TrainResult:
     """Rank 0's TrainResult with the trained weights loaded into plan.model (on plan.device)."""
     model = plan.model
-    if weights.exists():
-        model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    if weights is not None:
+        model.load_state_dict(weights)
     model.to(plan.device).eval()
     values = dict(outcome["result"])
     values["wall_seconds"] = time.perf_counter() - plan.wall_start  # includes starting the processes
-    return TrainResult(model=model, **values)
-
-
-def tail(path: Path, lines: int = OUTPUT_TAIL) -> str:
-    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
-    return "\n".join(text.splitlines()[-lines:])
+    data = plan.dataset  # what predict() and save() need: this process's plan has it, the JSON has not
+    about_data = {"classes": list(data.classes), "preprocessing": getattr(data, "preprocessing", None),
+                  "spec": data.spec, "template": plan.template}
+    known = {f.name for f in fields(TrainResult)}
+    return TrainResult(model=model, **values, **{k: v for k, v in about_data.items() if k in known})

@@ -1,0 +1,72 @@
+"""CPU threads per run (train/threads.py): a requested count is kept, auto counts only free cores."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from colabmagic.errors import ConfigError
+from colabmagic.train.threads import choose, free_cores, limited, usable_cores
+
+BUSY = "while True: pass"
+
+
+def test_a_requested_count_is_honoured_on_any_device():
+    assert choose(3, "cpu") == 3
+    assert choose(1, torch.device("cpu")) == 1
+    assert choose(64, "cpu") == 64          # more than the cores: the user asked, the user gets it
+    assert choose(2, "cuda:0") == 2
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "2", True])
+def test_a_bad_count_is_a_config_error(bad):
+    with pytest.raises(ConfigError, match="threads must be a whole number >= 0"):
+        choose(bad, "cpu")
+
+
+def test_limited_sets_the_count_and_restores_it_even_after_an_error():
+    before = torch.get_num_threads()
+    other = 1 if before != 1 else 2
+    with limited(other) as n:
+        assert n == other and torch.get_num_threads() == other
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError, match="inside"):
+        with limited(other):
+            raise RuntimeError("inside")
+    assert torch.get_num_threads() == before
+
+
+def test_a_gpu_run_keeps_the_current_count_without_sampling():
+    with limited(2):
+        start = time.perf_counter()
+        assert choose(None, "cuda:0") == 2 and choose(0, torch.device("mps")) == 2
+        assert time.perf_counter() - start < 0.02  # no CPU sample taken
+
+
+def test_auto_never_goes_above_what_torch_was_set_to():
+    with limited(1):
+        assert choose(None, "cpu") == 1
+        assert choose(0, "cpu") == 1
+
+
+@pytest.mark.skipif(usable_cores() < 2, reason="one core: auto is always 1 thread")
+def test_auto_leaves_the_cores_that_competing_processes_hold():
+    """A real CPU-bound process on every core but one: auto picks a single thread, where torch's
+    default (one per core) would make each operator wait for a preempted half."""
+    cores = usable_cores()
+    competitors = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(cores - 1)]
+    try:
+        time.sleep(0.3)  # let them start spinning
+        with limited(cores):
+            assert free_cores(0.2) <= 1.5
+            assert choose(None, "cpu") == 1
+            assert choose(0, "cpu") == 1
+            assert choose(2, "cpu") == 2   # an explicit count still wins on a busy machine
+    finally:
+        for process in competitors:
+            process.kill()
+            process.wait()
