@@ -76,7 +76,7 @@ def test_unload_leaves_ipython_magics_alone(shell):
 @pytest.mark.parametrize("query, usage, option_help", [
     ("%gpu_info?", "%gpu_info [--json] [--watch SECONDS]", "Refresh the same output every SECONDS"),
     ("%%timeit_gpu?", "%timeit_gpu [-n N] [-r R]", "Do not flush the GPU's L2 cache"),
-    ("%train?", "%train [--list] [--data X Y]", "Continue from the newest checkpoint."),
+    ("%train?", "%train [--list] [--load RUN] [--data X Y]", "Continue from the newest checkpoint."),
 ])
 def test_help_shows_generated_usage(shell, capsys, query, usage, option_help):
     """`%magic?` shows the usage line and option help that magic_arguments generates

@@ -85,15 +85,39 @@ def test_compile_flag_trains_through_torch_compile(shell, workdir):
     assert type(result.model).__name__ == "MLP"  # the plain module comes back, not the compiled wrapper
 
 
-def test_the_magic_turns_an_interrupt_into_one_line(shell, workdir):
+def test_an_interrupt_is_not_an_error_prints_the_resume_line_and_delivers_the_partial_result(shell, workdir, capsys):
     signal.signal(signal.SIGINT, signal.default_int_handler)  # a background job may start with SIGINT ignored
     shell.user_ns["stop"] = lambda *_: os.kill(os.getpid(), signal.SIGINT)
     # an interrupt arriving while %train runs (from a timer thread, as the kernel's would)
     cell = textwrap.dedent("""
         import threading
         threading.Timer(0.3, stop).start()
-        %train mlp digits --epochs 400 --quiet
+        %train mlp digits --epochs 400 --lr 0.04 --quiet -v partial
     """)
-    message = usage_error(shell, cell)
-    assert "--resume" in message
-    assert checkpoint_files(workdir / "runs" / "mlp-digits" / "checkpoints")
+    outcome = shell.run_cell(cell, store_history=False)
+    assert outcome.success  # no red UsageError
+    out = capsys.readouterr().out
+    assert "Training interrupted at epoch" in out
+    assert "%train mlp digits --epochs 400 --lr 0.04 --quiet -v partial --resume" in out
+    partial = shell.user_ns["partial"]
+    assert partial.interrupted and checkpoint_files(workdir / "runs" / "mlp-digits" / "checkpoints")
+
+
+def test_the_session_expiring_stops_train_like_an_interrupt(shell, workdir, capsys, monkeypatch):
+    import colabmagic.session as session
+
+    clock = session.Session(limit=3600, persist=False, notify=lambda message: None)
+    monkeypatch.setattr(session, "_current", clock)
+    # the session's timer thread would call check() when the limit passes; here a timer calls it at once
+    shell.user_ns["expire"] = lambda: clock.check(now=clock.clock() + 7200)
+    cell = textwrap.dedent("""
+        import threading
+        threading.Timer(0.3, expire).start()
+        %train mlp digits --epochs 400 --quiet -v partial
+    """)
+    assert shell.run_cell(cell, store_history=False).success
+    out = capsys.readouterr().out
+    assert "Training stopped (the session's time limit was reached) at epoch" in out
+    assert "%train mlp digits --epochs 400 --quiet -v partial --resume" in out
+    assert shell.user_ns["partial"].interrupted
+    assert not clock._hooks  # %train's hook is gone once it has returned

@@ -97,7 +97,8 @@ def test_checkpoint_files_are_named_whole_and_hold_the_documented_state(workdir)
         assert (state["epoch"], state["step"], state["steps_per_epoch"]) == (epoch, step, steps)
         assert state["global_step"] == epoch * steps + step
         assert state["template"] == "mlp"
-        assert state["dataset"] == {"name": "digits", "kind": "image", "input_shape": [1, 8, 8], "num_classes": 10}
+        assert state["dataset"] == {"name": "digits", "kind": "image", "input_shape": [1, 8, 8], "num_classes": 10,
+                                    "train_size": 1437}
         assert state["config"] == result.config
         assert list(state["model"]) == list(result.model.state_dict())
         assert {"state", "param_groups"} <= set(state["optimizer"]) and state["scheduler"] is not None
@@ -265,8 +266,11 @@ def test_an_interrupt_checkpoints_says_how_to_resume_and_resuming_is_exact(workd
     assert position(partial.checkpoint_path) == (epoch, step + 1)
     assert os.path.isfile(partial.checkpoint_path)
     message = str(caught.value)
-    assert "--resume" in message and "%train mlp digits --resume" in message
-    assert 'train("mlp", "digits", resume=True)' in message and partial.checkpoint_path in message
+    # the core gives the Python call with every option that was set; a magic words its own line
+    assert ('train("mlp", "digits", epochs=3, batch_size=128, device="cpu", seed=2, checkpoint_every=10.0, '
+            'keep_checkpoints=3, refresh_per_second=1000000.0, resume=True)') in message
+    assert partial.checkpoint_path in message and partial.checkpoint_path in caught.value.where
+    assert caught.value.resume == {"dataset": "digits", **INTERRUPTED, "refresh_per_second": 1e6, "resume": True}
 
     # how often it checkpoints and reports may change on resume; what it learns may not
     resumed = train("mlp", "digits", resume=True, checkpoint_every=EVERY_STEP, keep_checkpoints=5,
@@ -281,9 +285,9 @@ def test_a_second_interrupt_stops_at_once_and_still_checkpoints(workdir, sigint)
     with pytest.raises(TrainingInterrupted) as caught:
         train("mlp", "digits", name="exp", refresh_per_second=1e6, callbacks=[stopper], **INTERRUPTED)
     assert position(caught.value.result.checkpoint_path) == stopper.sent_at  # not one step later
-    # a named run's resume line names it
-    assert "%train mlp digits --resume --name exp" in str(caught.value)
-    assert 'train("mlp", "digits", resume=True, name=\'exp\')' in str(caught.value)
+    # a named run's resume call names it
+    assert caught.value.resume["name"] == "exp"
+    assert 'name="exp"' in str(caught.value) and str(caught.value).endswith("resume=True)`.")
     resumed = train("mlp", "digits", name="exp", resume=True)
     assert_same_run(resumed, train("mlp", "digits", name="reference", **INTERRUPTED))
 
@@ -432,7 +436,7 @@ def test_a_bad_newest_checkpoint_is_an_error_never_a_fresh_start(run, workdir, t
 
 
 @pytest.mark.parametrize("option, value", [
-    ("lr", 0.1), ("batch_size", 64), ("epochs", 3), ("seed", 2), ("optimizer", "adamw"),
+    ("lr", 0.1), ("batch_size", 64), ("epochs", 1), ("seed", 2), ("optimizer", "adamw"),
     ("momentum", 0.5), ("weight_decay", 0.0), ("label_smoothing", 0.0), ("scheduler", "cosine"),
     ("augment", "flip"), ("val_split", 0.1),
 ])

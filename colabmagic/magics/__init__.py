@@ -18,6 +18,8 @@ MAGIC_CLASSES = {
     "timeit_gpu": "TimeitGpuMagics",
     "train": "TrainMagics",
     "tensorboard": "TensorBoardMagics",
+    "secrets": "SecretsMagics",
+    "kaggle": "KaggleMagics",
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 from IPython.core.error import UsageError
 from IPython.core.magic import line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
@@ -14,10 +16,11 @@ class TrainMagics(ColabMagics):
     @line_magic
     @magic_arguments()
     @argument("model", nargs="?", help="Model template: mlp, cnn, resnet9, resnet18, lstm, transformer.")
-    @argument("dataset", nargs="?", default="digits",
-              help="Dataset name (default digits, embedded), or a folder, .csv or .npz path.")
+    @argument("dataset", nargs="?",
+              help="Dataset name (default digits, embedded), or a folder, .csv or .npz path (quote paths with spaces).")
     @argument("--list", action="store_true", help="List the model templates and datasets.")
-    @argument("--data", nargs=2, metavar=("X", "Y"), help="Train on arrays X and Y from the notebook.")
+    @argument("--load", metavar="RUN", help="Bring back a finished run (runs/RUN) or a saved model file.")
+    @argument("--data", nargs=2, metavar=("X", "Y"), help="Train on arrays (or a DataFrame / list of texts) X and Y from the notebook.")
     @argument("--epochs", type=int, help="Passes over the training set.")
     @argument("--batch-size", type=int, help="Examples per step.")
     @argument("--lr", type=float, help="Peak learning rate.")
@@ -29,13 +32,18 @@ class TrainMagics(ColabMagics):
     @argument("--precision", help="auto, bf16, fp16 or fp32 (auto: bf16 on CUDA, fp32 on CPU).")
     @argument("--compile", action="store_true", default=None, help="Use torch.compile.")
     @argument("--device", help="auto, cpu, cuda, cuda:N or mps.")
+    @argument("--threads", type=int, help="CPU threads (default: chosen from the cores that are free).")
     @argument("--seed", type=int, help="Random seed (same seed, same result on the CPU).")
     @argument("--val-split", type=float, help="Fraction of the training set held out for validation.")
-    @argument("--target", help="CSV: the label column.")
+    @argument("--target", help="CSV/DataFrame: the label column.")
+    @argument("--drop", metavar="COL[,COL...]", help="CSV/DataFrame: columns to leave out.")
+    @argument("--text", metavar="COLUMN", help="CSV/DataFrame: a text column to train lstm/transformer on.")
+    @argument("--image-size", metavar="N|HxW", help="Resize images to N x N or H x W pixels.")
     @argument("--name", help="Run name (default MODEL-DATASET): runs/NAME holds logs and checkpoints.")
     @argument("--logdir", help="TensorBoard log folder (default runs/NAME).")
     @argument("--checkpoint-dir", help="Checkpoint folder (default runs/NAME/checkpoints).")
     @argument("--checkpoint-every", type=float, metavar="MINUTES", help="Also checkpoint mid-epoch.")
+    @argument("--keep-checkpoints", type=int, metavar="K", help="Keep the newest K checkpoints (0 = all).")
     @argument("--resume", action="store_true", default=None, help="Continue from the newest checkpoint.")
     @argument("--devices", type=int, help="Train with N processes (DDP through torchrun).")
     @argument("--nnodes", type=int, help="torchrun: number of nodes.")
@@ -47,17 +55,37 @@ class TrainMagics(ColabMagics):
     def train(self, line):
         """Train a built-in PyTorch model template, e.g. `%train cnn digits --epochs 10`."""
         args = self.parse(self.train, line)
+        from ..errors import TrainingInterrupted
         from ..train import train
         from ..train.catalogue import catalogue
         from ..train.progress import default_views
+        from ..train.wording import magic_wording
 
         if args.list:
             return self.deliver(catalogue(), args)
+        if args.load:
+            from ..train import load
+
+            with magic_wording():
+                return self.deliver(load(args.load), args, show=True)
         if not args.model:
             raise UsageError("%train needs a model: %train MODEL [DATASET] (see %train --list)")
-        options = {k: v for k, v in vars(args).items() if v is not None and k not in NOT_CONFIG}
-        result = train(args.model, args.dataset, data=self.arrays(args.data),
-                       callbacks=default_views(args.quiet), **options)
+        if args.data and args.dataset:
+            raise UsageError(f"--data {' '.join(args.data)} trains on notebook variables: drop {args.dataset!r}, "
+                             "or drop --data to train on it")
+        try:
+            with _session_stops_training(), magic_wording():  # the core's `lr=` reads `--lr` here
+                result = train(args.model, args.dataset, data=self.arrays(args.data),
+                               callbacks=[notes_view(), *default_views(args.quiet)], **config_options(args))
+        except TrainingInterrupted as stopped:
+            # not an error: the partial result is delivered and the line to continue is shown
+            print(f"{stopped.where} Resume with:\n    {resume_line(line, stopped.resume)}")
+            if stopped.result is None:
+                return None
+            return self.deliver(stopped.result, args, show=False)
+        notes = result.extra.get("notes") if result.extra.get("finished_before") else None
+        if notes:
+            print("\n".join(notes))
         return self.deliver(result, args, show=True)
 
     def arrays(self, names):
@@ -69,5 +97,62 @@ class TrainMagics(ColabMagics):
         return tuple(self.shell.user_ns[n] for n in names)
 
 
-# argument names that steer the magic rather than the training config
-NOT_CONFIG = {"model", "dataset", "list", "data", "output", "variable"}
+def notes_view():
+    """Prints what the core noted before training (a renamed run, resized images, a small split), even with --quiet."""
+    from ..train.callbacks import Callback
+
+    class Notes(Callback):
+        def on_train_begin(self, run):
+            if run.notes:
+                print("\n".join(run.notes))
+
+    return Notes()
+
+
+def config_options(args) -> dict:
+    """The flags that are TrainConfig fields (an allow-list: display flags never reach the core)."""
+    from dataclasses import fields
+
+    from ..train.config import TrainConfig
+
+    skip = {"model", "dataset"}
+    return {f.name: getattr(args, f.name) for f in fields(TrainConfig)
+            if f.name not in skip and getattr(args, f.name, None) is not None}
+
+
+def resume_line(line: str, resume: dict | None) -> str:
+    """The user's own %train line with --resume (and the run's actual name when a clash renamed it)."""
+    tokens = [t for t in shlex.split(line) if t != "--resume"]
+    name = (resume or {}).get("name")
+    if name is not None:
+        if "--name" in tokens:
+            tokens[tokens.index("--name") + 1] = name
+        else:
+            tokens += ["--name", name]
+    return "%train " + shlex.join(tokens + ["--resume"])
+
+
+def _session_stops_training():
+    """While %train runs, the kernel's session expiring stops it like an interrupt (resume line shown)."""
+    import contextlib
+
+    from .. import session
+
+    current = session.current()
+    if current is None:
+        return contextlib.nullcontext()
+
+    def stop_training(*_):
+        from ..train.loop import request_stop  # loaded by then: the hook fires while a run trains
+
+        request_stop("stopped (the session's time limit was reached)")
+
+    @contextlib.contextmanager
+    def hooked():
+        remove = current.add_expiry_hook(stop_training)
+        try:
+            yield
+        finally:
+            remove()
+
+    return hooked()

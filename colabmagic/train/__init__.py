@@ -18,13 +18,15 @@ from typing import TYPE_CHECKING, Any, Iterable
 from .callbacks import Callback, Progress, RunInfo
 from .config import TrainConfig
 from .result import TrainResult
+from .saved import load  # a model file, checkpoint or run name back as a TrainResult (torch loads on call)
 
 if TYPE_CHECKING:
     from torch import nn
 
     from .data.dataset import Dataset
 
-__all__ = ["Callback", "Progress", "RunInfo", "TrainConfig", "TrainResult", "list_datasets", "list_models", "train"]
+__all__ = ["Callback", "Progress", "RunInfo", "TrainConfig", "TrainResult", "list_datasets", "list_models", "load",
+           "train"]
 
 
 def train(model: "str | TrainConfig | nn.Module", dataset: "str | Dataset | None" = None, *,
@@ -42,6 +44,10 @@ def train(model: "str | TrainConfig | nn.Module", dataset: "str | Dataset | None
     and TrainingInterrupted after a KeyboardInterrupt (the message says how to resume).
     """
     wall_start = time.perf_counter()
+    from ..errors import require
+
+    for module_name in TRAIN_NEEDS:  # a missing one: the exact pip line, not a bare ModuleNotFoundError
+        require(module_name, "train")
     from .loop import fit
     from .plan import make_plan
     from .tensorboard_writer import TensorBoardWriter
@@ -49,11 +55,20 @@ def train(model: "str | TrainConfig | nn.Module", dataset: "str | Dataset | None
     config, module, dataset_object = _config(model, dataset, data, options)
     plan = make_plan(config, dataset=dataset_object, arrays=data, model=module, wall_start=wall_start)
     observers = [TensorBoardWriter(), *(callbacks or ())]
-    if plan.config.distributed:
+    if plan.config.distributed and not plan.finished:
         from .launch import launch
 
-        return launch(plan, observers)
-    return fit(plan, observers)
+        result = launch(plan, observers)
+    else:
+        result = fit(plan, observers)
+    if not result.extra.get("finished_before"):  # a finished run leaves runs/NAME/model.pt: load(NAME)
+        from .saved import save_result
+
+        save_result(result, plan.folders.logdir)
+    return result
+
+
+TRAIN_NEEDS = ("torch", "numpy", "tensorboard")  # what every run imports (scikit-learn, Pillow: where used)
 
 
 def _config(model, dataset, data, options) -> "tuple[TrainConfig, nn.Module | None, Dataset | None]":

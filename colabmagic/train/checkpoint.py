@@ -167,11 +167,13 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 REQUIRED_KEYS = ("template", "dataset", "config", "epoch", "step", "global_step", "model", "optimizer", "rng")
 
 
-def check_fits(state: dict[str, Any], path: Path, *, template: str, dataset: dict[str, Any]) -> None:
-    """Raise CheckpointError when a checkpoint belongs to another model or another dataset."""
+def check_fits(state: dict[str, Any], path: Path, *, template: str, dataset: dict[str, Any] | None = None) -> None:
+    """Raise CheckpointError when a checkpoint belongs to another model (or, given, another dataset)."""
     if state["template"] != template:
         raise CheckpointError(f"{path} was written by model {state['template']!r}, not {template!r}: resume "
                               f"with {state['template']!r}, or start a fresh run with another name")
+    if dataset is None:
+        return
     theirs = state["dataset"]
     for key in ("name", "kind", "input_shape", "num_classes"):
         if list_or_value(theirs.get(key)) != list_or_value(dataset.get(key)):

@@ -44,6 +44,9 @@ class TrainConfig:
     val_split: float | None = None         # fraction of the training split held out for validation, [0, 1)
     target: str | None = None              # CSV only: the label column
     data_dir: str | None = None            # where named datasets are kept (default $COLABMAGIC_DATA)
+    drop: str | None = None                # tables (CSV, DataFrame): comma list of columns to leave out
+    image_size: str | None = None          # images: "N" or "HxW" pixels to resize to (default: the template's natural size at most)
+    text: str | None = None                # tables: the text column an lstm/transformer reads
     # files
     name: str | None = None                # run name (default MODEL-DATASET): runs/NAME
     logdir: str | None = None              # TensorBoard events (default runs/NAME)
@@ -56,8 +59,8 @@ class TrainConfig:
     nnodes: int | None = None              # machines taking part
     node_rank: int | None = None           # this machine's rank, 0..nnodes-1
     rdzv_endpoint: str | None = None       # HOST:PORT of the rendezvous (node 0); needed when nnodes > 1
-    # views
-    quiet: bool | None = None              # no live view, only the summary (read by the magic's views)
+    threads: int | None = None             # CPU intra-op threads; 0 = auto, from the cores really free
+    # reporting
     refresh_per_second: float | None = None  # progress reports per second (each is one CPU-GPU sync)
 
     def explicit(self) -> dict[str, Any]:
@@ -136,7 +139,8 @@ class TrainConfig:
         if self.name is not None and not _RUN_NAME.fullmatch(str(self.name)):
             raise ConfigError(f"Run name {self.name!r} must be letters, digits, '.', '_' or '-' "
                               "(it becomes a folder name)")
-        for flag in ("compile", "resume", "quiet"):
+        self.threads = _integer("threads", self.threads, minimum=0)
+        for flag in ("compile", "resume"):
             setattr(self, flag, bool(getattr(self, flag)))
 
     @property
@@ -149,7 +153,7 @@ GLOBAL_DEFAULTS: dict[str, Any] = dict(
     epochs=10, batch_size=128, lr=0.05, optimizer="sgd", momentum=0.9, scheduler="onecycle",
     weight_decay=5e-4, label_smoothing=0.0, augment="", precision="auto", compile=False,
     device="auto", seed=0, val_split=0.0, checkpoint_every=10.0, keep_checkpoints=3, resume=False,
-    devices=1, nnodes=1, node_rank=0, quiet=False, refresh_per_second=10.0,
+    devices=1, nnodes=1, node_rank=0, threads=0, refresh_per_second=10.0,
 )
 # adamw wants a far smaller step and a larger decay than sgd
 OPTIMIZER_DEFAULTS: dict[str, dict[str, Any]] = {"adamw": dict(lr=1e-3, weight_decay=0.05)}
@@ -161,7 +165,7 @@ _FREE_FIELDS = frozenset({"target", "data_dir", "name", "logdir", "checkpoint_di
 # Fields that may change between a run and its --resume: where and how it runs, not what it learns.
 RESUMABLE_CHANGES = frozenset({
     "precision", "compile", "device", "data_dir", "name", "logdir", "checkpoint_dir", "checkpoint_every",
-    "keep_checkpoints", "resume", "devices", "nnodes", "node_rank", "rdzv_endpoint", "quiet",
+    "keep_checkpoints", "resume", "devices", "nnodes", "node_rank", "rdzv_endpoint", "threads",
     "refresh_per_second",
 })
 

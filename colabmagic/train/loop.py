@@ -8,8 +8,12 @@ a handful of kernel launches plus one perf_counter() that decides whether anythi
 Why it is exact on the CPU: the batch order of epoch E is a permutation drawn from its own
 generator seeded by (seed, E); the augmentation generator is reseeded from (seed, E, step, rank)
 before every batch; a checkpoint stores the global torch RNG state (dropout) and the epoch's
-running metric sums. A run killed at any step and resumed from its newest checkpoint finishes
-with the same weights and metrics, bit for bit, as one that never stopped.
+running metric sums (position.py). A run killed at any step and resumed from its newest checkpoint
+finishes with the same weights and metrics, bit for bit, as one that never stopped.
+
+The jobs are split: plan.py decides, this module trains and checkpoints, position.py holds the
+resumable position, outcome.py builds what the run returns, and the caller (a magic, a script)
+words the resume line from TrainingInterrupted.resume.
 """
 
 from __future__ import annotations
@@ -27,15 +31,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import CheckpointError, DataError, TrainingInterrupted
+from ..errors import CheckpointError, DataError, TrainingDiverged, TrainingInterrupted
 from .augment import Augmentation
 from .callbacks import Callback, Progress, RunInfo
 from .checkpoint import CheckpointWriter
 from .data.dataset import Dataset
-from .device import (device_name, peak_device_memory, peak_rss, precision_name, reset_peak_memory,
-                     synchronize)
+from .device import device_name, reset_peak_memory, synchronize
+from .memory import reset_peak_rss
+from .outcome import build_result, finished_result, python_call, resume_options
 from .plan import Plan
+from .position import Position
 from .result import TrainResult
+from .saved import checkpoint_fields
 
 
 @dataclass
@@ -58,22 +65,57 @@ EPOCH_CHECKPOINT_GAP = 1.0  # seconds
 
 
 class StopRequest:
-    """Set by the first SIGINT (kernel interrupt, Ctrl-C) or a worker's SIGTERM."""
+    """Set by the first SIGINT (kernel interrupt, Ctrl-C), a worker's SIGTERM or request_stop()."""
 
     def __init__(self):
         self.requested = False
         self.signals = 0
+        self.reason = "interrupted"   # what the stop message says: "interrupted", "stopped (session expired)"
+
+
+_RUNNING: set[StopRequest] = set()   # the stop requests of every fit() running in this process
+_RUNNING_LOCK = threading.Lock()
+
+
+def request_stop(reason: str = "stopped") -> int:
+    """Ask every fit() running in this process to stop at its next step boundary, checkpoint and end
+    as an interrupt does (TrainingInterrupted with the resume options). Safe from any thread, e.g. a
+    session-expiry timer. Returns how many runs were asked."""
+    with _RUNNING_LOCK:
+        for stop in _RUNNING:
+            stop.reason = reason
+            stop.requested = True
+        return len(_RUNNING)
 
 
 def fit(plan: Plan, callbacks: Iterable[Callback] = (), dist: Distributed | None = None,
         signals: tuple[int, ...] = (signal.SIGINT,)) -> TrainResult:
     """Train `plan.model` as `plan.config` says (see the module docstring).
 
-    A KeyboardInterrupt checkpoints the last finished step and raises TrainingInterrupted.
+    A KeyboardInterrupt checkpoints the last finished step and raises TrainingInterrupted. A resume
+    of a finished run trains nothing and returns its saved result.
     """
     run = _Run(plan, list(callbacks), dist)
-    with _deferred(run.signalled, signals):
+    if plan.finished:
+        run.prepare()  # restores (and so checks) the optimizer and position like any resume
+        plan.folders.create()  # and drops .part leftovers of a process that died while writing
+        result = finished_result(plan, run.model)
+        for callback in callbacks:
+            callback.on_train_end(result)
+        return result
+    with _deferred(run.signalled, signals), _registered(run.signalled):
         return run.train()
+
+
+@contextlib.contextmanager
+def _registered(stop: StopRequest):
+    with _RUNNING_LOCK:
+        _RUNNING.add(stop)
+    try:
+        yield
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(stop)
 
 
 @contextlib.contextmanager
@@ -103,6 +145,8 @@ class _Stop(Exception):
 
 
 class _Run:
+    """Set-up and restore, the step loop, and checkpoints of one process's share of a run."""
+
     def __init__(self, plan: Plan, callbacks: list[Callback], dist: Distributed | None):
         self.plan, self.config, self.device = plan, plan.config, plan.device
         self.callbacks = callbacks
@@ -115,7 +159,6 @@ class _Run:
         self.checkpoint_path: str | None = None
         self.saved_at = -math.inf  # perf_counter() of the last checkpoint written
         self.writer = CheckpointWriter(plan.folders.checkpoint_dir, plan.config.keep_checkpoints)
-        self.history: list[dict[str, float]] = []
 
     # --- set-up -------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -123,6 +166,7 @@ class _Run:
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels
             reset_peak_memory(device)
+        reset_peak_rss()
         self.data = DeviceData(plan.dataset, device, channels_last=plan.convolutional)
         self.model = plan.model.to(device)
         if plan.convolutional:
@@ -145,20 +189,14 @@ class _Run:
         self.batch = math.ceil(cfg.batch_size / self.world)      # per process; batch_size counts all of them
         self.steps = math.ceil(self.shard / self.batch)
         self.optimizer = make_optimizer(self.model, cfg)
-        self.scheduler = make_scheduler(self.optimizer, cfg, cfg.epochs * self.steps)
+        self.scheduler = make_scheduler(self.optimizer, cfg, plan.phase["epochs"] * self.steps)
         self.scaler = torch.amp.GradScaler(device.type) if plan.autocast is torch.float16 else None
         self.augment = None
         if cfg.augment and plan.dataset.kind == "image":
             self.augment = Augmentation(cfg.augment, plan.dataset.input_shape, device)
             self.augment_generator = torch.Generator(device=device)
         self.sum_dtype = torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
-        self.loss_sum = torch.zeros((), dtype=self.sum_dtype, device=device)
-        self.correct = torch.zeros((), dtype=torch.int64, device=device)
-        self.seen = 0             # samples of the epoch in progress (this rank), a host integer
-        self.seen_before = 0      # of those, samples trained before this session (a mid-epoch resume)
-        self.samples_run = 0      # samples of finished epochs trained in this session (this rank)
-        self.epoch, self.epoch_done = 0, 0   # position: epoch in progress and steps done in it
-        self.prior_seconds = 0.0
+        self.position = Position.start(device, self.sum_dtype)
         if plan.resume_state is not None:
             self.restore(plan.resume_state)
 
@@ -166,45 +204,47 @@ class _Run:
         path = self.plan.folders.resume_from
         if state.get("steps_per_epoch") != self.steps:
             raise CheckpointError(f"{path} was written with {state.get('steps_per_epoch')} steps per epoch; this run "
-                                  f"has {self.steps} (another batch size or process count): start a fresh run")
+                                  f"has {self.steps}: {self.step_mismatch(state)}")
+        new_phase = len(state.get("phases") or [{}]) < len(self.plan.phases)
         try:
             self.optimizer.load_state_dict(state["optimizer"])
-            if self.scheduler is not None and state.get("scheduler") is not None:
+            if self.scheduler is not None and new_phase:
+                # more epochs for a finished run: a fresh schedule over them, from the restored optimizer
+                self.scheduler = make_scheduler(self.optimizer, self.config, self.plan.phase["epochs"] * self.steps)
+            elif self.scheduler is not None and state.get("scheduler") is not None:
                 self.scheduler.load_state_dict(state["scheduler"])
             if self.scaler is not None and state.get("scaler"):
                 self.scaler.load_state_dict(state["scaler"])
         except (ValueError, KeyError, RuntimeError, TypeError) as err:
             raise CheckpointError(f"{path}: its optimizer state does not fit this model ({err}): "
                                   "start a fresh run") from None
-        rng = state["rng"]
-        if self.main:  # under DDP other ranks keep their own dropout streams
-            torch.set_rng_state(rng["torch"])
-            if rng.get("cuda") is not None and self.device.type == "cuda" and \
-                    len(rng["cuda"]) == torch.cuda.device_count():
-                torch.cuda.set_rng_state_all(rng["cuda"])
-        self.epoch, self.epoch_done = int(state["epoch"]), int(state["step"])
-        sums = state.get("sums") or {}
-        if self.epoch_done and sums:
-            # exact alone; under DDP each rank takes an equal part (the epoch's train metrics are then approximate)
-            self.loss_sum.fill_(sums["loss_sum"] / self.world)
-            self.correct.fill_(round(int(sums["correct"]) / self.world))
-            self.seen = self.seen_before = int(sums["samples"]) // self.world
-        self.history = [dict(row) for row in state.get("history", [])]
-        self.prior_seconds = float(state.get("train_seconds", 0.0))
+        self.position = Position.from_checkpoint(state, self.device, self.sum_dtype, world=self.world, main=self.main)
+
+    def step_mismatch(self, state: dict[str, Any]) -> str:
+        """The real cause of a steps-per-epoch mismatch, in words."""
+        saved = state.get("config", {})
+        size = (state.get("dataset") or {}).get("train_size")
+        if size is not None and size != len(self.data.y_train):
+            return (f"the training split had {size} examples then and has {len(self.data.y_train)} now (other data "
+                    "or another val_split): resume with the same data, or start a fresh run")
+        if saved.get("devices") not in (None, self.config.devices):
+            return (f"it was trained with devices={saved.get('devices')}: resume with devices={saved.get('devices')}")
+        return "another batch size or process count: start a fresh run"
 
     # --- the run ------------------------------------------------------------------------------
     def train(self) -> TrainResult:
         self.prepare()
-        cfg, plan = self.config, self.plan
+        cfg, plan, position = self.config, self.plan, self.position
         if self.main:
             plan.folders.create()
-        self.start_epoch, self.start_step = self.epoch, self.epoch_done
+        self.start_epoch, self.start_step = position.epoch, position.step
         info = RunInfo(name=plan.folders.name, model=plan.template, dataset=plan.dataset.name,
                        device=device_name(self.device), epochs=cfg.epochs, steps_per_epoch=self.steps,
-                       start_epoch=self.epoch, start_step=self.epoch * self.steps + self.epoch_done,
+                       start_epoch=position.epoch, start_step=position.epoch * self.steps + position.step,
                        num_params=sum(p.numel() for p in self.model.parameters()),
                        train_size=len(self.data.y_train), logdir=str(plan.folders.logdir),
-                       checkpoint_dir=str(plan.folders.checkpoint_dir), config=cfg.to_dict())
+                       checkpoint_dir=str(plan.folders.checkpoint_dir), config=cfg.to_dict(),
+                       history=[dict(row) for row in position.history], notes=list(plan.notes))
         self.emit("on_train_begin", info)
         synchronize(self.device)
         self.started = time.perf_counter()
@@ -221,13 +261,13 @@ class _Run:
         return result
 
     def epochs(self) -> None:
-        cfg, data = self.config, self.data
+        cfg, data, position = self.config, self.data, self.position
         x, y = data.x_train, data.y_train
         normalise, augment = data.normalise, self.augment
         net, optimizer, scheduler, scaler = self.net, self.optimizer, self.scheduler, self.scaler
         smoothing = cfg.label_smoothing
         autocast = self.autocast()
-        loss_sum, correct, stop = self.loss_sum, self.correct, self.stop
+        loss_sum, correct, stop = position.loss_sum, position.correct, self.stop
         batch, steps, shard = self.batch, self.steps, self.shard
         refresh_every = 1.0 / cfg.refresh_per_second
         checkpoint_every = cfg.checkpoint_every * 60.0  # minutes -> seconds
@@ -236,14 +276,14 @@ class _Run:
         now = time.perf_counter()
         next_refresh = now + refresh_every
         next_checkpoint = now + checkpoint_every if checkpoint_every else math.inf
-        while self.epoch < cfg.epochs:
-            epoch = self.epoch
+        while position.epoch < cfg.epochs:
+            epoch = position.epoch
             self.epoch_started = time.perf_counter()
             order = self.order(epoch).to(self.device)
             augment_seed = derive_seed("augment", cfg.seed, epoch, self.rank) if augment is not None else 0
             net.train()
             next_event = min(next_refresh, next_checkpoint)
-            for step in range(self.epoch_done, steps):
+            for step in range(position.step, steps):
                 start = step * batch
                 index = order[start:start + batch]
                 xb, yb = x[index], y[index]
@@ -268,8 +308,8 @@ class _Run:
                 n = min(batch, shard - start)
                 loss_sum.add_(loss.detach(), alpha=n)
                 correct.add_((out.argmax(1) == yb).sum())
-                self.seen += n
-                self.epoch_done = step + 1
+                position.seen += n
+                position.step = step + 1
                 now = time.perf_counter()  # the only clock read per step
                 # counted in global steps: an epoch may be shorter than sync_every
                 agree = sync_every and (epoch * steps + step + 1) % sync_every == 0
@@ -284,7 +324,7 @@ class _Run:
                         next_refresh = time.perf_counter() + refresh_every
                     if now >= next_checkpoint:
                         if step + 1 < steps and self.main:  # the epoch end checkpoints anyway
-                            self.save(epoch, step + 1)
+                            self.save()
                         next_checkpoint = time.perf_counter() + checkpoint_every
                     next_event = min(next_refresh, next_checkpoint)
             self.end_epoch(epoch)
@@ -292,7 +332,7 @@ class _Run:
                 next_checkpoint = time.perf_counter() + checkpoint_every
             if self.dist:
                 self.agree_on_stop()  # every epoch end too: a signal never waits long for the next sync
-            if stop.requested and self.epoch < cfg.epochs:  # after the last epoch: return the finished run
+            if stop.requested and position.epoch < cfg.epochs:  # after the last epoch: return the finished run
                 raise _Stop
 
     def autocast(self):
@@ -315,41 +355,48 @@ class _Run:
         self.stop.requested = bool(flag.item())
 
     def report(self, now: float) -> None:
+        position = self.position
+        loss = position.loss_sum.item()  # CPU-GPU sync point: ~refresh_per_second/s
+        self.check_finite(loss)
         if not self.main or not self.callbacks:
             return
-        loss, correct = self.loss_sum.item(), self.correct.item()  # CPU-GPU sync point: ~refresh_per_second/s
-        self.emit_progress(now, self.epoch, self.epoch_done, loss, correct, self.seen)
+        self.emit_progress(now, position.epoch, position.step, loss, position.correct.item(), position.seen)
+
+    def check_finite(self, loss_sum: float) -> None:
+        """A NaN or infinite loss ends the run at once, before a checkpoint can save broken weights."""
+        if math.isfinite(loss_sum):
+            return
+        self.writer.close()  # a checkpoint in flight holds finite weights: let it land
+        what = "nan" if math.isnan(loss_sum) else "infinite"
+        raise TrainingDiverged(f"The loss became {what} by epoch {self.position.epoch + 1}, step {self.position.step} "
+                               f"(lr={self.config.lr:g}): lower lr= and train again")
 
     def emit_progress(self, now: float, epoch: int, step: int, loss: float, correct: float, seen: int) -> None:
         elapsed = now - self.started
-        trained = (self.samples_run + self.seen - self.seen_before) * self.world
+        trained = self.position.trained * self.world
         self.emit("on_progress", Progress(
             epoch=epoch, step=step, steps_per_epoch=self.steps, global_step=epoch * self.steps + step,
             metrics={"loss": loss / max(seen, 1), "accuracy": correct / max(seen, 1)},
             samples_per_second=trained / elapsed if elapsed > 0 else 0.0, elapsed_seconds=elapsed))
 
     def end_epoch(self, epoch: int) -> None:
-        sums = torch.stack([self.loss_sum, self.correct.to(self.sum_dtype),
-                            torch.tensor(float(self.seen), dtype=self.sum_dtype, device=self.device)])
+        position = self.position
+        sums = torch.stack([position.loss_sum, position.correct.to(self.sum_dtype),
+                            torch.tensor(float(position.seen), dtype=self.sum_dtype, device=self.device)])
         if self.dist:
             self.dist.all_reduce(sums)
         loss_sum, correct, seen = sums.tolist()  # sync point, once per epoch
+        self.check_finite(loss_sum)
         metrics = {"train_loss": loss_sum / max(seen, 1), "train_accuracy": correct / max(seen, 1)}
         for split in ("val", "test"):
             if getattr(self.data, f"x_{split}") is not None:
                 metrics[f"{split}_loss"], metrics[f"{split}_accuracy"] = self.evaluate(split)
         metrics["lr"] = float(self.optimizer.param_groups[0]["lr"])
         metrics["epoch_seconds"] = time.perf_counter() - self.epoch_started
-        # history, sums and position move together, so an interrupt anywhere leaves them consistent
-        self.history.append({"epoch": epoch + 1, **metrics})
-        self.samples_run += self.seen - self.seen_before
-        self.loss_sum.zero_()
-        self.correct.zero_()
-        self.seen = self.seen_before = 0
-        self.epoch, self.epoch_done = epoch + 1, 0
-        last = self.epoch == self.config.epochs
+        position.finish_epoch({"epoch": epoch + 1, **metrics})
+        last = position.epoch == self.config.epochs
         if self.main and (last or time.perf_counter() - self.saved_at >= EPOCH_CHECKPOINT_GAP):
-            self.save(epoch + 1, 0)
+            self.save()
         self.emit_progress(time.perf_counter(), epoch, self.steps, loss_sum, correct, int(seen))
         self.emit("on_epoch_end", epoch, dict(metrics))
 
@@ -380,29 +427,23 @@ class _Run:
 
     # --- checkpoints and the end --------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        """Everything a resume needs, at the current position (epoch, steps done in it)."""
-        plan, epoch, step = self.plan, self.epoch, self.epoch_done
-        mid_epoch = step > 0
+        """Everything a resume needs, at the current position."""
+        plan = self.plan
         return {
             "template": plan.template, "dataset": plan.dataset_info, "config": self.config.to_dict(),
-            "epoch": epoch, "step": step, "global_step": epoch * self.steps + step, "steps_per_epoch": self.steps,
+            "fingerprint": plan.fingerprint, "phases": [dict(p) for p in plan.phases],
+            **checkpoint_fields(plan.dataset),  # classes, preprocessing: load() predicts from any checkpoint
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
-            "rng": {"torch": torch.get_rng_state(),
-                    "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None},
-            # the epoch's running sums (this rank's, scaled to all ranks), so a mid-epoch resume
-            # reports the same epoch metrics
-            "sums": {"loss_sum": float(self.loss_sum.item()) * self.world if mid_epoch else 0.0,
-                     "correct": int(self.correct.item()) * self.world if mid_epoch else 0,
-                     "samples": self.seen * self.world if mid_epoch else 0},
-            "history": [dict(row) for row in self.history],
-            "train_seconds": self.prior_seconds + time.perf_counter() - self.started,
+            **self.position.to_checkpoint(world=self.world, steps_per_epoch=self.steps,
+                                          train_seconds=self.position.prior_seconds + time.perf_counter() - self.started),
         }
 
-    def save(self, epoch: int, step: int, *, wait: bool = False) -> str:
-        """Checkpoint the current position (epoch, step), on the writer thread unless `wait`."""
-        assert (epoch, step) == (self.epoch, self.epoch_done)
+    def save(self, *, wait: bool = False) -> str:
+        """Checkpoint the current position, on the writer thread unless `wait`."""
+        if self.position.step:  # mid-epoch: never save weights that a NaN loss has broken
+            self.check_finite(float(self.position.loss_sum.item()))
         self.announce(self.writer.wait())
         path = str(self.writer.save(self.state(), wait=wait))
         self.checkpoint_path = path
@@ -419,40 +460,23 @@ class _Run:
     def interrupted(self) -> None:
         """Checkpoint the last finished step, tell the callbacks, raise TrainingInterrupted."""
         if self.main:
-            self.save(self.epoch, self.epoch_done, wait=True)
+            self.save(wait=True)
         result = self.result(interrupted=True)
         self.emit("on_train_end", result)
-        model, dataset, name = self.plan.template, self.plan.dataset.name, self.plan.folders.name
-        # the same process count: it fixes the steps per epoch the checkpoint was written with
-        options = {"name": name} if name != f"{model}-{dataset}" else {}
-        if self.config.devices > 1:
+        position, plan = self.position, self.plan
+        options = resume_options(plan)
+        if self.config.devices > 1:  # the same process count: it fixes the steps per epoch of the checkpoint
             options["devices"] = self.config.devices
-        magic = f"%train {model} {dataset} --resume" + "".join(f" --{k} {v}" for k, v in options.items())
-        call = f'train("{model}", "{dataset}", resume=True' + "".join(f", {k}={v!r}" for k, v in options.items()) + ")"
-        raise TrainingInterrupted(
-            f"Training interrupted at epoch {self.epoch + 1}/{self.config.epochs}, step {self.epoch_done}/{self.steps}; "
-            f"checkpoint saved to {self.checkpoint_path}. Resume with `{magic}` or `{call}`.", result) from None
+        where = (f"Training {self.signalled.reason} at epoch {position.epoch + 1}/{self.config.epochs}, step "
+                 f"{position.step}/{self.steps}; checkpoint saved to {self.checkpoint_path}.")
+        raise TrainingInterrupted(f"{where} Resume with `{python_call(plan, options)}`.", result,
+                                  where=where, resume=options) from None
 
     def result(self, *, interrupted: bool) -> TrainResult:
-        now = time.perf_counter()
-        train_seconds = now - self.started
-        self.model.eval()
-        final = self.history[-1] if self.history else {}
-        metrics = {k: v for k, v in final.items() if k not in ("epoch", "lr", "epoch_seconds")}
-        mine = self.samples_run + (self.seen - self.seen_before)
-        device_peak = peak_device_memory(self.device)
-        rss = peak_rss()
-        resumed = len(self.plan.resume_state.get("history", [])) if self.plan.resume_state else 0
-        resume_from = self.plan.folders.resume_from
-        return TrainResult(
-            model=self.model, history=[dict(h) for h in self.history], metrics=metrics,
-            train_seconds=train_seconds, wall_seconds=now - self.plan.wall_start,
-            samples_per_second=mine * self.world / train_seconds if train_seconds > 0 else 0.0,
-            peak_memory_bytes=device_peak if device_peak is not None else rss, peak_rss_bytes=rss,
-            checkpoint_path=self.checkpoint_path or (str(resume_from) if resume_from else None),
-            logdir=str(self.plan.folders.logdir), config=self.config.to_dict(), device=device_name(self.device),
-            epochs_run=len(self.history) - resumed, precision=precision_name(self.plan.autocast),
-            interrupted=interrupted, name=self.plan.folders.name, extra={"rank_samples": mine})
+        train_seconds = time.perf_counter() - self.started
+        return build_result(self.plan, self.model, self.position.history, train_seconds=train_seconds,
+                            samples=self.position.trained * self.world, interrupted=interrupted,
+                            checkpoint_path=self.checkpoint_path, extra={"rank_samples": self.position.trained})
 
     def emit(self, hook: str, *args) -> None:
         if self.main:
@@ -538,10 +562,13 @@ def make_optimizer(model: nn.Module, cfg) -> torch.optim.Optimizer:
     # fused: one kernel per parameter group instead of a Python loop over tensors (~0.1 ms/step on a CPU)
     devices = {p.device.type for p in params}
     fused = {"fused": True} if devices <= {"cpu", "cuda"} and all(p.is_floating_point() for p in params) else {}
+    # eager: the same classes minus the 1-2 s `import torch._dynamo` of their first call (optimizers.py);
+    # a compiled model keeps torch's own, so that dynamo never traces into the optimizer
+    from .optimizers import EagerAdamW, EagerSGD
+    adamw, sgd = (torch.optim.AdamW, torch.optim.SGD) if cfg.compile else (EagerAdamW, EagerSGD)
     if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.momentum, 0.999), weight_decay=0.0, **fused)
-    return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0,
-                           weight_decay=0.0, **fused)
+        return adamw(groups, lr=cfg.lr, betas=(cfg.momentum, 0.999), weight_decay=0.0, **fused)
+    return sgd(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0, weight_decay=0.0, **fused)
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, cfg, total_steps: int):

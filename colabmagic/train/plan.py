@@ -2,28 +2,42 @@
 
 `make_plan` raises ConfigError/DeviceError/DataError/CheckpointError for anything wrong and
 creates no file or folder (a dataset download may fill the data folder, nothing else), so a typo
-in `%train` leaves the working folder as it was. On resume the checkpoint's own config rules: an
-option that changes what the run learns (lr, batch size, seed, ...) and differs from it is an
-error; options that change only where or how it runs (device, precision, checkpoint_every, ...)
-may differ.
+in `%train` leaves the working folder as it was.
+
+Order: the run folders and, on resume, the checkpoint are read first; then the config is resolved
+once (explicit options > the checkpoint's config > template defaults > global defaults), the
+device and precision once, the data is loaded once and the memory estimate checked once.
+On resume the checkpoint's own config rules: an option that changes what the run learns (lr,
+batch size, seed, ...) and differs from it is an error; options that change only where or how it
+runs (device, precision, checkpoint_every, ...) may differ; `epochs` may grow once the run has
+finished, which adds a schedule phase (see `phases`). The data must be the data it was trained on
+(fingerprint.py).
 """
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from ..errors import CheckpointError, ConfigError
-from .checkpoint import RunFolders, check_fits, load_checkpoint, run_folders
+from ..errors import CheckpointError, ConfigError, DataError
+from . import memory
+from .checkpoint import RunFolders, check_fits, load_checkpoint, run_folders, safe_name
 from .config import RESUMABLE_CHANGES, TrainConfig
 from .data.dataset import Dataset
 from .device import autocast_dtype, resolve_device
+from .fingerprint import describe_change, fingerprint
 
 DEFAULT_DATASET = "digits"
+# Datasets where a horizontal flip changes what an example is (a mirrored 3 is no 3): a template's
+# default flip augmentation is dropped for them (an explicit augment= is respected).
+FLIP_UNSAFE = frozenset({"digits", "mnist"})
+SMALL_SPLIT = 20  # a validation or test split smaller than this gives noisy accuracies: say so
 
 
 @dataclass
@@ -38,16 +52,34 @@ class Plan:
     folders: RunFolders
     resume_state: dict[str, Any] | None  # the loaded checkpoint when resuming
     wall_start: float                    # perf_counter() when train() was called
+    explicit: dict[str, Any] = field(default_factory=dict)   # the options the caller set
+    fingerprint: dict[str, Any] = field(default_factory=dict)  # of the data (fingerprint.py)
+    # learning-rate schedule phases: a run is one phase; each `resume` with more epochs adds one
+    phases: list[dict[str, int]] = field(default_factory=list)  # [{"start_epoch": E0, "epochs": n}, ...]
+    notes: list[str] = field(default_factory=list)  # told to the user before training starts
+    asked_name: str = ""                 # the run name before a -N suffix made it unique
+    memory: memory.MemoryEstimate | None = None
 
     @property
     def dataset_info(self) -> dict[str, Any]:
         return dataset_info(self.dataset)
 
+    @property
+    def finished(self) -> bool:
+        """A resume of a run that has done all its epochs: there is nothing to train."""
+        state = self.resume_state
+        return state is not None and int(state["epoch"]) >= self.config.epochs and int(state["step"]) == 0
+
+    @property
+    def phase(self) -> dict[str, int]:
+        """The schedule phase the run continues in."""
+        return self.phases[-1] if self.phases else {"start_epoch": 0, "epochs": self.config.epochs}
+
 
 def dataset_info(dataset: Dataset) -> dict[str, Any]:
     """What a checkpoint records about its data, to refuse resuming on other data."""
     return {"name": dataset.name, "kind": dataset.kind, "input_shape": list(dataset.input_shape),
-            "num_classes": int(dataset.num_classes)}
+            "num_classes": int(dataset.num_classes), "train_size": int(len(dataset.y_train))}
 
 
 def make_plan(config: TrainConfig, *, dataset: Dataset | None = None, arrays: tuple | None = None,
@@ -57,31 +89,39 @@ def make_plan(config: TrainConfig, *, dataset: Dataset | None = None, arrays: tu
     wall_start = time.perf_counter() if wall_start is None else wall_start
     template_name, defaults, convolutional, build = _template(config, model)
     explicit = config.explicit()
-    early = config.resolved(defaults)               # bad values fail before any data is read
-    device = resolve_device(early.device)
-    autocast_dtype(early.precision, device)         # e.g. bf16 on a GPU without it
+    early = config.resolved(defaults)  # bad values fail here, before any data or checkpoint is read
     if early.distributed and model is not None:
         raise ConfigError("devices/nnodes > 1 train a template by name; a model object cannot be sent to "
                           "the worker processes")
-
-    data = _load(early, dataset, arrays)
-    resolved = config.resolved(defaults, data_kind=data.kind)
-    resolved.model, resolved.dataset = template_name, data.name
+    default_name = f"{template_name}-{source_label(config, dataset)}"
     if folders is None:
-        folders = run_folders(name=resolved.name, default_name=f"{template_name}-{data.name}",
-                              logdir=resolved.logdir, checkpoint_dir=resolved.checkpoint_dir,
-                              resume=resolved.resume)
-    state = None
-    if resolved.resume:
+        folders = run_folders(name=early.name, default_name=default_name,
+                              logdir=early.logdir, checkpoint_dir=early.checkpoint_dir, resume=early.resume)
+    notes: list[str] = []
+    state, phases = None, [{"start_epoch": 0, "epochs": early.epochs}]
+    asked = config
+    if early.resume:
         if folders.resume_from is None:
             raise CheckpointError(f"No checkpoint to resume in {folders.checkpoint_dir}: "
                                   "train once without resume first")
         state = load_checkpoint(folders.resume_from)
+        check_fits(state, folders.resume_from, template=template_name)
+        asked, phases = _resumed_config(state, explicit, folders, notes)
+
+    data = _load(asked.resolved(defaults), dataset, arrays)  # data options (split, seed, target) are settled
+    if data.name in FLIP_UNSAFE and "augment" not in asked.explicit() and "flip" in str(defaults.get("augment", "")):
+        defaults["augment"] = ",".join(p for p in str(defaults["augment"]).split(",") if p.strip() != "flip")
+    resolved = asked.resolved(defaults, data_kind=data.kind)   # the one resolution
+    resolved.model, resolved.dataset = template_name, resolved.dataset or data.name
+    notes.extend(data.notes)  # what the loader decided: resized images, date and text columns
+    _check_data(data, notes)
+    prints = fingerprint(data)
+    if state is not None:
         check_fits(state, folders.resume_from, template=template_name, dataset=dataset_info(data))
-        resolved = _resumed_config(state, explicit, folders)
-        if (resolved.val_split, resolved.seed, resolved.target) != (early.val_split, early.seed, early.target):
-            data = _load(resolved, dataset, arrays)  # the checkpoint's run held out another validation split
-        check_fits(state, folders.resume_from, template=template_name, dataset=dataset_info(data))
+        change = describe_change(state.get("fingerprint"), prints)
+        if change:
+            raise CheckpointError(f"{folders.resume_from} was trained on other data: {change}. Resume with the "
+                                  "data it was trained on, or start a fresh run without resume")
     device = resolve_device(resolved.device)
     dtype = autocast_dtype(resolved.precision, device)
 
@@ -95,9 +135,55 @@ def make_plan(config: TrainConfig, *, dataset: Dataset | None = None, arrays: tu
             first = str(err).strip().splitlines()[0]
             raise CheckpointError(f"{folders.resume_from} does not fit model {template_name!r} on {data.name} "
                                   f"({first[:200]}): start a fresh run without resume") from None
+    estimate = memory.estimate(model, data, resolved.batch_size, resolved.optimizer, device)
+    memory.check(estimate)
+    check_writable(folders)
+    asked_name = early.name or safe_name(default_name)
+    if not resolved.resume and folders.name != asked_name:
+        notes.append(f"runs/{asked_name} already holds a run: this one writes to {folders.logdir}")
     resolved.name = folders.name
     resolved.logdir, resolved.checkpoint_dir = str(folders.logdir), str(folders.checkpoint_dir)
-    return Plan(resolved, template_name, convolutional, data, model, device, dtype, folders, state, wall_start)
+    return Plan(resolved, template_name, convolutional, data, model, device, dtype, folders, state, wall_start,
+                explicit=explicit, fingerprint=prints, phases=phases, notes=notes, memory=estimate,
+                asked_name=asked_name)
+
+
+def source_label(config: TrainConfig, dataset: Dataset | None = None) -> str:
+    """The data's part of a default run name: a registered name as it is, a file by its full name
+    (`digits.npz` must not share the built-in digits' runs), arrays as "arrays"."""
+    if dataset is not None:
+        return dataset.name
+    text = str(config.dataset or DEFAULT_DATASET)
+    from .data import _registered
+
+    registered = _registered(text)
+    if registered is not None:
+        return registered
+    path = Path(text).expanduser()
+    return path.name or path.resolve().name
+
+
+def _check_data(data: Dataset, notes: list[str]) -> None:
+    if data.num_classes < 2:
+        raise DataError(f"{data.name} has a single class: a classifier needs at least two labels")
+    for split in ("val", "test"):
+        labels = getattr(data, f"y_{split}")
+        if labels is not None and 0 < len(labels) < SMALL_SPLIT:
+            notes.append(f"the {'validation' if split == 'val' else 'test'} split has only {len(labels)} "
+                         "examples: its accuracy is a rough guide")
+
+
+def check_writable(folders: RunFolders) -> None:
+    """ConfigError naming the folder when a run folder cannot be made (a file in the way, no permission)."""
+    for folder in (folders.logdir, folders.checkpoint_dir):
+        probe = Path(folder)
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if probe.exists() and not probe.is_dir():
+            raise ConfigError(f"Cannot create the run folder {folder}: {probe} is a file. Choose another logdir=")
+        if not os.access(probe, os.W_OK | os.X_OK):
+            raise ConfigError(f"Cannot create the run folder {folder}: cannot write in {probe} (read-only or no "
+                              "permission). Choose another logdir=")
 
 
 def _template(config: TrainConfig, model: nn.Module | None):
@@ -115,31 +201,60 @@ def _template(config: TrainConfig, model: nn.Module | None):
 
 
 def _load(config: TrainConfig, dataset: Dataset | None, arrays: tuple | None) -> Dataset:
+    from . import preprocess
     from .data import from_arrays, load_dataset
     from .data.split import carve_validation
 
     if dataset is not None:
+        if dataset.preprocessing is None:  # built by hand: describe it, so predict/save still work
+            dataset = dataset.replace(preprocessing=preprocess.describe(dataset))
         return carve_validation(dataset, config.val_split, config.seed)
+    options = {k: v for k in ("drop", "image_size", "text") if (v := getattr(config, k)) is not None}
+    natural = _natural_image_size(config.model)
     if arrays is not None:
         if len(arrays) != 2:
             raise ConfigError("data= takes a pair (X, y)")
-        return from_arrays(arrays[0], arrays[1], name="arrays", val_split=config.val_split, seed=config.seed)
+        return from_arrays(arrays[0], arrays[1], name="arrays", val_split=config.val_split, seed=config.seed,
+                           natural_image_size=natural, **options)
     return load_dataset(config.dataset or DEFAULT_DATASET, data_dir=config.data_dir, target=config.target,
-                        val_split=config.val_split, seed=config.seed)
+                        val_split=config.val_split, seed=config.seed, natural_image_size=natural, **options)
 
 
-def _resumed_config(state: dict[str, Any], explicit: dict[str, Any], folders: RunFolders) -> TrainConfig:
-    """The checkpoint's config with the explicit options that may change on resume."""
+def _natural_image_size(model: Any) -> int | None:
+    """The template's natural image side (images larger than it are resized), None for your own model."""
+    if not isinstance(model, str):
+        return None
+    from .models import REGISTRY, get_template
+
+    return get_template(model).image_size if model.strip().lower() in REGISTRY else None
+
+
+def _resumed_config(state: dict[str, Any], explicit: dict[str, Any], folders: RunFolders,
+                    notes: list[str]) -> tuple[TrainConfig, list[dict[str, int]]]:
+    """The checkpoint's config with the explicit options that may change on resume, and the schedule
+    phases (a finished run asked for more epochs starts a new phase from its last weights)."""
     known = {f.name for f in fields(TrainConfig)}
     saved = TrainConfig.from_dict({k: v for k, v in state["config"].items() if k in known})
     asked = TrainConfig.from_dict({**saved.to_dict(), **explicit})
     asked.validate()
     saved_values = saved.to_dict()
+    phases = [dict(p) for p in state.get("phases") or [{"start_epoch": 0, "epochs": saved.epochs}]]
     for key, value in asked.to_dict().items():
         if key in RESUMABLE_CHANGES or key in ("model", "dataset") or key not in explicit:
             continue
-        if value != saved_values[key]:
-            raise ConfigError(f"The checkpoint in {folders.checkpoint_dir} was trained with {key}={saved_values[key]!r}, "
-                              f"not {value!r}: drop that option to resume, or start a fresh run")
+        if value == saved_values[key]:
+            continue
+        if key == "epochs" and value > saved.epochs:
+            if int(state["epoch"]) < saved.epochs or int(state["step"]):
+                raise ConfigError(f"The run in {folders.checkpoint_dir} is at epoch {int(state['epoch']) + 1} of "
+                                  f"{saved.epochs}: resume it without epochs= to finish it first, then resume with "
+                                  f"epochs={value} to add epochs")
+            phases.append({"start_epoch": saved.epochs, "epochs": value - saved.epochs})
+            notes.append(f"continuing the finished {saved.epochs}-epoch run for {value - saved.epochs} more "
+                         f"epoch{'s' if value - saved.epochs != 1 else ''} (a new learning-rate schedule from "
+                         "its last weights)")
+            continue
+        raise ConfigError(f"The checkpoint in {folders.checkpoint_dir} was trained with {key}={saved_values[key]!r}, "
+                          f"not {value!r}: drop that option to resume, or start a fresh run")
     asked.resume = True
-    return asked
+    return asked, phases

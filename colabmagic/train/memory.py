@@ -1,0 +1,132 @@
+"""Will the run fit? An estimate of its memory before the first step, and a refusal that says the fix.
+
+The estimate adds what the loop keeps resident: the dataset splits on the device (images as
+normalised float32, as DeviceData stores them), the parameters, their gradients and the
+optimizer's state, and one batch's activations (measured by a forward pass over two examples with
+hooks, scaled to the batch; backward keeps about as much again). It is an estimate (allocator
+slack, cuDNN workspaces), so the run is refused only when it exceeds the free memory outright.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+
+
+@dataclass
+class MemoryEstimate:
+    data_bytes: int
+    parameter_bytes: int        # parameters + gradients + optimizer state
+    activation_bytes: int       # one training batch, forward and backward
+    free_bytes: int | None      # free on the device when the run was planned
+    where: str                  # "RAM" or the GPU's name
+
+    @property
+    def total_bytes(self) -> int:
+        return self.data_bytes + self.parameter_bytes + self.activation_bytes
+
+    def __str__(self) -> str:
+        free = f" of {gib(self.free_bytes)} free" if self.free_bytes is not None else ""
+        return (f"~{gib(self.total_bytes)} {self.where}{free} (data {gib(self.data_bytes)}, "
+                f"model+optimizer {gib(self.parameter_bytes)}, batch {gib(self.activation_bytes)})")
+
+
+def gib(count: int | None) -> str:
+    if count is None:
+        return "?"
+    return f"{count / 2**30:.2f} GiB" if count >= 2**27 else f"{count / 2**20:.0f} MiB"
+
+
+def estimate(model: nn.Module, dataset, batch_size: int, optimizer: str, device: torch.device) -> MemoryEstimate:
+    per_value = 4  # float32 on the device (images are normalised up front)
+    data = sum(getattr(dataset, s).numel() * (per_value if dataset.kind == "image" else getattr(dataset, s).element_size())
+               for s in ("x_train", "x_val", "x_test") if getattr(dataset, s) is not None)
+    data += sum(getattr(dataset, s).numel() * 8 for s in ("y_train", "y_val", "y_test") if getattr(dataset, s) is not None)
+    params = sum(p.numel() * p.element_size() for p in model.parameters())
+    states = 2 if optimizer == "adamw" else 1  # adamw: two moments; sgd: the momentum buffer
+    activations = 2 * _activation_bytes_per_example(model, dataset) * min(batch_size, len(dataset.y_train))
+    return MemoryEstimate(data, params * (2 + states), activations, free_bytes(device), _where(device))
+
+
+def check(estimate_: MemoryEstimate) -> None:
+    """ConfigError when the estimate exceeds the free memory, naming the options that shrink it."""
+    if estimate_.free_bytes is None or estimate_.total_bytes <= estimate_.free_bytes:
+        return
+    fixes = []
+    if estimate_.activation_bytes > estimate_.free_bytes / 4:
+        fixes.append("a smaller batch_size=")
+    if estimate_.data_bytes > estimate_.free_bytes / 4 or estimate_.parameter_bytes > estimate_.free_bytes / 4:
+        fixes.append("smaller images (image_size=)")
+    fixes.append("a machine with more memory" if estimate_.where == "RAM" else "device='cpu'")
+    raise ConfigError(f"This run needs {estimate_} and would not fit: try {', or '.join(fixes)}")
+
+
+def _activation_bytes_per_example(model: nn.Module, dataset) -> int:
+    """Bytes of every module's outputs for one example: a forward on the meta device (no memory, no
+    arithmetic), or over two real examples where an operator has no meta kernel."""
+    sample = dataset.x_train[:2]
+    if dataset.kind == "image":
+        sample = sample.float()
+    total = 0
+
+    def hook(module, inputs, output):
+        nonlocal total
+        if isinstance(output, torch.Tensor):
+            total += output.numel() * 4  # autocast halves this on a GPU; fp32 is the safe side
+
+    leaves = [m for m in model.modules() if not list(m.children())]
+    handles = [m.register_forward_hook(hook) for m in leaves]
+    was_training = model.training
+    model.eval()  # batch norm statistics must not move
+    try:
+        with torch.no_grad():
+            try:
+                meta = {k: torch.empty_like(v, device="meta") for k, v in
+                        [*model.named_parameters(), *model.named_buffers()]}
+                torch.func.functional_call(model, meta, (sample.to("meta"),))
+            except Exception:  # noqa: BLE001 - any operator without a meta kernel: measure for real
+                total = 0
+                model(sample)
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return total // max(len(sample), 1)
+
+
+def free_bytes(device: torch.device) -> int | None:
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free)
+    if device.type == "cpu":
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    return None  # mps shares RAM with no reliable free figure
+
+
+def _where(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return "RAM" if device.type == "cpu" else str(device)
+
+
+def reset_peak_rss() -> None:
+    """Restart the process's peak-RSS counter (Linux VmHWM), so a run reports its own peak and not
+    that of an earlier, larger run in the same kernel. Elsewhere the peak stays the process's."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+            refs.write("5")
+    except OSError:
+        pass
+
+
+def run_peak_rss() -> int:
+    """Peak resident memory since the last reset_peak_rss() (on Linux), in bytes."""
+    from .device import peak_rss
+
+    return peak_rss()

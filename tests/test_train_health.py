@@ -1,0 +1,117 @@
+"""Memory, run folders and training health: refused up front in one line, or said while it runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from IPython.core.error import UsageError
+
+from colabmagic.errors import ConfigError, DataError, TrainingDiverged
+from colabmagic.train import train
+from colabmagic.train.checkpoint import checkpoint_files
+from conftest import run_ok
+
+
+def usage_error(shell, line: str) -> str:
+    result = shell.run_cell(line, store_history=False)
+    assert type(result.error_in_exec) is UsageError, result.error_in_exec
+    return str(result.error_in_exec)
+
+
+def files_under(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+# --- memory --------------------------------------------------------------------------------------
+
+def test_a_run_that_cannot_fit_in_memory_is_refused_before_the_first_step(shell, workdir):
+    # 16 photos kept at 1024x1024 (not resized to 32x32): resnet9 keeps GBs of activations per example
+    shell.user_ns["photos"] = torch.zeros(16, 3, 1024, 1024, dtype=torch.uint8)
+    shell.user_ns["labels"] = np.arange(16) % 2
+    message = usage_error(shell, "%train resnet9 --data photos labels --image-size 1024 --batch-size 512 --epochs 1")
+    assert message.startswith("This run needs ~") and "would not fit" in message
+    assert "--batch-size" in message and "batch_size=" not in message  # the magic speaks flags
+    assert not (workdir / "runs").exists()
+
+
+def test_the_python_api_words_the_same_refusal_with_keywords(workdir):
+    with pytest.raises(ConfigError, match=r"would not fit: try a smaller batch_size="):
+        train("resnet9", data=(torch.zeros(16, 3, 1024, 1024, dtype=torch.uint8), np.arange(16) % 2),
+              image_size="1024", batch_size=512, epochs=1)
+
+
+# --- run folders ---------------------------------------------------------------------------------
+
+def test_a_logdir_that_is_a_file_is_one_line_naming_it_and_the_flag(shell, workdir):
+    (workdir / "taken").write_text("not a folder")
+    message = usage_error(shell, "%train mlp digits --epochs 1 --logdir taken/run")
+    assert "taken/run" in message and "taken is a file" in message and "--logdir" in message
+    assert files_under(workdir) == ["taken"]
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A working folder nobody may write in: a read-only tmpfs for root (who ignores permissions), else 0555."""
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_a_read_only_working_folder_is_one_line_naming_the_folder(shell, read_only_folder, monkeypatch):
+    monkeypatch.chdir(read_only_folder)
+    message = usage_error(shell, "%train mlp digits --epochs 1 --quiet")
+    assert message.startswith("Cannot create the run folder runs/mlp-digits: cannot write in .")
+    assert "--logdir" in message
+    assert os.listdir(read_only_folder) == []
+
+
+# --- training health -----------------------------------------------------------------------------
+
+def test_a_nan_loss_stops_at_once_with_the_step_and_lower_lr(shell, workdir):
+    message = usage_error(shell, "%train mlp digits --lr 1e6 --epochs 50 --quiet")
+    assert message.startswith("The loss became nan") or message.startswith("The loss became infinite")
+    assert "epoch 1, step" in message and "lower --lr" in message
+    # no checkpoint holds the broken weights
+    assert not checkpoint_files(workdir / "runs" / "mlp-digits" / "checkpoints")
+
+
+def test_the_python_api_raises_training_diverged(workdir):
+    with pytest.raises(TrainingDiverged, match="lower lr="):
+        train("mlp", "digits", lr=1e6, epochs=50)
+
+
+def test_a_single_class_target_is_refused(workdir):
+    x = np.random.default_rng(0).normal(size=(50, 4)).astype("float32")
+    with pytest.raises(DataError, match="single class"):
+        train("mlp", data=(x, np.zeros(50, dtype=int)), epochs=1)
+    assert not (workdir / "runs").exists()
+
+
+def test_a_split_with_a_handful_of_examples_warns(shell, workdir, capsys):
+    rng = np.random.default_rng(0)
+    shell.user_ns["X"] = rng.normal(size=(40, 4)).astype("float32")
+    shell.user_ns["y"] = (shell.user_ns["X"][:, 0] > 0).astype(int)
+    result = run_ok(shell, "%train mlp --data X y --epochs 1 --quiet -o")
+    assert "the test split has only 8 examples" in capsys.readouterr().out
+    assert any("only 8 examples" in note for note in result.extra["notes"])
+
+
+def test_peak_memory_is_this_runs_not_the_processs_lifetime(workdir):
+    ballast = np.ones(2**30 // 8)  # 1 GiB touched, then freed
+    del ballast
+    result = train("mlp", "digits", epochs=1)
+    assert result.peak_rss_bytes < 900 * 2**20
