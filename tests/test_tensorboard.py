@@ -277,7 +277,8 @@ def test_list_and_stop(shell, in_space, shared, capsys):
     assert re.search(rf"^{shared.port}\s+{re.escape(str(in_space['logdir'].resolve()))}\s+{shared.pid}\s", out, re.M)
     assert "uptime" in out and f"kernel {os.getpid()}" in out and f"http://127.0.0.1:{shared.port}/" in out
     free = manager._free_port()
-    assert "no TensorBoard started by colabmagic runs on port" in usage_error(shell, f"%tensorboard_inline --stop {free}")
+    message = usage_error(shell, f"%tensorboard_inline --stop {free}")
+    assert "no TensorBoard started by colabmagic runs on port" in message
 
 
 # --- a real Jupyter server with jupyter-server-proxy -----------------------------------------------

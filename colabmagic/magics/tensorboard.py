@@ -34,10 +34,12 @@ class TensorBoardMagics(ColabMagics):
         super().__init__(shell, **kwargs)
         self._watcher = None   # the --watch refresh of the last static view
         self._finder = None    # the Jupyter server lookup, done once per kernel
+        self._kernel = False   # this kernel's id once looked up (None: not a Jupyter kernel)
 
     @line_magic
     @magic_arguments()
-    @argument("--logdir", default="runs", metavar="DIR", help="Folder of event files (default runs, where %%train writes).")
+    @argument("--logdir", default="runs", metavar="DIR",
+              help="Folder of event files (default runs, where %%train writes).")
     @argument("--port", type=_number(int, "a port", 1), metavar="N", help="Port on 127.0.0.1 (default: a free one).")
     @argument("--height", type=_number(int, "pixels", 100), default=800, metavar="PX", help="Height of the frame.")
     @argument("--static", action="store_true", help="Draw the scalar curves inline instead of running TensorBoard.")
@@ -81,7 +83,7 @@ class TensorBoardMagics(ColabMagics):
             _show(handle, outcome)
             raise UsageError(str(outcome).splitlines()[0] + " (its output is shown above)")
         instance = outcome.instance
-        src = self._finder_for(tb).frame_src(instance.port, _kernel_id(self.shell), _in_kernel(self.shell))
+        src = self._finder_for(tb).frame_src(instance.port, self._kernel_id(), _in_kernel(self.shell))
         if src is None:  # a Jupyter server, but it cannot proxy: draw the scalars instead
             note = (f"This Jupyter server cannot proxy TensorBoard (pip install jupyter-server-proxy, restart "
                     f"Jupyter): scalars drawn inline. TensorBoard runs at {instance.local_url} on the kernel's "
@@ -130,7 +132,7 @@ class TensorBoardMagics(ColabMagics):
             return False
         from .. import tensorboard as tb
 
-        return self._finder_for(tb).server(_kernel_id(self.shell)) is not None
+        return self._finder_for(tb).server(self._kernel_id()) is not None
 
     def _finder_for(self, tb):
         if self._finder is None:
@@ -139,8 +141,13 @@ class TensorBoardMagics(ColabMagics):
 
     def _urls(self, tb, live) -> dict:
         """port -> the URL a browser uses: through this kernel's Jupyter server where it can proxy."""
-        finder, kernel_id, in_kernel = self._finder_for(tb), _kernel_id(self.shell), _in_kernel(self.shell)
+        finder, kernel_id, in_kernel = self._finder_for(tb), self._kernel_id(), _in_kernel(self.shell)
         return {i.port: finder.frame_src(i.port, kernel_id, in_kernel) or i.local_url for i in live}
+
+    def _kernel_id(self) -> str | None:
+        if self._kernel is False:  # a kernel keeps its connection file: look it up once
+            self._kernel = _kernel_id(self.shell)
+        return self._kernel
 
     def _stop_watching(self) -> None:
         if self._watcher is not None:
@@ -149,13 +156,19 @@ class TensorBoardMagics(ColabMagics):
 
 
 def _show(handle, obj) -> None:
-    """Replace "Launching TensorBoard…" in place, or display anew when nothing was launched."""
+    """Replace "Launching TensorBoard…" in place, or display anew when nothing was launched.
+
+    The bundle is built here and sent raw: IPython's formatter chain would probe a dozen _repr_*_
+    methods on every reuse call for the two it finds."""
     from IPython.display import display
 
+    bundle = {"text/plain": str(obj)}
+    if hasattr(obj, "_repr_html_"):
+        bundle["text/html"] = obj._repr_html_()
     if handle is not None:
-        handle.update(obj)
+        handle.update(bundle, raw=True)
     else:
-        display(obj)
+        display(bundle, raw=True)
 
 
 def _in_kernel(shell) -> bool:

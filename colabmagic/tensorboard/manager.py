@@ -20,7 +20,6 @@ The TensorBoard process is `python -m colabmagic.tensorboard --owner PID -- ARGS
 from __future__ import annotations
 
 import atexit
-import http.client
 import json
 import os
 import signal
@@ -63,9 +62,14 @@ def state_dir() -> Path:
     return Path(jupyter_runtime_dir())
 
 
+_made: set[Path] = set()  # folders created by this process (a reuse call should not pay a mkdir)
+
+
 def registry_dir() -> Path:
     folder = state_dir() / "colabmagic-tensorboard"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if folder not in _made or not folder.is_dir():
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _made.add(folder)
     return folder
 
 
@@ -126,8 +130,8 @@ _children: dict[int, subprocess.Popen] = {}  # pid -> the processes this one sta
 def _alive(instance: Instance) -> bool:
     """The process exists, is not a zombie and is the one registered (not a reused pid)."""
     child = _children.get(instance.pid)
-    if child is not None and child.poll() is not None:
-        return False
+    if child is not None:  # our own child: its pid cannot be reused before we reap it
+        return child.poll() is None
     import psutil
 
     try:
@@ -138,10 +142,10 @@ def _alive(instance: Instance) -> bool:
         return False
 
 
-def instances() -> list[Instance]:
+def instances(registered: list[Instance] | None = None) -> list[Instance]:
     """The live instances, newest first; entries of dead processes are removed on the way."""
     live = []
-    for instance in _registered():
+    for instance in _registered() if registered is None else registered:
         if _alive(instance):
             live.append(instance)
         else:
@@ -150,24 +154,63 @@ def instances() -> list[Instance]:
     return sorted(live, key=lambda i: i.started_at, reverse=True)
 
 
+class Probe:
+    """One `GET /data/logdir` to TensorBoard on 127.0.0.1:port: sent when made, read by answered().
+
+    Sending first lets TensorBoard work on it while the caller does its own bookkeeping. A plain
+    socket, read up to the Content-Length: TensorBoard's server (werkzeug) closes the connection
+    ~10 ms after its response, and http.client's parsing would add its own share to every reuse.
+    """
+
+    def __init__(self, port: int, timeout: float | None = None) -> None:
+        self.port = port
+        self.deadline = time.monotonic() + (ANSWER_TIMEOUT if timeout is None else timeout)
+        self.conn: socket.socket | None = None
+        try:
+            self.conn = socket.create_connection((HOST, port), timeout=self.deadline - time.monotonic())
+            self.conn.sendall(b"GET /data/logdir HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        except OSError:  # refused or timed out: nothing listens there
+            self.close()
+
+    def answered(self, logdir: str | None = None) -> bool:
+        """It answered 200 with JSON naming this logdir (any logdir when None)."""
+        if self.conn is None:
+            return False
+        received, length = b"", None
+        try:
+            while length is None or len(received) < length:
+                self.conn.settimeout(max(self.deadline - time.monotonic(), 0.001))
+                chunk = self.conn.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+                if length is None and b"\r\n\r\n" in received:
+                    head = received.partition(b"\r\n\r\n")[0].lower()
+                    found = [line.split(b":", 1)[1] for line in head.split(b"\r\n")
+                             if line.startswith(b"content-length:")]
+                    length = len(head) + 4 + int(found[0]) if found else float("inf")  # inf: to the close
+        except (OSError, ValueError):  # reset, timed out or garbled: not answering
+            return False
+        finally:
+            self.close()
+        head, _, body = received.partition(b"\r\n\r\n")
+        if head.split(b" ", 2)[1:2] != [b"200"]:
+            return False
+        try:
+            reported = json.loads(body).get("logdir")
+        except (ValueError, AttributeError):
+            return False
+        return logdir is None or reported == logdir
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
 def answers(port: int, logdir: str | None = None, timeout: float | None = None) -> bool:
     """TensorBoard on 127.0.0.1:port answers /data/logdir (with this logdir when one is given)."""
-    conn = http.client.HTTPConnection(HOST, port, timeout=ANSWER_TIMEOUT if timeout is None else timeout)
-    try:
-        conn.request("GET", "/data/logdir")
-        response = conn.getresponse()
-        body = response.read()
-    except (OSError, http.client.HTTPException):
-        return False
-    finally:
-        conn.close()
-    if response.status != 200:
-        return False
-    try:
-        reported = json.loads(body).get("logdir")
-    except (ValueError, AttributeError):
-        return False
-    return logdir is None or reported == logdir
+    return Probe(port, timeout).answered(logdir)
 
 
 # --- start / reuse / stop ------------------------------------------------------------------------
@@ -256,16 +299,24 @@ def start(logdir: str | os.PathLike = DEFAULT_LOGDIR, port: int | None = None, *
     require("tensorboard", "train")
     _check_port(port)
     path = resolve_logdir(logdir, wait=wait)
-    live = instances()
+    registered = _registered()
+    matching = [i for i in registered if i.logdir == path and port in (None, i.port)]
+    # ask the newest match now: TensorBoard answers while the liveness bookkeeping below runs
+    probe = Probe(max(matching, key=lambda i: i.started_at).port) if matching else None
+    live = instances(registered)
     for instance in live:
         if instance.logdir == path and port in (None, instance.port):
+            first = probe if probe is not None and probe.port == instance.port else Probe(instance.port)
+            probe = None
             # a second, patient probe before replacing it: a busy machine can make a healthy one slow
-            if answers(instance.port, path) or answers(instance.port, path, timeout=3 * ANSWER_TIMEOUT):
+            if first.answered(path) or answers(instance.port, path, timeout=3 * ANSWER_TIMEOUT):
                 if not keep or instance.owner_pid is None:
                     return StartReused(instance)
                 _adopt(instance)  # --keep on a reused instance: it now outlives its kernel
                 return StartReused(instance)
             _terminate(instance)  # alive but not answering (hung): replace it
+    if probe is not None:  # its instance was dead
+        probe.close()
     if port is not None and not _port_free(port):
         holder = next((i for i in live if i.port == port and _alive(i)), None)
         if holder is not None:
