@@ -33,7 +33,6 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -42,6 +41,7 @@ import torch
 from ..errors import DeviceError, TrainingInterrupted
 from .callbacks import Callback
 from .ddp_job import EventReplay, JobFolder
+from .outcome import data_fields
 from .plan import Plan
 from .result import TrainResult
 
@@ -163,8 +163,5 @@ def make_result(plan: Plan, outcome: dict[str, Any], weights: dict[str, torch.Te
     model.to(plan.device).eval()
     values = dict(outcome["result"])
     values["wall_seconds"] = time.perf_counter() - plan.wall_start  # includes starting the processes
-    data = plan.dataset  # what predict() and save() need: this process's plan has it, the JSON has not
-    about_data = {"classes": list(data.classes), "preprocessing": getattr(data, "preprocessing", None),
-                  "spec": data.spec, "template": plan.template}
-    known = {f.name for f in fields(TrainResult)}
-    return TrainResult(model=model, **values, **{k: v for k, v in about_data.items() if k in known})
+    # what predict() and save() need: this process's plan has it, the workers' JSON has not
+    return TrainResult(model=model, **values, **data_fields(plan))
