@@ -139,3 +139,16 @@ def test_big_photos_train_at_the_natural_size_and_predict_from_the_folder(workdi
     assert sum(p.numel() for p in result.model.parameters()) < 1_000_000  # not 314 million
     predicted = result.predict(workdir / "photos")
     assert predicted.tolist() == ["day", "day", "day", "day", "night", "night", "night", "night"]
+
+
+def test_the_builtin_digits_predict_from_scikit_learns_raw_pixels(workdir):
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    x, y = load_digits(return_X_y=True)  # pixels 0..16, as people have them
+    _, x_test, _, y_test = train_test_split(x, y, test_size=0.2, stratify=y, random_state=0)
+    result = train("cnn", "digits", epochs=3)
+    assert result.classes == list(range(10))
+    predicted = result.predict(x_test.reshape(-1, 8, 8))
+    assert predicted.tolist() == [int(p) for p in predicted]
+    assert np.mean(predicted == y_test) == pytest.approx(result.metrics["test_accuracy"], abs=1e-9)

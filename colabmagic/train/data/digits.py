@@ -35,8 +35,9 @@ def load_digits(root: Path, fetch: Fetch) -> Dataset:  # root, fetch: unused, no
     def images(a):
         return (a / 16.0).astype(np.float32).reshape(-1, 1, 8, 8)
 
+    # pixel_max: predict() takes scikit-learn's raw 0..16 pixels; classes are the labels as the data has them
     return image_dataset("digits", images(x[train]), y[train], images(x[test]), y[test],
-                         [str(d) for d in range(10)], source="sklearn")
+                         list(range(10)), source="sklearn", pixel_max=16.0)
 
 
 def bundled_file() -> Path:
