@@ -171,6 +171,10 @@ def test_hung_or_killed_instances_are_detected_and_replaced(shell, space, capsys
     assert not info.exists()
     assert [i.pid for i in tb.instances() if i.logdir == str(logdir.resolve())] == [second.instance.pid]
 
+    kept = tb.start(logdir, keep=True)  # --keep on a reused instance: it now outlives this process
+    assert isinstance(kept, tb.StartReused) and kept.instance.pid == second.instance.pid
+    assert [i.owner_pid for i in tb.instances() if i.pid == second.instance.pid] == [None]
+
     run_ok(shell, f"%tensorboard_inline --stop {second.instance.port}")
     assert f"Stopped TensorBoard on port {second.instance.port}" in capsys.readouterr().out
     assert not tb.answers(second.instance.port, timeout=0.5)
