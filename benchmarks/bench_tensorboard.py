@@ -26,8 +26,9 @@ from harness import Row, report
 
 TOKEN = "bench-token"
 CALLS = 61
-GAP = 0.05  # s between calls: each starts after the previous one's outputs went out (Jupyter's own
-            # server reads every output too), as a next cell does; back to back they would overlap
+# s between calls: each starts after the previous one's outputs went out (Jupyter's own server reads
+# every output too), as a next cell does; back to back they would overlap
+GAP = 0.05
 
 SETUP = """
 %load_ext colabmagic

@@ -478,6 +478,7 @@ def _follow_owner(owner: int) -> None:
 
 
 def serve(argv: list[str]) -> None:
+    """Run TensorBoard in this process (`--owner PID -- TENSORBOARD-ARGS`), ending with PID unless it is 0."""
     owner = int(argv[argv.index("--owner") + 1]) if "--owner" in argv else 0
     arguments = argv[argv.index("--") + 1:] if "--" in argv else []
     sys.argv = ["tensorboard", *arguments]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+
 @dataclass(frozen=True)
 class JupyterServer:
     url: str                            # as in its jpserver file: http://127.0.0.1:8888/base/

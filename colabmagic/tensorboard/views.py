@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from .manager import Instance
 
+
 def _duration(seconds: float) -> str:
     seconds = int(seconds)
     if seconds < 60:
