@@ -7,6 +7,7 @@ whose text form is one row per epoch) prints only its new lines, as a terminal l
 
 from __future__ import annotations
 
+import re
 import sys
 import textwrap
 
@@ -18,6 +19,7 @@ CELLS = [
     "%train cnn digits",
 ]
 TIMEOUT = 600  # seconds for one cell
+RUNNING_BAR = re.compile(r"epoch \d+/\d+ \|")  # "epoch 3/15 |███░░░| 20% | ...": the bar while it runs
 
 
 shown: dict[str, list[str]] = {}  # display_id -> the lines of it already printed
@@ -37,7 +39,10 @@ def show(msg: dict) -> None:
         common = next((i for i, (a, b) in enumerate(zip(before, lines)) if a != b), min(len(before), len(lines)))
         if display_id:
             shown[display_id] = lines
-        print("\n".join(lines[common:]))
+        # the progress bar's line while it runs (~10 updates a second) is left out; its final line is printed
+        new = [line for line in lines[common:] if not RUNNING_BAR.match(line)]
+        if new:
+            print("\n".join(new))
     elif kind == "error":
         print("\n".join(content["traceback"]))
 
