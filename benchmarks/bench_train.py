@@ -12,11 +12,20 @@
 - peak RSS of a CIFAR-shaped cnn run, each in a fresh process: target ≤ 1.1x the plain loop.
 - on a CUDA machine: resnet9 on CIFAR-shaped tensors, bf16 + channels_last vs the plain fp32 loop,
   and the digits cnn run on the GPU.
+- threads on a busy machine: one CPU-bound competing process holds a core; `cnn digits` training
+  with auto threads vs the plain loop at 1 and at 2 threads, all in the same run: target ours <=
+  1.15x the faster loop. Idle (no competitor): auto threads vs torch's default count (what train()
+  did before threads.py): target ratio <= 1.0 (within noise).
+- first call in a fresh process: `train("cnn", "digits")` in a new interpreter (imports, data,
+  model, training) vs a plain script doing the same (torch, sklearn's load_digits and
+  train_test_split, the same model and epochs); and ours vs ours paying what it used to (importing
+  scikit-learn for the digits file and torch._dynamo for the optimizer).
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import json
 import os
@@ -37,6 +46,7 @@ from colabmagic.train.data import load_dataset  # noqa: E402
 from colabmagic.train.data.dataset import Dataset  # noqa: E402
 from colabmagic.train.models import build_model, get_template  # noqa: E402
 from colabmagic.train.progress import ConsoleView  # noqa: E402
+from colabmagic.train.threads import choose, limited  # noqa: E402
 
 REPEATS = 3  # medians over this many pairs, after one warm-up pair
 
@@ -309,6 +319,155 @@ def cuda_rows() -> list[Row]:
     return rows
 
 
+# --- threads on a busy machine ---------------------------------------------------------------------
+
+BUSY = "while True: pass"
+
+
+@contextlib.contextmanager
+def busy_core():
+    """One CPU-bound competing process for the length of the block."""
+    competitor = subprocess.Popen([sys.executable, "-c", BUSY])
+    try:
+        time.sleep(0.3)  # let it start spinning
+        yield
+    finally:
+        competitor.kill()
+        competitor.wait()
+
+
+def threads_wired() -> bool:
+    """Whether train() itself chooses its threads (the loop wraps fit() in threads.limited)."""
+    import colabmagic.train as package
+    from colabmagic.train import loop, plan
+
+    return any("limited(" in inspect.getsource(module) for module in (package, loop, plan))
+
+
+def ours_auto_threads(data: Dataset, config: dict) -> float:
+    """train()'s training seconds with the thread count it chooses itself (threads=0: auto)."""
+    if threads_wired():
+        return ours("cnn", data, threads=0, **config)[1].train_seconds
+    with limited(choose(None, "cpu")):  # what fit() does once the loop is wired
+        return ours("cnn", data, **config)[1].train_seconds
+
+
+def ours_fixed_threads(data: Dataset, config: dict, n: int) -> float:
+    """train() at exactly n threads: n = torch's default count is what it did before threads.py."""
+    with limited(n):
+        options = dict(threads=n) if threads_wired() else {}
+        return ours("cnn", data, **options, **config)[1].train_seconds
+
+
+def plain_at(data: Dataset, n: int, epochs: int, batch_size: int) -> float:
+    with limited(n):
+        return peer("cnn", data, epochs, batch_size, "cpu")[1]
+
+
+def threads_rows() -> list[Row]:
+    data = load_dataset("digits")
+    template = get_template("cnn").defaults
+    epochs, batch_size = template.get("epochs", 15), template.get("batch_size", 64)
+    config = plain_config("cnn", epochs, batch_size, "cpu")
+    default_threads = torch.get_num_threads()
+    rows = []
+    with busy_core():
+        samples = []
+        for repeat in range(REPEATS + 1):
+            pair = (ours_auto_threads(data, config), plain_at(data, 1, epochs, batch_size),
+                    plain_at(data, 2, epochs, batch_size))
+            if repeat:
+                samples.append(pair)
+        ours_s, one, two = (statistics.median(s) for s in zip(*samples))
+        chosen = choose(None, "cpu")
+    label = f"cnn digits b{batch_size} {epochs}ep, one busy core"
+    rows.append(Row(f"{label}: ours (auto, chose {chosen}) vs plain loop 1 thread", ours_s, one, unit="s"))
+    rows.append(Row(f"{label}: ours (auto) vs plain loop 2 threads", ours_s, two, unit="s"))
+    rows.append(Row(f"{label}: ours vs the faster plain loop", ours_s, min(one, two), unit="s",
+                    note="target ratio <= 1.15"))
+    samples = []
+    for repeat in range(REPEATS + 1):
+        pair = (ours_auto_threads(data, config), ours_fixed_threads(data, config, default_threads))
+        if repeat:
+            samples.append(pair)
+    auto, before = (statistics.median(s) for s in zip(*samples))
+    rows.append(Row(f"cnn digits, no competitor: ours (auto, chose {choose(None, 'cpu')}) vs ours at torch's "
+                    f"default {default_threads} threads (before)", auto, before, unit="s",
+                    note=f"target ratio <= 1.0; load average {os.getloadavg()[0]:.1f} at the end"))
+    return rows
+
+
+# --- the first call in a fresh process -------------------------------------------------------------
+
+FIRST_CALL = """
+import json, sys, time
+start = time.perf_counter()
+if {as_before!r}:  # what the first call used to import: sklearn for the digits file, dynamo for the optimizer
+    import sklearn.datasets, sklearn.model_selection, torch._dynamo
+if {ours!r}:
+    import io
+    from colabmagic.train import train
+    from colabmagic.train.progress import ConsoleView
+    result = train("cnn", "digits", callbacks=[ConsoleView(stream=io.StringIO())])
+    trained = result.train_seconds
+else:
+    sys.path.insert(0, {bench!r})
+    import torch
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    from colabmagic.train.data.dataset import Dataset
+    x, y = load_digits(return_X_y=True)
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, stratify=y, random_state=0)
+    def images(a):
+        return torch.from_numpy((a / 16.0).astype("float32").reshape(-1, 1, 8, 8))
+    data = Dataset(name="digits", kind="image", x_train=images(x_train), y_train=torch.from_numpy(y_train),
+                   x_test=images(x_test), y_test=torch.from_numpy(y_test), num_classes=10,
+                   mean=(float(images(x_train).mean()),), std=(float(images(x_train).std()),))
+    import bench_train as b
+    trained = b.peer("cnn", data, {epochs}, {batch_size}, "cpu")[1]
+print(json.dumps({{"seconds": time.perf_counter() - start, "train": trained,
+                  "sklearn": "sklearn" in sys.modules, "dynamo": "torch._dynamo" in sys.modules}}))
+"""
+
+
+def first_call(*, is_ours: bool, as_before: bool = False) -> dict:
+    template = get_template("cnn").defaults
+    code = FIRST_CALL.format(bench=os.path.dirname(os.path.abspath(__file__)), ours=is_ours, as_before=as_before,
+                             epochs=template.get("epochs", 15), batch_size=template.get("batch_size", 64))
+    with tempfile.TemporaryDirectory() as cwd:
+        start = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=cwd)
+        measured = json.loads(out.stdout.strip().splitlines()[-1])
+    measured["process"] = time.perf_counter() - start  # interpreter start-up included
+    return measured
+
+
+def first_call_rows() -> list[Row]:
+    """Whole fresh processes, and their part outside training (imports, data, model, set-up): the
+    training itself depends on the threads each side runs with, and on a shared machine on its load."""
+    runs = {key: [] for key in ("ours", "before", "plain")}
+    for _ in range(REPEATS):
+        runs["ours"].append(first_call(is_ours=True))
+        runs["before"].append(first_call(is_ours=True, as_before=True))
+        runs["plain"].append(first_call(is_ours=False))
+    for measured in runs.values():
+        for r in measured:
+            r["setup"] = r["process"] - r["train"]
+    med = {key: {k: statistics.median(r[k] for r in rs) for k in ("process", "train", "setup")}
+           for key, rs in runs.items()}
+    last = runs["ours"][-1]
+    imported = [name for name in ("sklearn", "dynamo") if last[name]]
+    return [
+        Row("first call in a fresh process: train('cnn', 'digits') vs a plain script", med["ours"]["process"],
+            med["plain"]["process"], unit="s",
+            note=f"of which training {med['ours']['train']:.2f} vs {med['plain']['train']:.2f} s"),
+        Row("first call, outside training (imports, data, model, set-up): ours vs plain script",
+            med["ours"]["setup"], med["plain"]["setup"], unit="s",
+            note=f"ours imported {', '.join(imported) or 'neither sklearn nor torch._dynamo'}"),
+        Row("first call, outside training: ours vs ours importing sklearn + torch._dynamo (before)",
+            med["ours"]["setup"], med["before"]["setup"], unit="s", note="what the cuts save"),
+    ]
+
 def main() -> None:
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     with tempfile.TemporaryDirectory() as cwd:  # runs/ folders land here, not in the checkout
@@ -317,6 +476,8 @@ def main() -> None:
         report("train: vs the frameworks Colab tutorials use (CPU)",
                [row for row in (keras_row(), lightning_row()) if row is not None])
         report("train: time to accuracy and memory (CPU)", [time_to_accuracy_row(), peak_rss_row()])
+        report("train: CPU threads on a busy and an idle machine", threads_rows())
+        report("train: the first call in a fresh process", first_call_rows())
         if torch.cuda.is_available():
             report("train: CUDA", cuda_rows())
 
