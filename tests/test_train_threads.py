@@ -70,3 +70,35 @@ def test_auto_leaves_the_cores_that_competing_processes_hold():
         for process in competitors:
             process.kill()
             process.wait()
+
+
+def test_a_sample_started_earlier_needs_no_wait():
+    from colabmagic.train import threads
+
+    threads.start_sampling()
+    time.sleep(0.06)  # what loading the data and building the model take at least
+    with limited(2):
+        start = time.perf_counter()
+        choose(None, "cpu")
+        assert time.perf_counter() - start < 0.03
+        start = time.perf_counter()
+        choose(None, "cpu")  # each start serves one choice: this one samples afresh
+        assert time.perf_counter() - start >= threads.SAMPLE_SECONDS
+
+
+@pytest.mark.skipif(usable_cores() < 2, reason="one core: auto is always 1 thread")
+def test_a_started_sample_sees_a_competitor_too():
+    from colabmagic.train import threads
+
+    cores = usable_cores()
+    competitors = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(cores - 1)]
+    try:
+        time.sleep(0.3)
+        threads.start_sampling()
+        time.sleep(0.2)
+        with limited(cores):
+            assert choose(None, "cpu") == 1
+    finally:
+        for process in competitors:
+            process.kill()
+            process.wait()

@@ -10,6 +10,8 @@ torch.set_num_threads). `limited(n)` applies a count for the length of a run and
 previous one after.
 
 GPU runs keep the current count and sample nothing: their CPU side is kernel launches, not math.
+`start_sampling()` where a run begins (train() calls it before loading data and building the
+model) lets `choose` use that stretch as its sample instead of waiting SAMPLE_SECONDS.
 
 The count is part of what makes a CPU run reproducible: torch splits reductions by thread, so runs
 at 1 and at 2 threads differ in the last bits (checked: cnn and mlp on digits, one epoch). Auto
@@ -30,6 +32,15 @@ import torch
 from ..errors import ConfigError
 
 SAMPLE_SECONDS = 0.05  # long enough for /proc/stat's 10 ms ticks on 2 cores, short next to a run
+MAX_SAMPLE_AGE = 5.0   # seconds: a start_sampling() older than this says little about now
+
+_started: tuple[float, float, float] | None = None  # (others' busy seconds, own CPU seconds, perf_counter)
+
+
+def start_sampling() -> None:
+    """Take the first reading of the next choose()'s sample now (cheap: one read of the CPU times)."""
+    global _started
+    _started = _reading(_cpu_ids())
 
 
 def choose(requested: int | None, device) -> int:
@@ -73,19 +84,31 @@ def usable_cores() -> int:
 
 
 def free_cores(seconds: float = SAMPLE_SECONDS) -> float | None:
-    """Cores not used by other processes over the next `seconds`; None where it cannot be read."""
+    """Cores not used by other processes, over at least `seconds` (from a recent start_sampling()
+    on, or from now, waiting); None where the CPU times cannot be read."""
+    global _started
     cpus = _cpu_ids()
-    before = _busy_seconds(cpus)
-    if before is None:
+    first, _started = _started, None
+    if first is not None and time.perf_counter() - first[2] > MAX_SAMPLE_AGE:
+        first = None  # too old to say anything about now
+    if first is None:
+        first = _reading(cpus)
+        if first is None:
+            return None
+    time.sleep(max(0.0, seconds - (time.perf_counter() - first[2])))  # the rest of the sample, if any
+    last = _reading(cpus)
+    if last is None:
         return None
-    own_before, wall_before = time.process_time(), time.perf_counter()
-    time.sleep(seconds)
-    after = _busy_seconds(cpus)
-    own, wall = time.process_time() - own_before, time.perf_counter() - wall_before
-    if after is None or wall <= 0:
+    busy, own, wall = (b - a for a, b in zip(first, last))
+    if wall <= 0:
         return None
-    others = max(0.0, (after - before) - own) / wall  # in cores
+    others = max(0.0, busy - own) / wall  # in cores
     return max(0.0, usable_cores() - others)
+
+
+def _reading(cpus: list[int] | None) -> tuple[float, float, float] | None:
+    busy = _busy_seconds(cpus)
+    return None if busy is None else (busy, time.process_time(), time.perf_counter())
 
 
 def _cpu_ids() -> list[int] | None:
