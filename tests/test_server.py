@@ -7,6 +7,8 @@ Kernels started here are real ipykernels; each test shuts its own down.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 import sys
@@ -15,7 +17,20 @@ import pytest
 import tornado.httpclient
 
 pytest.importorskip("jupyter_server")
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+# pytest-jupyter's fixtures for this module only: as a plugin (pytest_plugins) its autouse fixtures
+# would create a ServerApp and close the event loop around every test of the whole suite
+from pytest_jupyter.jupyter_server import *  # noqa: E402,F403
+
+
+def run_in_loop(test):
+    """An `async def` test as a plain one, run on the loop pytest-jupyter's server uses."""
+    @functools.wraps(test)
+    def sync(*args, **kwargs):
+        from jupyter_core.utils import ensure_event_loop
+
+        ensure_event_loop(prefer_selector_loop=True).run_until_complete(test(*args, **kwargs))
+
+    return sync
 
 API = ("colabmagic", "api")
 
@@ -397,3 +412,8 @@ async def test_enforcement_timer_runs_on_its_own(jp_serverapp, jp_fetch, kernel_
     finally:
         state._timer.stop()
     assert kernel_id not in jp_serverapp.kernel_manager
+
+
+for _name, _test in list(globals().items()):
+    if _name.startswith("test_") and inspect.iscoroutinefunction(_test):
+        globals()[_name] = run_in_loop(_test)

@@ -91,18 +91,15 @@ class RuntimeHandler(_Base):
     @web.authenticated
     async def get(self, kernel_id: str | None = None):
         runtimes = self.colabmagic.runtimes
-        body = {"devices": await self.blocking_devices()}
+        try:
+            body = {"devices": await self.colabmagic.devices.get()}
+        except ColabMagicError as err:
+            raise web.HTTPError(400, str(err)) from err
         if kernel_id is not None:
             self.known_kernel(kernel_id)
             body["kernel_id"] = kernel_id
             body["selection"] = runtimes.selections.get(kernel_id)
         self.reply(body)
-
-    async def blocking_devices(self):
-        try:
-            return await self.colabmagic.devices.get()
-        except ColabMagicError as err:
-            raise web.HTTPError(400, str(err)) from err
 
     @web.authenticated
     async def post(self, kernel_id: str | None = None):

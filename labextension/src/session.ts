@@ -52,6 +52,11 @@ export class SessionCountdown extends Widget {
     return this._status;
   }
 
+  /** How often to ask the server (ms); the settings can change it while it runs. */
+  set interval(ms: number) {
+    this._poll.frequency = { ...this._poll.frequency, interval: ms };
+  }
+
   /** Poll again now (the kernel changed, or a click changed the session). */
   refresh(): Promise<void> {
     return this._poll.refresh();

@@ -58,6 +58,7 @@ export class ColabToolbar extends Panel {
     this.bars.setHidden(!v.showResources);
     this.runtime.setHidden(!v.showRuntime);
     this.session.setHidden(!v.showSession);
+    this.session.interval = v.refreshRate;
   }
 
   private _settings: ToolbarSettings;
