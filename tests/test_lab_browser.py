@@ -175,6 +175,9 @@ def test_bars_show_the_numbers_the_api_returns(lab, page):
     assert gpus == len(api["gpus"])
     for i, gpu in enumerate(api["gpus"]):
         assert bar(page, f"gpu{i}")["total"] == gpu["memoryTotalBytes"]
+    # the same bars in the status bar
+    status = page.eval_on_selector(".cm-StatusBars .cm-bar[data-key='ram']", "el => Number(el.dataset.total)")
+    assert status == api["memory"]["totalBytes"]
     page.locator(".jp-NotebookPanel .cm-Toolbar").screenshot(path=str(ARTIFACTS / "toolbar.png"))
 
 
