@@ -75,7 +75,7 @@ def test_cnn_on_digits_with_defaults_reaches_99_percent(workdir):
 
 def test_same_seed_gives_bit_identical_weights_and_history(workdir):
     # dropout, BatchNorm, augmentation and a validation carve-out: every random stream of the loop
-    run = dict(epochs=2, batch_size=128, augment="flip,crop", val_split=0.1, seed=7, device="cpu")
+    run = dict(epochs=2, batch_size=128, augment="flip,crop", val_split=0.1, seed=7, device="cpu", threads=1)
     first = train("cnn", "digits", name="first", **run)
     second = train("cnn", "digits", name="second", **run)
     other = train("cnn", "digits", name="other", **{**run, "seed": 8})

@@ -162,7 +162,8 @@ def test_resume_with_nothing_to_resume_is_an_error(workdir):
 # --- a run killed with SIGKILL --------------------------------------------------------------------
 
 # cnn with dropout, BatchNorm, flip+crop augmentation and a validation split: every random stream
-KILLED = dict(epochs=3, batch_size=128, augment="flip,crop", val_split=0.1, seed=5, keep_checkpoints=2, device="cpu")
+KILLED = dict(epochs=3, batch_size=128, augment="flip,crop", val_split=0.1, seed=5, keep_checkpoints=2, device="cpu",
+              threads=1)
 
 CHILD = """
 import os, re, signal, sys
@@ -215,7 +216,7 @@ def test_sigkill_mid_epoch_then_resume_equals_the_uninterrupted_run(workdir):
 def test_resuming_from_any_checkpoint_of_a_run_ends_where_the_run_ended(workdir):
     # adamw + cosine (other optimizer and scheduler state), dropout, augmentation: from every step
     options = dict(epochs=2, batch_size=256, optimizer="adamw", scheduler="cosine", augment="flip,crop1",
-                   val_split=0.1, seed=4, device="cpu")
+                   val_split=0.1, seed=4, device="cpu", threads=1)
     reference = train("mlp", "digits", name="reference", checkpoint_every=EVERY_STEP, keep_checkpoints=0,
                       **options)
     files = checkpoint_files(workdir / "runs" / "reference" / "checkpoints")
@@ -235,7 +236,9 @@ def test_resuming_from_any_checkpoint_of_a_run_ends_where_the_run_ended(workdir)
 
 # --- an interrupted run (the notebook's stop button) ---------------------------------------------
 
-INTERRUPTED = dict(epochs=3, batch_size=128, seed=2, checkpoint_every=10.0, keep_checkpoints=3, device="cpu")
+# threads=1: a run is bit-exact for a given thread count, and auto threads follow the machine's load
+INTERRUPTED = dict(epochs=3, batch_size=128, seed=2, checkpoint_every=10.0, keep_checkpoints=3, device="cpu",
+                   threads=1)
 
 
 class InterruptAt(Callback):
@@ -268,7 +271,7 @@ def test_an_interrupt_checkpoints_says_how_to_resume_and_resuming_is_exact(workd
     message = str(caught.value)
     # the core gives the Python call with every option that was set; a magic words its own line
     assert ('train("mlp", "digits", epochs=3, batch_size=128, device="cpu", seed=2, checkpoint_every=10.0, '
-            'keep_checkpoints=3, refresh_per_second=1000000.0, resume=True)') in message
+            'keep_checkpoints=3, threads=1, refresh_per_second=1000000.0, resume=True)') in message
     assert partial.checkpoint_path in message and partial.checkpoint_path in caught.value.where
     assert caught.value.resume == {"dataset": "digits", **INTERRUPTED, "refresh_per_second": 1e6, "resume": True}
 
@@ -349,7 +352,8 @@ def test_resuming_an_older_checkpoint_replaces_the_later_epochs_in_tensorboard(w
 
 # --- bad checkpoints and changed options ----------------------------------------------------------
 
-BASE = dict(epochs=2, batch_size=128, lr=0.03, seed=1, checkpoint_every=EVERY_STEP, keep_checkpoints=0, device="cpu")
+BASE = dict(epochs=2, batch_size=128, lr=0.03, seed=1, checkpoint_every=EVERY_STEP, keep_checkpoints=0, device="cpu",
+            threads=1)
 
 
 @pytest.fixture(scope="module")

@@ -51,6 +51,9 @@ def train(model: "str | TrainConfig | nn.Module", dataset: "str | Dataset | None
     from .loop import fit
     from .plan import make_plan
     from .tensorboard_writer import TensorBoardWriter
+    from .threads import start_sampling
+
+    start_sampling()  # the set-up below is the window in which other processes' CPU use is measured
 
     config, module, dataset_object = _config(model, dataset, data, options)
     plan = make_plan(config, dataset=dataset_object, arrays=data, model=module, wall_start=wall_start)

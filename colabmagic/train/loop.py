@@ -105,9 +105,12 @@ def fit(plan: Plan, callbacks: Iterable[Callback] = (), dist: Distributed | None
         for callback in callbacks:
             callback.on_train_end(result)
         return result
-    # intra-op threads from the cores really free (a busy 2-core machine runs 3-6x slower on 2)
-    with limited(choose(plan.config.threads, plan.device)), _deferred(run.signalled, signals), \
-            _registered(run.signalled):
+    # intra-op threads from the cores really free (a busy 2-core machine runs 3-6x slower on 2); a
+    # resume keeps the count its checkpoint ran with: a CPU run is bit-exact only for one count
+    threads = plan.config.threads
+    if not threads and plan.resume_state is not None and "threads" not in plan.explicit:
+        threads = int(plan.resume_state.get("threads") or 0)
+    with limited(choose(threads, plan.device)), _deferred(run.signalled, signals), _registered(run.signalled):
         return run.train()
 
 
@@ -437,6 +440,7 @@ class _Run:
             "template": plan.template, "dataset": plan.dataset_info, "config": self.config.to_dict(),
             "fingerprint": plan.fingerprint, "phases": [dict(p) for p in plan.phases],
             **checkpoint_fields(plan.dataset),  # classes, preprocessing: load() predicts from any checkpoint
+            "threads": torch.get_num_threads(),  # the intra-op count this run trains with (see fit)
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
