@@ -84,6 +84,7 @@ def test_cell_sees_notebook_variables_and_its_assignments_stay_local_like_timeit
 
 
 def test_setup_code_on_the_magic_line_runs_once_untimed(shell):
+    shell.user_ns.pop("data", None)  # the shell is shared: another test may have left a `data` behind
     run_ok(shell, "setups = []")
     result = run_ok(shell, "%%timeit_gpu -n 4 -r 2 -q -o setups.append(1); data = list(range(5))\n"
                            "total = sum(data)")
