@@ -34,11 +34,13 @@ def run_in_loop(test):
 
 API = ("colabmagic", "api")
 
+from colabmagic.server.sessions import own_client  # noqa: E402
+
 
 @pytest.fixture
-def jp_server_config(tmp_path_factory):
-    state = tmp_path_factory.mktemp("state")
-    os.environ["COLABMAGIC_STATE_DIR"] = str(state)
+def jp_server_config(tmp_path_factory, monkeypatch):
+    # the server and the kernels it starts (they inherit its environment) share this state folder
+    monkeypatch.setenv("COLABMAGIC_STATE_DIR", str(tmp_path_factory.mktemp("state")))
     # enforcement runs only when a test calls it: the clock is the test's
     return {"ServerApp": {"jpserver_extensions": {"colabmagic.server": True}},
             "ColabMagicServer": {"enforce_interval": 0.0}}
@@ -218,8 +220,7 @@ async def test_runtime_choice_gives_metadata_and_the_execute_that_applies_it(jp_
     assert got["selection"]["spec"] == "cpu"
 
     # the silent execute really selects the device in the kernel and hands the Selection back
-    km = jp_serverapp.kernel_manager.get_kernel(kernel_id)
-    client = km.client()
+    client = own_client(jp_serverapp.kernel_manager.get_kernel(kernel_id))
     client.start_channels()
     try:
         await client.wait_for_ready(timeout=60)
@@ -363,6 +364,43 @@ async def test_extend_without_a_session_or_limit_is_400(jp_fetch, kernel_id, clo
     code, message = await error_of(jp_fetch(*API, "session", kernel_id, method="POST",
                                             body=json.dumps({"action": "extend"})))
     assert code == 400 and "no limit" in message
+
+
+async def test_a_kernels_own_session_is_changed_in_the_kernel(jp_fetch, real_kernel_id, jp_serverapp):
+    """A %session clock lives in the kernel and rewrites its state file on activity: a change
+    written only to the file would be undone, so the server applies it in that Session."""
+    from colabmagic import session
+
+    kid = real_kernel_id
+    client = own_client(jp_serverapp.kernel_manager.get_kernel(kid))
+    client.start_channels()
+
+    async def run(code, **expressions):
+        reply = await client.execute_interactive(code, silent=True, user_expressions=expressions, timeout=60)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        return {k: v["data"]["text/plain"] for k, v in reply["content"]["user_expressions"].items()}
+
+    try:
+        await client.wait_for_ready(timeout=60)
+        await run("import colabmagic.session as s; s.start(limit=7200.0)")  # what `%session --limit 2h` does
+        assert session.read_state(kid)["limit_seconds"] == 7200
+        body = await post_json(jp_fetch, "session", kid, body={"action": "extend", "seconds": 1800})
+        assert body["extended_seconds"] == 1800 and 8990 < body["time_left_seconds"] <= 9000
+        assert (await run("", e="s.current().extended_seconds"))["e"] == "1800.0"
+        # the kernel's next activity rewrites the file: the extension stays
+        await run("s.current().cell_started(); s.current().cell_finished(); s.current().flush()")
+        state = session.read_state(kid)
+        assert state["extended_seconds"] == 1800 and state.get("changed_by") != "server"
+        body = await post_json(jp_fetch, "session", kid, body={"action": "limit", "on_expire": "shutdown"})
+        assert body["on_expire"] == "shutdown"
+        assert (await run("", a="s.current().on_expire"))["a"] == "'shutdown'"
+        # what the kernel's Session refuses comes back as a 400 with its words
+        await post_json(jp_fetch, "session", kid, body={"action": "limit", "limit": None})
+        code, message = await error_of(jp_fetch(*API, "session", kid, method="POST",
+                                                body=json.dumps({"action": "extend", "seconds": 60})))
+        assert code == 400 and "no limit" in message
+    finally:
+        client.stop_channels()
 
 
 async def test_enforcement_warns_once_then_extension_clears_it(jp_fetch, kernel_id, clock, state):

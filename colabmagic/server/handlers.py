@@ -81,7 +81,12 @@ class SessionHandler(_Base):
         self.known_kernel(kernel_id)
         keeper = self.colabmagic.sessions
         pid = self.colabmagic.kernel_pids().get(kernel_id)
-        self.reply(await self.blocking(keeper.change, kernel_id, pid, self.body()))
+        try:
+            self.reply(await keeper.apply(kernel_id, pid, self.body(), self.colabmagic.run_blocking))
+        except ColabMagicError as err:
+            raise web.HTTPError(400, str(err)) from err
+        except TimeoutError as err:
+            raise web.HTTPError(504, "the kernel did not answer in time; the change applies when it is free") from err
 
 
 class RuntimeHandler(_Base):

@@ -26,6 +26,17 @@ def _session():
     return session
 
 
+def own_client(kernel):
+    """A client of `kernel` with a Session object of its own. kernel.client() would share the
+    manager's, whose replay protection then drops every broadcast message the second time it is
+    seen: this client's or, worse, the browser's websocket's."""
+    from jupyter_client.session import Session
+
+    shared = kernel.session
+    return kernel.client(session=Session(key=shared.key, signature_scheme=shared.signature_scheme,
+                                         username="colabmagic"))
+
+
 class SessionKeeper:
     """Reads, changes and enforces the session state of this server's kernels.
 
@@ -36,6 +47,7 @@ class SessionKeeper:
     def __init__(self, kernel_manager, clock: Callable[[], float] = time.time, log=None):
         self.kernel_manager = kernel_manager
         self.clock = clock  # unix seconds; tests inject their own
+        self.kernel_timeout = 10.0  # seconds an idle kernel gets to apply a change to its Session
         self.log = log
         self.expired: dict[str, float] = {}  # kernel id -> when the limit was seen passed (warn)
         self.shut_down: dict[str, float] = {}  # kernel id -> when we shut it down for its limit
@@ -111,70 +123,127 @@ class SessionKeeper:
 
     # ------------------------------------------------------------------ changing
 
-    def change(self, kernel_id: str, pid: int | None, request: dict) -> dict:
-        """Apply one POST body; returns the new status. Blocking. Bad input -> ConfigError.
+    @staticmethod
+    def parse(request: dict) -> tuple[str, dict]:
+        """A POST body -> (action, changes in Session.apply's words: limit, on_expire, extend).
+        Bad input -> ConfigError, before anything changes.
 
         {"action": "start", "limit": "12h" | seconds | null, "on_expire": "warn" | "shutdown"}
-        {"action": "extend", "seconds": 3600}     {"action": "limit", "limit": ..., "on_expire": ...}
+        {"action": "extend", "seconds": 3600 | "1h"}    {"action": "limit", "limit": ..., "on_expire": ...}
         """
         session = _session()
         if not isinstance(request, dict):
             raise ConfigError("the body must be a JSON object")
         action = request.get("action", "start")
-        now = self.clock()
-        state = session.read_state(kernel_id)
-        if action == "start":
-            if state is None:
-                state = {"kernel_id": kernel_id, "pid": pid, "started_at": now, "limit_seconds": None,
-                         "extended_seconds": 0, "last_activity": now, "on_expire": "warn"}
-            self._apply_limit(state, request)
-        elif action == "limit":
-            if state is None:
-                raise ConfigError(f"kernel {kernel_id} has no session yet: POST action 'start' first")
-            self._apply_limit(state, request)
+        changes: dict = {}
+        if action in ("start", "limit"):
+            if "limit" in request:
+                limit = request["limit"]
+                if limit in (None, "", "none", 0):
+                    changes["limit"] = None
+                elif isinstance(limit, str):
+                    changes["limit"] = session.parse_duration(limit)
+                elif isinstance(limit, (int, float)) and not isinstance(limit, bool) and limit > 0:
+                    changes["limit"] = float(limit)
+                else:
+                    raise ConfigError(f"limit must be a duration like '12h' or a number of seconds, not {limit!r}")
+            if "on_expire" in request:
+                if request["on_expire"] not in ON_EXPIRE:
+                    raise ConfigError(f"on_expire must be one of {', '.join(ON_EXPIRE)}, "
+                                      f"not {request['on_expire']!r}")
+                changes["on_expire"] = request["on_expire"]
         elif action == "extend":
-            if state is None:
-                raise ConfigError(f"kernel {kernel_id} has no session yet: POST action 'start' first")
-            if state.get("limit_seconds") is None:
-                raise ConfigError("this session has no limit to extend: set one with action 'limit'")
             seconds = request.get("seconds", 3600)
             if isinstance(seconds, str):
                 seconds = session.parse_duration(seconds)
             if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 7 * 86400:
                 raise ConfigError(f"extend by a number of seconds between 1 and 604800, not {request.get('seconds')!r}")
+            changes["extend"] = float(seconds)
+        else:
+            raise ConfigError(f"unknown action {action!r}: use start, extend or limit")
+        return action, changes
+
+    def change(self, kernel_id: str, pid: int | None, action: str, changes: dict) -> dict:
+        """Apply parse()'s result to the state file; returns the new status. Blocking.
+
+        Used where no Session runs in the kernel (the clock was started here) or while the
+        kernel is busy; a kernel's own Session adopts the change (changed_by: "server")."""
+        session = _session()
+        now = self.clock()
+        state = session.read_state(kernel_id)
+        if state is None:
+            if action != "start":
+                raise ConfigError(f"kernel {kernel_id} has no session yet: POST action 'start' first")
+            state = {"kernel_id": kernel_id, "pid": pid, "started_at": now, "limit_seconds": None,
+                     "extended_seconds": 0.0, "last_activity": now, "on_expire": "warn"}
+        if "limit" in changes:  # a new limit counts from the start; the extension is reset (as in Session)
+            state["limit_seconds"] = changes["limit"]
+            state["extended_seconds"] = 0.0
+        if "on_expire" in changes:
+            state["on_expire"] = changes["on_expire"]
+        if "extend" in changes:
+            if state.get("limit_seconds") is None:
+                raise ConfigError("this session has no limit to extend: set one with action 'limit'")
             extended = state.get("extended_seconds") or 0.0
             end = state["started_at"] + state["limit_seconds"] + extended
             if now > end:  # expired: count the extension from now, not from the missed end
                 extended += now - end
-            state["extended_seconds"] = extended + float(seconds)
-        else:
-            raise ConfigError(f"unknown action {action!r}: use start, extend or limit")
+            state["extended_seconds"] = extended + changes["extend"]
         state["updated_at"] = now
-        state["changed_by"] = "server"  # the kernel's Session adopts a change newer than its own write
+        state["changed_by"] = "server"
         session.write_state(state)
-        left = session.time_left(state, now)
-        if left is None or left > 0:
-            self.expired.pop(kernel_id, None)
+        self.settled(kernel_id, state, now)
         return self.status(kernel_id, self.kernel_activity(kernel_id))
 
+    def settled(self, kernel_id: str, state: dict | None, now: float) -> None:
+        """Forget a passed limit once a change pushed it back."""
+        left = None if state is None else _session().time_left(state, now)
+        if left is None or left > 0:
+            self.expired.pop(kernel_id, None)
+
     @staticmethod
-    def _apply_limit(state: dict, request: dict) -> None:
-        session = _session()
-        if "limit" in request:  # a new limit counts from the start; the extension is reset (as in Session)
-            state["extended_seconds"] = 0.0
-            limit = request["limit"]
-            if limit in (None, "", "none", 0):
-                state["limit_seconds"] = None
-            elif isinstance(limit, str):
-                state["limit_seconds"] = session.parse_duration(limit)
-            elif isinstance(limit, (int, float)) and not isinstance(limit, bool) and limit > 0:
-                state["limit_seconds"] = float(limit)
-            else:
-                raise ConfigError(f"limit must be a duration like '12h' or a number of seconds, not {limit!r}")
-        if "on_expire" in request:
-            if request["on_expire"] not in ON_EXPIRE:
-                raise ConfigError(f"on_expire must be one of {', '.join(ON_EXPIRE)}, not {request['on_expire']!r}")
-            state["on_expire"] = request["on_expire"]
+    def kernel_owned(state: dict | None, pid: int | None) -> bool:
+        """Whether the kernel's own Session (the %session magic) wrote this state: then the change
+        must happen in that Session, or its next write would undo it."""
+        return (state is not None and pid is not None and state.get("pid") == pid
+                and state.get("changed_by") != "server")
+
+    @staticmethod
+    def kernel_code(changes: dict) -> str:
+        """The silent execute that applies `changes` to the kernel's Session and writes its state."""
+        return ("import colabmagic.session as _colabmagic_session\n"
+                f"_colabmagic_session.apply(_colabmagic_session.current(), **{changes!r})\n"
+                "_colabmagic_session.current().flush()")
+
+    async def apply(self, kernel_id: str, pid: int | None, request: dict, run_blocking) -> dict:
+        """One POST: in the kernel's own Session when it has one and is idle, else in the state
+        file. Returns the new status. Bad input -> ConfigError; a kernel that does not answer
+        within `kernel_timeout` -> TimeoutError (the change still applies when it is free)."""
+        action, changes = self.parse(request)
+        state = await run_blocking(_session().read_state, kernel_id)
+        _, execution_state = self.kernel_activity(kernel_id)
+        if self.kernel_owned(state, pid) and execution_state == "idle":
+            await self._execute(kernel_id, self.kernel_code(changes))
+            self.settled(kernel_id, await run_blocking(_session().read_state, kernel_id), self.clock())
+            return await run_blocking(self.status, kernel_id, self.kernel_activity(kernel_id))
+        return await run_blocking(self.change, kernel_id, pid, action, changes)
+
+    async def _execute(self, kernel_id: str, code: str) -> None:
+        client = own_client(self.kernel_manager.get_kernel(kernel_id))
+        client.start_channels()
+        try:
+            # a kernel_info round trip first: iopub must be subscribed before the execute's
+            # status messages go out, or the wait for its "idle" would miss it
+            await client.wait_for_ready(timeout=self.kernel_timeout)
+            reply = await client.execute_interactive(code, silent=True, store_history=False, allow_stdin=False,
+                                                     timeout=self.kernel_timeout, output_hook=lambda msg: None)
+        finally:
+            client.stop_channels()
+        content = reply["content"]
+        if content.get("status") != "ok":
+            raise ConfigError(content.get("evalue") if content.get("ename") == "ConfigError"
+                              else f"the kernel's session refused the change: {content.get('ename')}: "
+                                   f"{content.get('evalue')}")
 
     # ------------------------------------------------------------------ enforcing
 
