@@ -369,6 +369,8 @@ async def test_extend_without_a_session_or_limit_is_400(jp_fetch, kernel_id, clo
 async def test_a_kernels_own_session_is_changed_in_the_kernel(jp_fetch, real_kernel_id, jp_serverapp):
     """A %session clock lives in the kernel and rewrites its state file on activity: a change
     written only to the file would be undone, so the server applies it in that Session."""
+    import asyncio
+
     from colabmagic import session
 
     kid = real_kernel_id
@@ -378,18 +380,34 @@ async def test_a_kernels_own_session_is_changed_in_the_kernel(jp_fetch, real_ker
     async def run(code, **expressions):
         reply = await client.execute_interactive(code, silent=True, user_expressions=expressions, timeout=60)
         assert reply["content"]["status"] == "ok", reply["content"]
+        # the server tracks the kernel's busy/idle from iopub, a moment after our reply
+        kernel = jp_serverapp.kernel_manager.get_kernel(kid)
+        for _ in range(100):
+            if kernel.execution_state == "idle":
+                break
+            await asyncio.sleep(0.02)
         return {k: v["data"]["text/plain"] for k, v in reply["content"]["user_expressions"].items()}
 
     try:
         await client.wait_for_ready(timeout=60)
-        await run("import colabmagic.session as s; s.start(limit=7200.0)")  # what `%session --limit 2h` does
+        await run("import colabmagic.session as s")
+        # the toolbar's "Start session" on an idle kernel starts the clock in the kernel, as %session does
+        body = await post_json(jp_fetch, "session", kid, body={"action": "start", "limit": "2h"})
+        assert body["started"] and body["limit_seconds"] == 7200
+        assert (await run("", l="s.current().limit_seconds"))["l"] == "7200.0"
         assert session.read_state(kid)["limit_seconds"] == 7200
         body = await post_json(jp_fetch, "session", kid, body={"action": "extend", "seconds": 1800})
         assert body["extended_seconds"] == 1800 and 8990 < body["time_left_seconds"] <= 9000
         assert (await run("", e="s.current().extended_seconds"))["e"] == "1800.0"
-        # the kernel's next activity rewrites the file: the extension stays
-        await run("s.current().cell_started(); s.current().cell_finished(); s.current().flush()")
-        state = session.read_state(kid)
+        # the kernel's next activity rewrites the file (its timer, within a second): the extension stays
+        before = session.read_state(kid)["updated_at"]
+        await run("s.current().cell_started(); s.current().cell_finished()")
+        for _ in range(100):
+            state = session.read_state(kid)
+            if state["updated_at"] > before:
+                break
+            await asyncio.sleep(0.05)
+        assert state["updated_at"] > before
         assert state["extended_seconds"] == 1800 and state.get("changed_by") != "server"
         body = await post_json(jp_fetch, "session", kid, body={"action": "limit", "on_expire": "shutdown"})
         assert body["on_expire"] == "shutdown"

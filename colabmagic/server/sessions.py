@@ -9,6 +9,7 @@ are reported as they are (`MappingKernelManager.cull_*`), not reimplemented.
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime, timezone
 from typing import Callable
@@ -24,6 +25,11 @@ def _session():
     from .. import session
 
     return session
+
+
+# the kernel Session's state as JSON, read back in the same execute reply
+STATE_EXPRESSION = ("__import__('IPython.display', fromlist=['JSON']).JSON("
+                    "__import__('colabmagic.session', fromlist=['current']).current().state())")
 
 
 def own_client(kernel):
@@ -48,6 +54,7 @@ class SessionKeeper:
         self.kernel_manager = kernel_manager
         self.clock = clock  # unix seconds; tests inject their own
         self.kernel_timeout = 10.0  # seconds an idle kernel gets to apply a change to its Session
+        self._write_lock = threading.Lock()
         self.log = log
         self.expired: dict[str, float] = {}  # kernel id -> when the limit was seen passed (warn)
         self.shut_down: dict[str, float] = {}  # kernel id -> when we shut it down for its limit
@@ -76,12 +83,14 @@ class SessionKeeper:
             last = last.timestamp()
         return last, getattr(kernel, "execution_state", None)
 
-    def status(self, kernel_id: str, activity: tuple[float | None, str | None] = (None, None)) -> dict:
-        """Everything the countdown shows for one kernel. Blocking (reads the state file).
-        `activity` is kernel_activity(kernel_id), read on the event loop by the caller."""
+    def status(self, kernel_id: str, activity: tuple[float | None, str | None] = (None, None),
+               state: dict | None = None) -> dict:
+        """Everything the countdown shows for one kernel. Blocking (reads the state file, unless
+        `state` is given). `activity` is kernel_activity(kernel_id), read on the loop by the caller."""
         session = _session()
         now = self.clock()
-        state = session.read_state(kernel_id)
+        if state is None:
+            state = session.read_state(kernel_id)
         jupyter_last, execution_state = activity
         culling = self.culling()
         body = {
@@ -168,6 +177,10 @@ class SessionKeeper:
 
         Used where no Session runs in the kernel (the clock was started here) or while the
         kernel is busy; a kernel's own Session adopts the change (changed_by: "server")."""
+        with self._write_lock:  # one read-modify-write at a time: no lost update, no .part race
+            return self._change(kernel_id, pid, action, changes)
+
+    def _change(self, kernel_id: str, pid: int | None, action: str, changes: dict) -> dict:
         session = _session()
         now = self.clock()
         state = session.read_state(kernel_id)
@@ -210,25 +223,56 @@ class SessionKeeper:
 
     @staticmethod
     def kernel_code(changes: dict) -> str:
-        """The silent execute that applies `changes` to the kernel's Session and writes its state."""
+        """The silent execute that applies `changes` to the kernel's Session. The Session's own
+        timer writes the file (a second writer here would race it); STATE_EXPRESSION reads it back."""
         return ("import colabmagic.session as _colabmagic_session\n"
-                f"_colabmagic_session.apply(_colabmagic_session.current(), **{changes!r})\n"
-                "_colabmagic_session.current().flush()")
+                f"_colabmagic_session.apply(_colabmagic_session.current(), **{changes!r})")
 
     async def apply(self, kernel_id: str, pid: int | None, request: dict, run_blocking) -> dict:
-        """One POST: in the kernel's own Session when it has one and is idle, else in the state
-        file. Returns the new status. Bad input -> ConfigError; a kernel that does not answer
-        within `kernel_timeout` -> TimeoutError (the change still applies when it is free)."""
+        """One POST, applied where the session lives. A %session clock in the kernel changes in
+        the kernel (its next write would undo a change made only in the file); a new session
+        starts in the kernel too, so its warnings and %train's checkpoint-before-expiry work.
+        A busy kernel, or one without colabmagic, gets the change in the state file instead.
+        Returns the new status. Bad input -> ConfigError; a kernel that does not answer within
+        `kernel_timeout` -> TimeoutError (the change still applies when it is free)."""
         action, changes = self.parse(request)
-        state = await run_blocking(_session().read_state, kernel_id)
+        session = _session()
+        state = await run_blocking(session.read_state, kernel_id)
         _, execution_state = self.kernel_activity(kernel_id)
-        if self.kernel_owned(state, pid) and execution_state == "idle":
-            await self._execute(kernel_id, self.kernel_code(changes))
-            self.settled(kernel_id, await run_blocking(_session().read_state, kernel_id), self.clock())
-            return await run_blocking(self.status, kernel_id, self.kernel_activity(kernel_id))
+        code = None
+        if execution_state == "idle":
+            if self.kernel_owned(state, pid):
+                code = self.kernel_code(changes)
+            elif state is None and action == "start" and pid is not None:
+                code = self.start_code(changes)
+        if self.log:
+            self.log.info("colabmagic: session %s %s for kernel %s (%s, state by %s)", action, changes,
+                          kernel_id, execution_state,
+                          "nobody" if state is None else state.get("changed_by", "the kernel"))
+        if code is not None:
+            content = await self._execute(kernel_id, code)
+            result = (content.get("user_expressions") or {}).get("state") or {}
+            if content.get("status") == "ok" and result.get("status") == "ok":
+                state = result["data"]["application/json"]
+                self.settled(kernel_id, state, self.clock())
+                return await run_blocking(self.status, kernel_id, self.kernel_activity(kernel_id), state)
+            if content.get("ename") == "ConfigError":
+                raise ConfigError(content.get("evalue"))
+            if content.get("ename") not in ("ModuleNotFoundError", "ImportError"):
+                raise ConfigError(f"the kernel's session refused the change: {content.get('ename')}: "
+                                  f"{content.get('evalue')}")
+            # no colabmagic in that kernel's environment: the server keeps the clock
         return await run_blocking(self.change, kernel_id, pid, action, changes)
 
-    async def _execute(self, kernel_id: str, code: str) -> None:
+    @staticmethod
+    def start_code(changes: dict) -> str:
+        """The silent execute that starts a Session in the kernel (what %session does)."""
+        options = {"limit": changes.get("limit"), "on_expire": changes.get("on_expire", "warn")}
+        return ("import colabmagic.session as _colabmagic_session\n"
+                f"_colabmagic_session.start(**{options!r})")
+
+    async def _execute(self, kernel_id: str, code: str) -> dict:
+        """Run code silently in the kernel; the execute reply's content."""
         client = own_client(self.kernel_manager.get_kernel(kernel_id))
         client.start_channels()
         try:
@@ -236,14 +280,11 @@ class SessionKeeper:
             # status messages go out, or the wait for its "idle" would miss it
             await client.wait_for_ready(timeout=self.kernel_timeout)
             reply = await client.execute_interactive(code, silent=True, store_history=False, allow_stdin=False,
+                                                     user_expressions={"state": STATE_EXPRESSION},
                                                      timeout=self.kernel_timeout, output_hook=lambda msg: None)
         finally:
             client.stop_channels()
-        content = reply["content"]
-        if content.get("status") != "ok":
-            raise ConfigError(content.get("evalue") if content.get("ename") == "ConfigError"
-                              else f"the kernel's session refused the change: {content.get('ename')}: "
-                                   f"{content.get('evalue')}")
+        return reply["content"]
 
     # ------------------------------------------------------------------ enforcing
 

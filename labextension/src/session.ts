@@ -1,3 +1,4 @@
+import { showErrorMessage } from '@jupyterlab/apputils';
 import { Poll } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
 
@@ -152,8 +153,8 @@ export class SessionCountdown extends Widget {
     try {
       this._accept(await postAPI<ISessionStatus>(`session/${kernelId}`, body));
     } catch (error) {
-      this._problem = (error as Error).message;
-      this.node.title = this._problem;
+      // the user asked for this: say why it did not happen (the next poll restores the title)
+      void showErrorMessage('Session', error as Error);
     }
   }
 
