@@ -27,7 +27,7 @@ $(VENV)/.test-installed: pyproject.toml $(VENV)/.train-installed
 # from the committed yarn.lock (Node.js and the npm registry), then linked into the venv where
 # JupyterLab finds it. Python-only targets (demo) never build it.
 LAB_SOURCES := $(shell find labextension/src labextension/style labextension/schema -type f 2>/dev/null) \
-               labextension/package.json labextension/yarn.lock labextension/tsconfig.json
+               labextension/package.json labextension/yarn.lock labextension/tsconfig.json labextension/build_hook.py
 LAB_LINK    := $(VENV)/share/jupyter/labextensions/colabmagic
 
 $(VENV)/.lab-built: $(LAB_SOURCES) $(VENV)/.test-installed

@@ -202,6 +202,7 @@ class Session:
         self._dirty = True
         self._written_at = float("-inf")
         self._file_stamp = None  # (mtime_ns, size) of the state file as we last wrote or read it
+        self._flush_lock = threading.Lock()
         self._rearm(self.clock())
 
     # ----- reading the clock
@@ -355,18 +356,22 @@ class Session:
         """Write the state file now (the timer does this at most every WRITE_EVERY seconds)."""
         if not self.persist:
             return None
-        now = self.clock() if now is None else now
-        self._dirty = False
-        self._written_at = now
-        try:
-            path = write_state({**self.state(now), "changed_by": "kernel"})
-            self._file_stamp = _stamp(path)
-            return path
-        except OSError as err:  # a read-only runtime dir must not break the kernel: say it once
-            if self.persist:
-                self.persist = False
-                self._notify(f"Session state not saved ({err}); set {STATE_ENV} to a writable folder")
-            return None
+        # one writer at a time (the timer thread and a cell share the state file's .part name), and a
+        # change the server wrote since our last write is taken in first, never written over
+        with self._flush_lock:
+            self.adopt_server_change()
+            now = self.clock() if now is None else now
+            self._dirty = False
+            self._written_at = now
+            try:
+                path = write_state({**self.state(now), "changed_by": "kernel"})
+                self._file_stamp = _stamp(path)
+                return path
+            except OSError as err:  # a read-only runtime dir must not break the kernel: say it once
+                if self.persist:
+                    self.persist = False
+                    self._notify(f"Session state not saved ({err}); set {STATE_ENV} to a writable folder")
+                return None
 
     # ----- the timer
 

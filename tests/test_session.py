@@ -280,6 +280,33 @@ def test_a_change_the_server_wrote_is_adopted_not_overwritten(fake, state_dir):
     assert s.adopt_server_change() is False and s.limit_seconds == 7200.0  # malformed: ours stays
 
 
+def test_a_busy_kernels_next_write_takes_in_the_servers_change_first(fake, state_dir):
+    # the kernel is busy (its timer has not looked yet) when the toolbar extends the session
+    s = make(fake, limit=3600, kernel_id="busy")
+    s.flush()
+    clock.write_state({**clock.read_state("busy"), "extended_seconds": 900.0, "changed_by": "server"})
+    s.cell_started()  # activity: the next flush writes the kernel's state
+    s.flush()
+    assert clock.read_state("busy")["extended_seconds"] == 900.0 and s.extended_seconds == 900.0
+
+
+def test_flushes_from_two_threads_never_collide(fake, state_dir):
+    s = make(fake, limit=3600, kernel_id="race")
+    errors = []
+
+    def writer():
+        for _ in range(200):
+            if s.flush() is None:
+                errors.append("a write failed")
+
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and s.persist and clock.read_state("race")["kernel_id"] == "race"
+
+
 def test_the_timer_adopts_a_server_change(state_dir):
     s = Session(limit=3600, kernel_id="srv2", started_at=time.time(), notify=lambda m: None).start()
     try:
