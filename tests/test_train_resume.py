@@ -160,6 +160,7 @@ def test_resume_of_a_finished_run_says_so_and_returns_the_saved_result(shell, wo
     again = run_ok(shell, "%train mlp digits --epochs 2 --resume --quiet -o")
     out = capsys.readouterr().out
     assert "mlp-digits had finished all 2 epochs" in out
+    assert "mlp on digits (cpu, fp32): finished 2/2 epochs earlier" in str(again)
     assert again.history == first.history and again.metrics == first.metrics and again.epochs_run == 0
     for a, b in zip(first.model.state_dict().values(), again.model.state_dict().values()):
         assert torch.equal(a.cpu(), b.cpu())

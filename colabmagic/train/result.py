@@ -61,6 +61,10 @@ class TrainResult:
         model, dataset = self.config.get("model"), self.config.get("dataset")
         done = len(self.history)
         total = self.config.get("epochs") or done
+        if self.extra.get("finished_before"):  # a resume of a finished run: nothing trained now
+            trained = self.extra.get("saved_train_seconds", 0.0)
+            return (f"{model} on {dataset} ({self.device}, {self.precision}): finished {done}/{total} epochs "
+                    f"earlier ({trained:.2f} s training), saved result")
         state = "interrupted at" if self.interrupted else "trained"
         return (f"{model} on {dataset} ({self.device}, {self.precision}): {state} {done}/{total} epochs, "
                 f"{self.train_seconds:.2f} s training, {self.wall_seconds:.2f} s in all, "
