@@ -259,6 +259,7 @@ worker.EXIT_GRACE = 1.0
 def stop(signum, frame):  # stands in for fit()'s handler: stop at the next step
     print("stop requested", flush=True)
     if sys.argv[2] == "stops":
+        print("stopped cleanly", flush=True)  # the deadline's exit prints nothing
         os._exit(0)  # as worker.py ends: no interpreter teardown
 signal.signal(signal.SIGINT, stop)
 worker.Lifeline(Owner.of(int(sys.argv[1]))).start()
@@ -282,6 +283,7 @@ def test_a_worker_stops_when_its_kernel_or_its_agent_dies_even_without_a_death_s
     if dies == "agent":  # a process between us and the worker stands in for torchrun's agent
         probe_command = [sys.executable, "-c", "import subprocess, sys; subprocess.run(sys.argv[1:])", *probe_command]
     started = subprocess.Popen(probe_command, stdout=subprocess.PIPE, text=True)
+    probe = None
     try:
         assert started.stdout.readline().strip() == "watching"
         probe = psutil.Process(started.pid).children()[0] if dies == "agent" else psutil.Process(started.pid)
@@ -289,15 +291,21 @@ def test_a_worker_stops_when_its_kernel_or_its_agent_dies_even_without_a_death_s
         killed.kill()
         killed.wait()
         start = time.monotonic()
-        code = probe.wait(timeout=10)  # None for a grandchild: not ours to reap
-        elapsed = time.monotonic() - start
+        # The pipe closes when the probe exits. Timing the exit with wait() would also time its reaping,
+        # and an orphaned grandchild is reaped by init whenever init gets to it (2 s seen on CI).
         output = started.stdout.read()
+        elapsed = time.monotonic() - start
+        code = probe.wait(timeout=10) if dies == "owner" else None  # a grandchild is not ours to reap
     finally:
         for process in (owner, started):
             process.kill()
             process.wait()
+        if probe is not None and probe.is_running():
+            probe.kill()
     assert output.count("stop requested") == 1  # asked once, however many checks followed
+    # The bounds are loose for a busy 2-core machine. The printed line tells a clean stop from the
+    # deadline's exit. The deadline needs EXIT_GRACE (1 s here), the watch WATCH_SECONDS (0.2 s).
     if behaviour == "stops":
-        assert code in (0, None) and elapsed < 2
+        assert "stopped cleanly" in output and code in (0, None) and elapsed < 10
     else:
-        assert code == 1 and 0.9 < elapsed < 3  # the stop hung: out after the grace period
+        assert "stopped cleanly" not in output and code == 1 and 0.9 < elapsed < 10

@@ -83,10 +83,11 @@ def usable_cores() -> int:
     return max(1, min(cores, math.ceil(quota))) if quota else cores
 
 
-def free_cores(seconds: float = SAMPLE_SECONDS) -> float | None:
-    """Cores not used by other processes, over at least `seconds` (from a recent start_sampling()
-    on, or from now, waiting); None where the CPU times cannot be read."""
+def free_cores(seconds: float | None = None) -> float | None:
+    """Cores not used by other processes, over at least `seconds` (SAMPLE_SECONDS by default; from a
+    recent start_sampling() on, or from now, waiting); None where the CPU times cannot be read."""
     global _started
+    seconds = SAMPLE_SECONDS if seconds is None else seconds
     cpus = _cpu_ids()
     first, _started = _started, None
     if first is not None and time.perf_counter() - first[2] > MAX_SAMPLE_AGE:
