@@ -9,8 +9,14 @@ __version__ = "0.1.0"
 
 def load_ipython_extension(ipython):
     from .magics import register
+    from .runtime import apply_saved
 
     register(ipython)
+    # A device choice that waited for this kernel's restart takes effect now, before CUDA starts
+    # (runtime.py imports only the standard library here).
+    spec = apply_saved()
+    if spec is not None:
+        print(f"colabmagic: runtime {spec} applied (chosen before the kernel restarted)")
 
 
 def unload_ipython_extension(ipython):

@@ -9,7 +9,7 @@ import sys
 import pytest
 from IPython.core.error import UsageError
 
-from colabmagic.magics import MAGIC_CLASSES
+from colabmagic.magics import MAGIC_CLASSES, MAGICS, register, unregister
 
 HEAVY_MODULES = ["torch", "tensorboard", "kagglehub", "jupyter_server", "ipywidgets", "pynvml", "psutil",
                  "numpy", "sklearn"]
@@ -24,6 +24,8 @@ magics = shell.magics_manager.magics
 print(json.dumps({{
     "heavy": [m for m in {HEAVY_MODULES!r} if m in sys.modules],
     "line": sorted(magics["line"]), "cell": sorted(magics["cell"]),
+    "magic_modules": sorted(m for m in sys.modules if m.startswith("colabmagic.magics.")),
+    "lazy_supported": hasattr(shell.magics_manager, "load_all_lazy_magics"),
 }}))
 """
 
@@ -47,6 +49,41 @@ def test_load_ext_imports_nothing_heavy():
     assert seen["heavy"] == []
     assert "gpu_info" in seen["line"]
     assert "timeit_gpu" in seen["cell"]
+
+
+def test_the_declared_names_are_the_classes_own():
+    """load_ext declares magics from MAGICS without importing their modules: it must not drift."""
+    for module_name, (class_name, names) in MAGICS.items():
+        module = __import__(f"colabmagic.magics.{module_name}", fromlist=[class_name])
+        defined = {kind: tuple(table) for kind, table in getattr(module, class_name).magics.items() if table}
+        assert defined == names, module_name
+
+
+def test_load_ext_declares_the_magics_and_imports_their_modules_on_first_use():
+    seen = probe_fresh_interpreter()
+    if not seen["lazy_supported"]:
+        pytest.skip("this IPython has no lazy magics: every class is registered at load_ext")
+    assert seen["magic_modules"] == []
+    code = PROBE.replace('shell.run_cell("%load_ext colabmagic")',
+                         'shell.run_cell("%load_ext colabmagic"); shell.run_cell("%gpu_info -q")')
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    used = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "colabmagic.magics.gpu_info" in used["magic_modules"]
+    assert "colabmagic.magics.train" not in used["magic_modules"]
+
+
+def test_without_lazy_magics_every_class_is_registered_at_once(shell):
+    """What an older IPython gets: real magics, not declarations."""
+    from IPython.core import magic
+
+    lazy_type = getattr(magic, "LazyMagic", ())  # absent where IPython has no lazy magics
+    unregister(shell)
+    register(shell, lazy=False)
+    for names in our_magic_names().values():
+        for name in names:
+            table = shell.magics_manager.magics["cell" if name == "timeit_gpu" else "line"]
+            assert callable(table[name]) and not isinstance(table[name], lazy_type)
+    assert shell.run_cell("%gpu_info -q", store_history=False).success
 
 
 def test_every_declared_magic_is_registered_and_unregistered(shell):

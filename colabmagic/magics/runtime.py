@@ -11,16 +11,6 @@ from .frontend import has_widgets, show_widget
 
 @magics_class
 class RuntimeMagics(ColabMagics):
-    def __init__(self, shell=None, **kwargs):
-        super().__init__(shell, **kwargs)
-        # %load_ext colabmagic: a device choice that waited for this kernel's restart takes
-        # effect now, before CUDA starts (runtime.py imports only the standard library here)
-        from ..runtime import apply_saved
-
-        spec = apply_saved()
-        if spec is not None:
-            print(f"colabmagic: runtime {spec} applied (chosen before the kernel restarted)")
-
     @line_magic
     @magic_arguments()
     @argument("spec", nargs="?", help="Select a device: auto, cpu, cuda, cuda:N, gpu:0,1 or mps.")
