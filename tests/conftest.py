@@ -20,6 +20,18 @@ def shell():
 
 
 @pytest.fixture
+def published(shell, monkeypatch):
+    """Every display_data the shell publishes: (data, display_id, update)."""
+    seen = []
+
+    def publish(data, metadata=None, *args, transient=None, update=False, **kwargs):
+        seen.append((data, (transient or {}).get("display_id"), update))
+
+    monkeypatch.setattr(shell.display_pub, "publish", publish)
+    return seen
+
+
+@pytest.fixture
 def workdir(tmp_path, monkeypatch):
     """An empty current folder: runs/ and anything else a test writes lands there, not in the checkout."""
     monkeypatch.chdir(tmp_path)

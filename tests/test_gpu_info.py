@@ -17,18 +17,6 @@ from conftest import run_ok
 from test_system import FakeClock, FakeGpu, fake_nvml, fresh_nvml, no_real_gpu  # noqa: F401 (fixtures)
 
 
-@pytest.fixture
-def published(shell, monkeypatch):
-    """Every display_data the shell publishes: (data, display_id, update)."""
-    seen = []
-
-    def publish(data, metadata=None, *args, transient=None, update=False, **kwargs):
-        seen.append((data, (transient or {}).get("display_id"), update))
-
-    monkeypatch.setattr(shell.display_pub, "publish", publish)
-    return seen
-
-
 def usage_error(shell, line: str) -> str:
     result = shell.run_cell(line, store_history=False)
     assert type(result.error_in_exec) is UsageError, result.error_in_exec

@@ -17,6 +17,7 @@ from colabmagic import runtime
 from colabmagic.errors import ConfigError, DeviceError
 from colabmagic.runtime import DeviceSpec, parse_spec
 from conftest import run_ok
+from gpu import nvidia_smi_gpus
 from test_system import FakeGpu, fake_nvml, fresh_nvml  # noqa: F401 (fixtures)
 
 GiB = 2**30
@@ -379,16 +380,7 @@ def test_mps_is_listed_on_apple_silicon(monkeypatch, fake_nvml):
 
 @pytest.mark.gpu
 def test_real_gpus_are_listed_through_nvml_without_a_cuda_context():
-    import shutil
-
-    smi = shutil.which("nvidia-smi")
-    if smi is None:
-        pytest.skip("no nvidia-smi: no NVIDIA driver on this machine")
-    out = subprocess.run([smi, "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"],
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        pytest.skip(f"nvidia-smi sees no GPU: {out.stdout.strip() or out.stderr.strip()}")
-    expected = [[c.strip() for c in line.split(",")] for line in out.stdout.strip().splitlines()]
+    expected = nvidia_smi_gpus()
     code = ("import json, sys, colabmagic.runtime as r\n"
             "gpus = [d for d in r.devices() if d.kind == 'cuda']\n"
             "maps = open('/proc/self/maps').read()\n"

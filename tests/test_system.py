@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import types
@@ -21,6 +20,7 @@ import pytest
 from colabmagic import nvml, system
 from colabmagic.errors import ConfigError
 from colabmagic.system import snapshot, watch
+from gpu import nvidia_smi_gpus
 
 GiB = 2**30
 MiB = 2**20
@@ -528,14 +528,7 @@ def test_watch_rejects_bad_values_at_once(seconds, count):
 
 @pytest.mark.gpu
 def test_real_nvml_matches_nvidia_smi():
-    smi = shutil.which("nvidia-smi")
-    if smi is None:
-        pytest.skip("no nvidia-smi: no NVIDIA driver on this machine")
-    out = subprocess.run([smi, "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"],
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        pytest.skip(f"nvidia-smi sees no GPU: {out.stdout.strip() or out.stderr.strip()}")
-    expected = [[cell.strip() for cell in line.split(",")] for line in out.stdout.strip().splitlines()]
+    expected = nvidia_smi_gpus()
     snap = snapshot()
     assert snap.gpu_problem is None
     assert [g.name for g in snap.gpus] == [name for name, _ in expected]

@@ -10,18 +10,7 @@ from IPython.core.error import UsageError
 from colabmagic.timing import TimingResult
 
 from conftest import run_ok
-
-
-def cuda_available() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
-    return torch.cuda.is_available()
-
-
-gpu = pytest.mark.gpu
-needs_cuda = pytest.mark.skipif(not cuda_available(), reason="needs a CUDA device")
+from gpu import cuda_available, gpu, needs_cuda
 
 
 def ascii_text(text: str) -> str:

@@ -13,18 +13,7 @@ import pytest
 from colabmagic import timing
 from colabmagic.errors import ConfigError, DeviceError
 from colabmagic.timing import TimingResult, format_bytes, format_time, time_callable
-
-
-def cuda_available() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
-    return torch.cuda.is_available()
-
-
-gpu = pytest.mark.gpu
-needs_cuda = pytest.mark.skipif(not cuda_available(), reason="needs a CUDA device")
+from gpu import cuda_available, gpu, needs_cuda
 
 
 class Counter:

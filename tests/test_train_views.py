@@ -121,18 +121,6 @@ def test_the_text_form_is_the_epoch_table():
 
 # --- the notebook view, on a real shell's display ---------------------------------------------------
 
-@pytest.fixture
-def published(shell, monkeypatch):
-    """Every display the shell publishes: (data, display_id, update)."""
-    seen = []
-
-    def publish(data, metadata=None, *args, transient=None, update=False, **kwargs):
-        seen.append((data, (transient or {}).get("display_id"), update))
-
-    monkeypatch.setattr(shell.display_pub, "publish", publish)
-    return seen
-
-
 def run_info(**changes) -> RunInfo:
     values = dict(name="mlp-digits", model="mlp", dataset="digits", device="cpu", epochs=4, steps_per_epoch=10,
                   num_params=1234, train_size=1437)

@@ -136,22 +136,32 @@ def _snapshot(value: Any) -> Any:
     return value
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Read and check a checkpoint; anything unreadable or not ours is a CheckpointError, never None."""
+def read_plain_data(path: Path, *, named: str, unreadable: str) -> Any:
+    """torch.load with weights_only=True: tensors and plain data only, never a pickle that can run code.
+
+    A missing or unreadable file is one CheckpointError, "{named}{path} does not exist" or
+    "{named}{path} {unreadable}", the latter with the reason put in where it says {reason}.
+    """
     import pickle
     import zipfile
 
     import torch
 
-    path = Path(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise CheckpointError(f"Checkpoint {path} does not exist") from None
+        raise CheckpointError(f"{named}{path} does not exist") from None
     except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError, OSError) as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"Checkpoint {path} is corrupt or not a PyTorch file ({reason[:160]}): "
-                              f"delete it to resume from an older checkpoint, or train without resume") from None
+        raise CheckpointError(f"{named}{path} " + unreadable.format(reason=reason[:160])) from None
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and check a checkpoint; anything unreadable or not ours is a CheckpointError, never None."""
+    path = Path(path)
+    state = read_plain_data(path, named="Checkpoint ", unreadable=(
+        "is corrupt or not a PyTorch file ({reason}): delete it to resume from an older checkpoint, "
+        "or train without resume"))
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a colabmagic training checkpoint: resume needs a checkpoint "
                               "written by train()/%train, or train without resume")

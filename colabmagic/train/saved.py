@@ -21,9 +21,7 @@ older one they are rebuilt by reading the dataset again (not possible for notebo
 from __future__ import annotations
 
 import os
-import pickle
 import warnings
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -142,16 +140,11 @@ def locate(source: str | os.PathLike) -> Path:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    import torch
+    from .checkpoint import read_plain_data
 
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise CheckpointError(f"{path} does not exist") from None
-    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError, OSError) as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path} is corrupt, not a PyTorch file, or holds objects that are not plain "
-                              f"data ({reason[:160]}): it cannot be loaded safely") from None
+    state = read_plain_data(path, named="", unreadable=(
+        "is corrupt, not a PyTorch file, or holds objects that are not plain data ({reason}): "
+        "it cannot be loaded safely"))
     if not isinstance(state, dict):
         raise CheckpointError(f"{path} is not a colabmagic model file")
     return state
