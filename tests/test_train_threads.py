@@ -108,3 +108,58 @@ def test_a_started_sample_sees_a_competitor_too():
         for process in competitors:
             process.kill()
             process.wait()
+
+
+class ThreadsSeen:
+    """A callback noting the intra-op count in force at each progress report and epoch end."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_train_begin(self, run):
+        self.seen.append(torch.get_num_threads())
+
+    def on_progress(self, progress):
+        self.seen.append(torch.get_num_threads())
+
+    def on_epoch_end(self, epoch, metrics):
+        self.seen.append(torch.get_num_threads())
+
+    def on_checkpoint(self, path):
+        pass
+
+    def on_train_end(self, result):
+        pass
+
+
+@pytest.mark.skipif(usable_cores() < 2, reason="one core: auto is always 1 thread")
+def test_a_run_on_a_busy_machine_takes_the_free_cores_from_its_first_steps_on(workdir):
+    """fit() starts at torch's count and settles when the sample ends, without waiting for it; the
+    count it settled on is what the checkpoint records (a resume reuses it)."""
+    from colabmagic.train import train
+    from colabmagic.train.checkpoint import load_checkpoint
+
+    cores = usable_cores()
+    competitors = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(cores - 1)]
+    seen = ThreadsSeen()
+    try:
+        time.sleep(0.3)
+        with limited(cores):
+            result = train("cnn", "digits", epochs=2, device="cpu", callbacks=[seen], refresh_per_second=50)
+            assert torch.get_num_threads() == cores  # the run's count ends with the run
+    finally:
+        for process in competitors:
+            process.kill()
+            process.wait()
+    assert seen.seen[0] == cores and seen.seen[-1] == 1
+    assert load_checkpoint(result.checkpoint_path)["threads"] == 1
+
+
+def test_auto_threads_never_hold_a_run_up(workdir, monkeypatch):
+    """A run shorter than the sample ends at the count it started with, without waiting for it."""
+    from colabmagic.train import threads, train
+
+    monkeypatch.setattr(threads, "SAMPLE_SECONDS", 3600.0)
+    with limited(2):
+        result = train("mlp", "digits", epochs=1, device="cpu")
+    assert result.wall_seconds < 60

@@ -43,6 +43,7 @@ from .plan import Plan
 from .position import Position
 from .result import TrainResult
 from .saved import checkpoint_fields
+from .threads import Choice, choose_later, limited
 
 
 @dataclass
@@ -95,8 +96,6 @@ def fit(plan: Plan, callbacks: Iterable[Callback] = (), dist: Distributed | None
     A KeyboardInterrupt checkpoints the last finished step and raises TrainingInterrupted. A resume
     of a finished run trains nothing and returns its saved result.
     """
-    from .threads import choose, limited
-
     run = _Run(plan, list(callbacks), dist)
     if plan.finished:
         run.prepare()  # restores (and so checks) the optimizer and position like any resume
@@ -110,8 +109,10 @@ def fit(plan: Plan, callbacks: Iterable[Callback] = (), dist: Distributed | None
     threads = plan.config.threads
     if not threads and plan.resume_state is not None and "threads" not in plan.explicit:
         threads = int(plan.resume_state.get("threads") or 0)
-    with limited(choose(threads, plan.device)), _deferred(run.signalled, signals), _registered(run.signalled):
-        return run.train()
+    # auto starts at the current count and settles at the first step after its CPU sample (no wait)
+    choice = choose_later(threads, plan.device)
+    with limited(choice.threads), _deferred(run.signalled, signals), _registered(run.signalled):
+        return run.train(choice)
 
 
 @contextlib.contextmanager
@@ -239,7 +240,7 @@ class _Run:
         return "another batch size or process count: start a fresh run"
 
     # --- the run ------------------------------------------------------------------------------
-    def train(self) -> TrainResult:
+    def train(self, threads: Choice) -> TrainResult:
         self.prepare()
         cfg, plan, position = self.config, self.plan, self.position
         if self.main:
@@ -256,7 +257,7 @@ class _Run:
         synchronize(self.device)
         self.started = time.perf_counter()
         try:
-            self.epochs()
+            self.epochs(threads)
             self.announce(self.writer.wait())
         except (KeyboardInterrupt, _Stop):
             self.interrupted()
@@ -267,7 +268,7 @@ class _Run:
         self.emit("on_train_end", result)
         return result
 
-    def epochs(self) -> None:
+    def epochs(self, threads: Choice) -> None:
         cfg, data, position = self.config, self.data, self.position
         x, y = data.x_train, data.y_train
         normalise, augment = data.normalise, self.augment
@@ -283,13 +284,17 @@ class _Run:
         now = time.perf_counter()
         next_refresh = now + refresh_every
         next_checkpoint = now + checkpoint_every if checkpoint_every else math.inf
+        next_threads = threads.ready_at
+        if now >= next_threads:  # the set-up took the whole sample: decide before the first step
+            torch.set_num_threads(threads.settle())
+            next_threads = math.inf
         while position.epoch < cfg.epochs:
             epoch = position.epoch
             self.epoch_started = time.perf_counter()
             order = self.order(epoch).to(self.device)
             augment_seed = derive_seed("augment", cfg.seed, epoch, self.rank) if augment is not None else 0
             net.train()
-            next_event = min(next_refresh, next_checkpoint)
+            next_event = min(next_refresh, next_checkpoint, next_threads)
             for step in range(position.step, steps):
                 start = step * batch
                 index = order[start:start + batch]
@@ -333,7 +338,10 @@ class _Run:
                         if step + 1 < steps and self.main:  # the epoch end checkpoints anyway
                             self.save()
                         next_checkpoint = time.perf_counter() + checkpoint_every
-                    next_event = min(next_refresh, next_checkpoint)
+                    if now >= next_threads:
+                        torch.set_num_threads(threads.settle())
+                        next_threads = math.inf
+                    next_event = min(next_refresh, next_checkpoint, next_threads)
             self.end_epoch(epoch)
             if checkpoint_every:  # the epoch-end checkpoint restarts the mid-epoch clock
                 next_checkpoint = time.perf_counter() + checkpoint_every

@@ -12,6 +12,8 @@ previous one after.
 GPU runs keep the current count and sample nothing: their CPU side is kernel launches, not math.
 `start_sampling()` where a run begins (train() calls it before loading data and building the
 model) lets `choose` use that stretch as its sample instead of waiting SAMPLE_SECONDS.
+`choose_later` does not wait at all: the loop starts at the current count and takes the chosen one
+at the first step after the sample ends (the first steps are the rest of the sample).
 
 The count is part of what makes a CPU run reproducible: torch splits reductions by thread, so runs
 at 1 and at 2 threads differ in the last bits (checked: cnn and mlp on digits, one epoch). Auto
@@ -25,6 +27,7 @@ import contextlib
 import math
 import os
 import time
+from dataclasses import dataclass
 from typing import Iterator
 
 import torch
@@ -43,21 +46,46 @@ def start_sampling() -> None:
     _started = _reading(_cpu_ids())
 
 
-def choose(requested: int | None, device) -> int:
-    """Intra-op threads for this run: `requested` when > 0; 0/None = auto (see the module docstring)."""
+@dataclass
+class Choice:
+    """A run's thread count: `threads` to start with; where auto still samples the free cores,
+    `settle()` at `ready_at` (a perf_counter time; inf when there is nothing left to decide)."""
+
+    threads: int
+    ready_at: float = math.inf
+
+    def settle(self) -> int:
+        """The count from the sample (waiting for the rest of it, if any); the caller applies it."""
+        if self.ready_at != math.inf:
+            self.ready_at = math.inf
+            free = free_cores()
+            if free is not None:
+                self.threads = max(1, min(self.threads, round(free)))  # never above the count it started at
+        return self.threads
+
+
+def choose_later(requested: int | None, device) -> Choice:
+    """Intra-op threads for this run, without waiting: `requested` when > 0; 0/None = auto (see the
+    module docstring), which starts at the current count and settles when its sample ends."""
     if requested is not None and (isinstance(requested, bool) or not isinstance(requested, int) or requested < 0):
         raise ConfigError(f"threads must be a whole number >= 0 (0 = as many as there are free cores), "
                           f"got {requested!r}")
     if requested:
-        return requested
+        return Choice(requested)
     ceiling = torch.get_num_threads()
     kind = device.type if isinstance(device, torch.device) else str(device).split(":")[0]
     if kind != "cpu" or ceiling <= 1:
-        return ceiling
-    free = free_cores()
-    if free is None:
-        return ceiling
-    return max(1, min(ceiling, round(free)))
+        return Choice(ceiling)
+    if _started is None or time.perf_counter() - _started[2] > MAX_SAMPLE_AGE:
+        start_sampling()
+    if _started is None:
+        return Choice(ceiling)  # the CPU times cannot be read here
+    return Choice(ceiling, ready_at=_started[2] + SAMPLE_SECONDS)
+
+
+def choose(requested: int | None, device) -> int:
+    """choose_later's count, decided now (waiting for the rest of the sample, if any)."""
+    return choose_later(requested, device).settle()
 
 
 @contextlib.contextmanager
