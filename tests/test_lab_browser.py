@@ -3,7 +3,8 @@ by Playwright through Debian's Chromium (never a downloaded browser).
 
 It opens a notebook and checks that the bars show the numbers the API returns, picks CPU in
 "Change runtime type" and sees the kernel report it (and the notebook metadata carry Colab's
-keys), and starts a session and sees the countdown decrease and turn amber near its end.
+keys), and starts a session and sees the countdown decrease and turn amber near its end. The same
+server serves Notebook 7, whose notebook page gets the same toolbar items.
 Screenshots land in ui-tests/artifacts/ (git-ignored).
 
 The built extension is required: set COLABMAGIC_SKIP_BROWSER=1 to skip this file on a machine
@@ -294,3 +295,44 @@ def test_without_the_server_extension_the_items_say_so(lab, browser):
         page.locator(".jp-NotebookPanel .cm-Toolbar").screenshot(path=str(ARTIFACTS / "no-server-extension.png"))
     finally:
         context.close()
+
+
+def test_notebook_7_shows_the_same_toolbar_and_its_runtime_dialog_works(lab, browser):
+    """Notebook 7 (its /notebooks/ page, served by the same Jupyter server) gets the same items in its
+    notebook toolbar; it has no status bar, so the status-bar bars are simply not there."""
+    notebook = {"type": "notebook", "content": {
+        "cells": [{"cell_type": "code", "metadata": {}, "source": "", "outputs": [], "execution_count": None}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5}}
+    lab.api("api/contents/nb7.ipynb", notebook, method="PUT")
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{lab.url}/notebooks/nb7.ipynb?token={lab.token}")
+        page.wait_for_selector("#main-panel .jp-NotebookPanel")  # Notebook 7's shell, not JupyterLab's
+        assert page.locator("#jp-main-dock-panel").count() == 0
+        page.wait_for_selector(".jp-NotebookPanel .cm-Toolbar .cm-bar[data-key='ram']")
+        page.wait_for_selector(".jp-NotebookPanel .cm-Session:has-text('Start session')")  # the kernel is up
+        api = lab.api("colabmagic/api/resources")
+        assert bar(page, "ram")["total"] == api["memory"]["totalBytes"]
+        assert bar(page, "disk")["total"] == api["disks"][0]["filesystem"]["totalBytes"]
+        assert page.locator(".cm-StatusBars").count() == 0
+        page.locator(".jp-NotebookPanel .cm-Toolbar").screenshot(path=str(ARTIFACTS / "notebook7-toolbar.png"))
+
+        page.click(".jp-NotebookPanel .cm-Runtime")
+        dialog = page.locator(".jp-Dialog")
+        dialog.locator("text=Hardware accelerator").wait_for()
+        dialog.locator("input[value='cpu']").check()
+        dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+        page.wait_for_selector(".jp-NotebookPanel .cm-Runtime:text-is('CPU')")
+        assert run_cell(page, "import colabmagic.runtime as r; print('device:', r.selected())", "device:").strip() \
+            == "device: cpu"
+        page.screenshot(path=str(ARTIFACTS / "notebook7.png"))
+    finally:
+        context.close()
+        for session in lab.api("api/sessions"):
+            if session["path"].endswith("nb7.ipynb"):
+                request = urllib.request.Request(f"{lab.url}/api/sessions/{session['id']}", method="DELETE",
+                                                 headers={"Authorization": f"token {lab.token}"})
+                urllib.request.urlopen(request, timeout=30).close()
