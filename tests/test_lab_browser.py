@@ -127,13 +127,18 @@ def browser():
             browser.close()
 
 
-@pytest.fixture(scope="module")
-def page(lab, browser):
+def put_empty_notebook(lab, name: str) -> None:
+    """A notebook of one empty code cell on the Python 3 kernel, saved through the contents API."""
     notebook = {"type": "notebook", "content": {
         "cells": [{"cell_type": "code", "metadata": {}, "source": "", "outputs": [], "execution_count": None}],
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
         "nbformat": 4, "nbformat_minor": 5}}
-    lab.api("api/contents/colab.ipynb", notebook, method="PUT")
+    lab.api(f"api/contents/{name}", notebook, method="PUT")
+
+
+@pytest.fixture(scope="module")
+def page(lab, browser):
+    put_empty_notebook(lab, "colab.ipynb")
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.set_default_timeout(60_000)
@@ -300,11 +305,7 @@ def test_without_the_server_extension_the_items_say_so(lab, browser):
 def test_notebook_7_shows_the_same_toolbar_and_its_runtime_dialog_works(lab, browser):
     """Notebook 7 (its /notebooks/ page, served by the same Jupyter server) gets the same items in its
     notebook toolbar; it has no status bar, so the status-bar bars are simply not there."""
-    notebook = {"type": "notebook", "content": {
-        "cells": [{"cell_type": "code", "metadata": {}, "source": "", "outputs": [], "execution_count": None}],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5}}
-    lab.api("api/contents/nb7.ipynb", notebook, method="PUT")
+    put_empty_notebook(lab, "nb7.ipynb")
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     try:
         page = context.new_page()
