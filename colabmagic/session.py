@@ -38,6 +38,7 @@ WARN_AT = (30 * 60.0, 10 * 60.0, 60.0)  # seconds left at which a warning is giv
 ACTIONS = ("warn", "shutdown")
 STATE_ENV = "COLABMAGIC_STATE_DIR"
 SHUTDOWN_GRACE = 120.0  # seconds a running cell gets to stop and checkpoint before a shutdown
+SERVER_SHUTDOWN_WAIT = 15.0  # seconds a kernel's Jupyter server gets to shut it down before it exits itself
 WRITE_EVERY = 1.0  # seconds: activity is written at most this often (no fsync per cell)
 WATCH_EVERY = 2.0  # seconds between looks (one stat) for a change the server wrote to the state file
 DURATION_HELP = "use a duration like 90m, 2h or 1h30m (or none for no limit)"
@@ -518,7 +519,13 @@ def _print_notice(message: str) -> None:
 
 
 def _end_kernel() -> None:
-    """End this process: the GPU memory it holds is freed only when the process goes."""
+    """End this kernel's process: the GPU memory it holds is freed only when the process goes.
+
+    A kernel of a Jupyter server asks the server to shut it down (DELETE /api/kernels/<id>, what
+    "Shut Down Kernel" does): a kernel process that just exits is started again by the server's
+    auto-restarter. Elsewhere (a terminal, VS Code), or if the server has not ended it within
+    SERVER_SHUTDOWN_WAIT seconds, the process ends itself.
+    """
     import signal
 
     for stream in (sys.stdout, sys.stderr):
@@ -526,7 +533,29 @@ def _end_kernel() -> None:
             stream.flush()
         except Exception:
             pass
+    if _ask_server_to_shut_down():
+        time.sleep(SERVER_SHUTDOWN_WAIT)  # the server's shutdown request ends this process meanwhile
     os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _ask_server_to_shut_down() -> bool:
+    """Whether this kernel's Jupyter server took the request to shut it down."""
+    import http.client
+
+    from .jupyter_servers import find_server
+
+    kernel = this_kernel_id()
+    if kernel.startswith("pid-"):
+        return False
+    try:
+        server = find_server(kernel)
+        if server is None:
+            return False
+        # the server answers once the kernel is gone: this process may end before the answer comes
+        status = server.request("DELETE", f"api/kernels/{kernel}", timeout=SERVER_SHUTDOWN_WAIT)[0]
+    except (OSError, http.client.HTTPException):  # a timeout too: the wait is over either way
+        return False
+    return status in (200, 204)
 
 
 # ---------------------------------------------------------------- this kernel's session

@@ -450,6 +450,44 @@ async def test_enforcement_shuts_the_kernel_down(jp_fetch, real_kernel_id, clock
     assert code == 404
 
 
+async def test_enforcement_gives_a_busy_kernel_the_sessions_grace(jp_fetch, real_kernel_id, clock, state,
+                                                                  jp_serverapp):
+    """A cell still running at the limit (a %train checkpointing) gets SHUTDOWN_GRACE, as the kernel's
+    own session gives it; an extension in the meantime starts the next expiry's grace afresh."""
+    from colabmagic.session import SHUTDOWN_GRACE
+
+    kernel_id = real_kernel_id
+    await post_json(jp_fetch, "session", kernel_id, body={"action": "start", "limit": "10m", "on_expire": "shutdown"})
+    kernel = jp_serverapp.kernel_manager.get_kernel(kernel_id)
+    kernel.execution_state = "busy"  # as Jupyter tracks it from the kernel's status messages
+    clock.now += 601
+    assert await state.enforce() == []
+    clock.now += SHUTDOWN_GRACE - 1
+    assert await state.enforce() == [] and kernel_id in jp_serverapp.kernel_manager
+    kernel.execution_state = "idle"  # the cell ended
+    assert await state.enforce() == [kernel_id]
+    assert kernel_id not in jp_serverapp.kernel_manager
+
+
+async def test_a_busy_kernel_is_shut_down_after_the_grace_and_an_extension_resets_it(jp_fetch, real_kernel_id,
+                                                                                      clock, state, jp_serverapp):
+    from colabmagic.session import SHUTDOWN_GRACE
+
+    kernel_id = real_kernel_id
+    await post_json(jp_fetch, "session", kernel_id, body={"action": "start", "limit": "10m", "on_expire": "shutdown"})
+    jp_serverapp.kernel_manager.get_kernel(kernel_id).execution_state = "busy"
+    clock.now += 601
+    assert await state.enforce() == []
+    clock.now += SHUTDOWN_GRACE / 2
+    await post_json(jp_fetch, "session", kernel_id, body={"action": "extend", "seconds": "1h"})
+    assert await state.enforce() == [] and kernel_id not in state.sessions.due_since
+    clock.now += 3600 + 1  # expired again: a fresh grace, then out although still busy
+    assert await state.enforce() == []
+    clock.now += SHUTDOWN_GRACE
+    assert await state.enforce() == [kernel_id]
+    assert kernel_id not in jp_serverapp.kernel_manager
+
+
 async def test_enforcement_timer_runs_on_its_own(jp_serverapp, jp_fetch, kernel_id, state):
     import asyncio
 

@@ -464,3 +464,73 @@ def test_a_shutdown_session_ends_a_real_kernel(state_dir):
             km.shutdown_kernel(now=True)
         else:
             km.cleanup_resources()
+
+
+@pytest.mark.slow
+def test_a_kernel_of_a_jupyter_server_is_shut_down_by_it_not_restarted(tmp_path, state_dir):
+    """Under a Jupyter server a kernel that just exits is restarted by the server's auto-restarter;
+    an expired `shutdown` session asks the server to shut the kernel down instead (the server's own
+    enforcement is off here: this is the kernel's side)."""
+    import socket
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+    import uuid
+
+    jupyter_client = pytest.importorskip("jupyter_client")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token, runtime = uuid.uuid4().hex, tmp_path / "runtime"
+    env = {**os.environ, clock.STATE_ENV: str(state_dir), "JUPYTER_RUNTIME_DIR": str(runtime)}
+    log = tmp_path / "server.log"
+    command = [sys.executable, "-m", "jupyter_server", "--no-browser", "--ServerApp.ip=127.0.0.1",
+               f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+               f"--ServerApp.root_dir={tmp_path}", "--ColabMagicServer.enforce_interval=0"]
+    if hasattr(os, "getuid") and os.getuid() == 0:
+        command.append("--allow-root")
+
+    def api(path, method="GET", body=None):
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/{path}", method=method,
+                                         data=None if body is None else json.dumps(body).encode(),
+                                         headers={"Authorization": f"token {token}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"null")
+
+    with open(log, "wb") as out:
+        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    client = None
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                api("api/status")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert server.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+                time.sleep(0.2)
+        kernel_id = api("api/kernels", "POST", {"name": "python3"})["id"]
+        client = jupyter_client.BlockingKernelClient(connection_file=str(runtime / f"kernel-{kernel_id}.json"))
+        client.load_connection_file()
+        client.start_channels()
+        client.wait_for_ready(timeout=60)
+        reply = client.execute_interactive("%load_ext colabmagic\n%session --limit 3s --on-expire shutdown -q",
+                                           timeout=30)
+        assert reply["content"]["status"] == "ok"
+        deadline = time.monotonic() + 40
+        while any(k["id"] == kernel_id for k in api("api/kernels")):
+            assert time.monotonic() < deadline, "the kernel outlived its session"
+            time.sleep(0.2)
+        time.sleep(2)  # what an auto-restart would need to show up
+        assert api("api/kernels") == [], "the kernel came back"
+        assert "restarting kernel" not in log.read_text()
+    finally:
+        if client is not None:
+            client.stop_channels()
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

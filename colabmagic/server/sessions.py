@@ -2,7 +2,8 @@
 
 The state itself belongs to `colabmagic.session` (one JSON file per kernel, written atomically);
 this module reads it, changes it only through `session.write_state`, and acts when a limit
-passes: `warn` marks the session expired for the toolbar, `shutdown` shuts that kernel down.
+passes: `warn` marks the session expired for the toolbar, `shutdown` shuts that kernel down (a
+kernel busy with a cell first gets the grace its own session gives it).
 Idle time comes from Jupyter's own kernel activity tracking, and Jupyter's idle-culling settings
 are reported as they are (`MappingKernelManager.cull_*`), not reimplemented.
 """
@@ -58,6 +59,7 @@ class SessionKeeper:
         self.log = log
         self.expired: dict[str, float] = {}  # kernel id -> when the limit was seen passed (warn)
         self.shut_down: dict[str, float] = {}  # kernel id -> when we shut it down for its limit
+        self.due_since: dict[str, float] = {}  # kernel id -> when its shutdown was first due
 
     # ------------------------------------------------------------------ reading
 
@@ -306,8 +308,13 @@ class SessionKeeper:
         """One enforcement pass; returns the kernel ids acted on. `run_blocking(fn)` runs fn in
         the executor and awaits it."""
         acted = []
-        for kernel_id, action in await run_blocking(self.due):
+        due = await run_blocking(self.due)
+        for kernel_id in set(self.due_since) - {kernel_id for kernel_id, _ in due}:
+            del self.due_since[kernel_id]  # extended (or gone) since: a later expiry's grace starts afresh
+        for kernel_id, action in due:
             if action == "shutdown":
+                if self._running_a_cell(kernel_id):
+                    continue
                 if self.log:
                     self.log.warning("colabmagic: session limit reached, shutting down kernel %s", kernel_id)
                 try:
@@ -322,6 +329,13 @@ class SessionKeeper:
                 self.expired[kernel_id] = self.clock()
                 acted.append(kernel_id)
         return acted
+
+    def _running_a_cell(self, kernel_id: str) -> bool:
+        """A kernel busy with a cell gets the grace its own session gives it (a %train stopping at its
+        next step and checkpointing); then it is shut down, busy or not."""
+        first = self.due_since.setdefault(kernel_id, self.clock())
+        _, state = self.kernel_activity(kernel_id)
+        return state == "busy" and self.clock() - first < _session().SHUTDOWN_GRACE
 
     async def _shutdown(self, kernel_id: str) -> None:
         result = self.kernel_manager.shutdown_kernel(kernel_id)

@@ -2,14 +2,15 @@
 
 - manager.py: TensorBoard processes — start / reuse (only after it answers) / list / stop, typed
   outcomes, the registry of instances, the process that ends with its kernel;
-- proxy.py:   the Jupyter server that shows this kernel, and whether it proxies TensorBoard;
+- proxy.py:   whether the Jupyter server that shows this kernel proxies TensorBoard;
 - scalars.py: the static view — event files read with TensorBoard's own reader, drawn with %train's chart;
 - views.py:   what a notebook shows for an instance (frame, --list, --stop).
 """
 
+from ..jupyter_servers import JupyterServer, find_server, running_servers
 from .manager import (DEFAULT_LOGDIR, HOST, Instance, StartFailed, StartLaunched, StartReused, StartTimedOut,
                       answers, instances, resolve_logdir, start, state_dir, stop)
-from .proxy import JupyterServer, ProxyFinder, find_server, proxy_available, running_servers
+from .proxy import ProxyFinder, proxy_available
 from .scalars import ScalarBoard, ScalarReader, ScalarRun, ScalarWatcher, metric_name, read_scalars
 from .views import InstanceList, Stopped, TensorBoardFrame
 
