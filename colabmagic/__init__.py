@@ -19,6 +19,11 @@ def load_ipython_extension(ipython):
         print(f"colabmagic: runtime {spec} applied (chosen before the kernel restarted)")
 
 
+def _jupyter_labextension_paths():
+    """Where the built JupyterLab extension is (`jupyter labextension develop --overwrite .` links it)."""
+    return [{"src": "labextension", "dest": "colabmagic"}]
+
+
 def unload_ipython_extension(ipython):
     from .magics import unregister
 

@@ -128,3 +128,20 @@ def test_bad_variable_name_is_one_usage_error(shell):
     result = shell.run_cell("%gpu_info -q -v 1abc", store_history=False)
     assert type(result.error_in_exec) is UsageError
     assert "variable name" in str(result.error_in_exec)
+
+
+def test_jupyter_labextension_develop_links_the_built_extension(tmp_path):
+    """`jupyter labextension develop --overwrite .` (jupyter_builder underneath) finds the build
+    through _jupyter_labextension_paths and links it, as `make lab` does."""
+    from pathlib import Path
+
+    import colabmagic
+
+    builder = pytest.importorskip("jupyter_builder.federated_extensions")
+    built = Path(colabmagic.__file__).parent / colabmagic._jupyter_labextension_paths()[0]["src"]
+    if not (built / "package.json").exists():
+        pytest.skip("the JupyterLab extension is not built here (make lab builds it)")
+    builder.develop_labextension_py("colabmagic", labextensions_dir=str(tmp_path), overwrite=True, symlink=True)
+    link = tmp_path / "colabmagic"
+    assert link.is_symlink() and link.resolve() == built.resolve()
+    assert json.loads((link / "package.json").read_text())["name"] == "colabmagic"
