@@ -79,6 +79,49 @@ def test_a_read_only_working_folder_is_one_line_naming_the_folder(shell, read_on
     assert os.listdir(read_only_folder) == []
 
 
+def test_a_logdir_that_cannot_be_made_is_one_line_naming_it_and_the_flag(shell, workdir):
+    # /proc passes the pre-check (it exists and root may write) but refuses mkdir: only making it shows
+    message = usage_error(shell, "%train mlp digits --epochs 1 --quiet --logdir /proc/colabmagic-run")
+    assert message == "Cannot create the run folder /proc/colabmagic-run: No such file or directory. Choose another --logdir"
+    assert files_under(workdir) == []
+
+
+def test_a_checkpoint_dir_that_cannot_be_made_names_its_own_option(workdir):
+    with pytest.raises(ConfigError, match=r"^Cannot create the run folder /proc/colabmagic-ckpt: .*checkpoint_dir=$"):
+        train("mlp", "digits", epochs=1, checkpoint_dir="/proc/colabmagic-ckpt")
+    assert files_under(workdir) == []  # the default logdir runs/mlp-digits it had made is gone again
+
+
+def test_a_checkpoint_dir_that_is_a_file_names_the_checkpoint_dir_flag(shell, workdir):
+    (workdir / "afile").write_text("not a folder")
+    message = usage_error(shell, "%train mlp digits --epochs 1 --checkpoint-dir afile")
+    assert message == "Cannot create the run folder afile: afile is a file. Choose another --checkpoint-dir"
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A real tmpfs with three inodes: its root and two folders, so runs/NAME fits and runs/NAME/checkpoints
+    does not (needs root to mount; skipped elsewhere)."""
+    folder = tmp_path / "full"
+    folder.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,nr_inodes=3", "tmpfs", str(folder)],
+                          capture_output=True)
+    if done.returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_half_made_folders(shell, full_disk, monkeypatch):
+    monkeypatch.chdir(full_disk)
+    message = usage_error(shell, "%train mlp digits --epochs 1 --quiet")
+    assert message == ("Cannot create the run folder runs/mlp-digits/checkpoints: No space left on device. "
+                       "Choose another --logdir")
+    assert os.listdir(full_disk) == []  # runs/ and runs/mlp-digits, made before the failure, are removed
+
+
 # --- training health -----------------------------------------------------------------------------
 
 def test_a_nan_loss_stops_at_once_with_the_step_and_lower_lr(shell, workdir):

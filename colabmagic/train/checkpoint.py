@@ -24,6 +24,7 @@ the RNG states (torch CPU, CUDA), the epoch's running metric sums, the history s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass
@@ -207,12 +208,45 @@ class RunFolders:
     checkpoint_dir: Path
     resume_from: Path | None  # the checkpoint to continue from (resume only)
 
+    def option_for(self, folder: Path) -> str:
+        """The option that set `folder`: checkpoint_dir only when it is not logdir's own checkpoints/."""
+        return "checkpoint_dir" if folder == self.checkpoint_dir != self.logdir / "checkpoints" else "logdir"
+
     def create(self) -> None:
-        """Make the folders and drop .part leftovers of a process that died while writing."""
-        self.logdir.mkdir(parents=True, exist_ok=True)
-        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        for part in self.checkpoint_dir.glob("*.part"):
-            part.unlink(missing_ok=True)
+        """Make the folders and drop .part leftovers of a process that died while writing.
+
+        A folder that cannot be made (no such parent, read-only, a full disk) is one ConfigError
+        naming it and its option, and the folders made before the failure are removed again.
+        """
+        made: list[Path] = []
+        folder = self.logdir
+        try:
+            for folder in (self.logdir, self.checkpoint_dir):
+                _make_folder(folder, made)
+            for part in self.checkpoint_dir.glob("*.part"):
+                part.unlink(missing_ok=True)
+        except OSError as err:
+            for path in reversed(made):
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+            raise ConfigError(f"Cannot create the run folder {folder}: {err.strerror or err}. "
+                              f"Choose another {self.option_for(folder)}=") from None
+
+
+def _make_folder(folder: Path, made: list[Path]) -> None:
+    """mkdir -p that records, in `made`, each folder it created (and not those that were there)."""
+    missing = []
+    while not folder.is_dir() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir()
+        except FileExistsError:
+            if not path.is_dir():  # a file in the way
+                raise
+            continue  # made meanwhile by someone else: not ours to remove
+        made.append(path)
 
 
 def run_folders(*, name: str | None, default_name: str, logdir: str | None, checkpoint_dir: str | None,

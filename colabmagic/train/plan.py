@@ -174,16 +174,20 @@ def _check_data(data: Dataset, notes: list[str]) -> None:
 
 
 def check_writable(folders: RunFolders) -> None:
-    """ConfigError naming the folder when a run folder cannot be made (a file in the way, no permission)."""
+    """ConfigError naming the folder when a run folder cannot be made (a file in the way, no permission).
+
+    A check before any data is read; RunFolders.create() catches what only making the folder shows
+    (/proc, a full disk)."""
     for folder in (folders.logdir, folders.checkpoint_dir):
         probe = Path(folder)
         while not probe.exists() and probe != probe.parent:
             probe = probe.parent
+        option = folders.option_for(folder)
         if probe.exists() and not probe.is_dir():
-            raise ConfigError(f"Cannot create the run folder {folder}: {probe} is a file. Choose another logdir=")
+            raise ConfigError(f"Cannot create the run folder {folder}: {probe} is a file. Choose another {option}=")
         if not os.access(probe, os.W_OK | os.X_OK):
             raise ConfigError(f"Cannot create the run folder {folder}: cannot write in {probe} (read-only or no "
-                              "permission). Choose another logdir=")
+                              f"permission). Choose another {option}=")
 
 
 def _template(config: TrainConfig, model: nn.Module | None):
