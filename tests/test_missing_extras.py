@@ -63,6 +63,25 @@ def test_train_without_torch_gives_the_pip_line(torchless_python):
     assert "Traceback" not in done.stdout + done.stderr
 
 
+def test_load_without_torch_gives_the_pip_line_in_the_magic_and_in_python(torchless_python):
+    done = run_in(torchless_python, """
+        from IPython.core.interactiveshell import InteractiveShell
+        shell = InteractiveShell.instance()
+        assert shell.run_cell("%load_ext colabmagic").success
+        result = shell.run_cell("%train --load mlp-digits")
+        print("MAGIC:", type(result.error_in_exec).__name__, result.error_in_exec)
+        import colabmagic.train
+        try:
+            colabmagic.train.load("mlp-digits")
+        except Exception as err:
+            print("PYTHON:", type(err).__name__, err)
+    """)
+    line = "torch is not installed: pip install 'colabmagic[train]'"
+    assert f"MAGIC: UsageError {line}" in done.stdout, done.stderr
+    assert f"PYTHON: MissingExtraError {line}" in done.stdout, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+
+
 def test_train_list_works_without_torch(torchless_python):
     done = run_in(torchless_python, """
         from IPython.core.interactiveshell import InteractiveShell

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from .callbacks import Callback, Progress, RunInfo
 from .config import TrainConfig
 from .result import TrainResult
+from .saved import LOAD_NEEDS, require_train_extra
 from .saved import load  # a model file, checkpoint or run name back as a TrainResult (torch loads on call)
 
 if TYPE_CHECKING:
@@ -44,10 +45,7 @@ def train(model: "str | TrainConfig | nn.Module", dataset: "str | Dataset | None
     and TrainingInterrupted after a KeyboardInterrupt (the message says how to resume).
     """
     wall_start = time.perf_counter()
-    from ..errors import require
-
-    for module_name in TRAIN_NEEDS:  # a missing one: the exact pip line, not a bare ModuleNotFoundError
-        require(module_name, "train")
+    require_train_extra(TRAIN_NEEDS)
     from .loop import fit
     from .plan import make_plan
     from .tensorboard_writer import TensorBoardWriter
@@ -71,7 +69,7 @@ def train(model: "str | TrainConfig | nn.Module", dataset: "str | Dataset | None
     return result
 
 
-TRAIN_NEEDS = ("torch", "numpy", "tensorboard")  # what every run imports (scikit-learn, Pillow: where used)
+TRAIN_NEEDS = (*LOAD_NEEDS, "tensorboard")  # what every run imports (scikit-learn, Pillow: where used)
 
 
 def _config(model, dataset, data, options) -> "tuple[TrainConfig, nn.Module | None, Dataset | None]":

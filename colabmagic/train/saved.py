@@ -32,6 +32,7 @@ from .result import TrainResult
 FORMAT = "colabmagic.train/model"
 VERSION = 1
 MODEL_FILE = "model.pt"
+LOAD_NEEDS = ("torch", "numpy")  # what loading a model imports (the `train` extra; training adds tensorboard)
 RUN_KEYS = ("name", "device", "precision", "train_seconds", "wall_seconds", "samples_per_second",
             "peak_memory_bytes", "peak_rss_bytes", "epochs_run", "interrupted", "checkpoint_path", "logdir")
 
@@ -97,6 +98,7 @@ def _on_cpu(weights):
 def load(source: str | os.PathLike, device: str | None = None) -> TrainResult:
     """A TrainResult (.model, .predict, .predict_proba, .metrics, .classes) from a model file, a
     checkpoint, a run folder or a run name (runs/NAME). `device`: auto (default), cpu, cuda, ..."""
+    require_train_extra(LOAD_NEEDS)
     from .device import resolve_device
 
     target = resolve_device(device or "auto")  # a bad device fails before any file is read
@@ -112,6 +114,15 @@ def load(source: str | os.PathLike, device: str | None = None) -> TrainResult:
     if state.get("format") == CHECKPOINT:
         return _result(_from_checkpoint(load_checkpoint(path), path), path, target)
     raise CheckpointError(f"{path} is not a colabmagic model file or training checkpoint")
+
+
+def require_train_extra(modules: tuple[str, ...]) -> None:
+    """MissingExtraError with the exact pip line for the first of `modules` that is not installed,
+    not the bare ModuleNotFoundError of an import deep inside."""
+    from ..errors import require
+
+    for module_name in modules:
+        require(module_name, "train")
 
 
 def locate(source: str | os.PathLike) -> Path:
