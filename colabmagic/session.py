@@ -12,7 +12,9 @@ time-dependent method takes `now`, and a Session takes a `clock`, so tests need 
 The state lives in a small JSON file per kernel (written whole or not at all, see
 atomic_file.py) that the Jupyter server extension reads:
 `<$COLABMAGIC_STATE_DIR or the Jupyter runtime dir>/colabmagic-session-<kernel_id>.json`.
-Plain Python: no IPython here (the %session magic connects the cell events).
+Plain Python: IPython is never imported here. When this process already runs an IPython shell,
+`start()` connects its cell events (pre_run_cell/post_run_cell) to the session, once per shell,
+whoever starts it: `%session`, or the Jupyter server extension's silent execute.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from .atomic_file import write_atomically
 from .errors import ConfigError
 
 __all__ = ["DEFAULT_LIMIT", "Session", "SessionEvent", "apply", "current", "end", "format_clock", "format_duration",
-           "options_from_text", "parse_duration", "read_state", "start", "state_path", "this_kernel_id", "time_left", "write_state"]
+           "options_from_text", "parse_duration", "read_state", "start", "state_path", "this_kernel_id", "time_left",
+           "wire_cell_events", "write_state"]
 
 DEFAULT_LIMIT = 12 * 3600.0  # seconds, Colab's longest session
 WARN_AT = (30 * 60.0, 10 * 60.0, 60.0)  # seconds left at which a warning is given
@@ -271,7 +274,11 @@ class Session:
             self._changed(self.clock())
 
     def add_expiry_hook(self, fn: Callable[[], object]) -> Callable[[], None]:
-        """Call fn() when the session expires (e.g. %train's request_stop); returns its remover."""
+        """Call fn() when the session expires (e.g. %train's stop); returns its remover.
+
+        fn returns what it stopped: a truthy int (how many runs) or True (one); None, 0 or False
+        when nothing was running. The expiry notice counts what the hooks returned.
+        """
         with self._lock:
             self._hooks.append(fn)
 
@@ -288,7 +295,7 @@ class Session:
             self._listeners.append(fn)
         return lambda: self._listeners.remove(fn) if fn in self._listeners else None
 
-    # ----- cell events (IPython's pre_run_cell / post_run_cell, wired by the magic)
+    # ----- cell events (IPython's pre_run_cell / post_run_cell, wired by start())
 
     def cell_started(self, now: float | None = None) -> None:
         self.last_activity = self.clock() if now is None else now
@@ -311,11 +318,12 @@ class Session:
         with self._lock:
             left = self.time_left(now)
             events = []
+            expired_now = False
             if left is not None and not self.expired:
                 if left <= 0:
                     self.expired = True
                     self._dirty = True
-                    events.append(self._expiry_event())
+                    expired_now = True
                 else:
                     crossed = [t for t in WARN_AT if left <= t and t not in self._warned]
                     if crossed:
@@ -323,14 +331,11 @@ class Session:
                         events.append(SessionEvent("warning", left, (
                             f"Session: {format_duration(left)} left (limit {format_duration(self.limit_seconds + self.extended_seconds)}"
                             f", at its end: {self.on_expire}). Save your work, or extend it: %session --extend 1h")))
-            expired_now = any(e.kind == "expired" for e in events)
             hooks = list(self._hooks) if expired_now else []
             listeners = list(self._listeners)
-        for hook in hooks:  # outside the lock: a hook may read the session
-            try:
-                hook()
-            except Exception as err:  # one failing hook must not keep the others from running
-                events.append(SessionEvent("error", 0.0, f"Session expiry hook {hook!r} failed: {err!r}"))
+        if expired_now:
+            stopped, failures = _run_hooks(hooks)  # outside the lock: a hook may read the session
+            events += [self._expiry_event(stopped)] + failures
         for event in events:
             self.notice, self.notice_at, self._dirty = event.message, now, True
             self._notify(event.message)
@@ -458,8 +463,8 @@ class Session:
         if left > 0:
             self.expired = False
 
-    def _expiry_event(self) -> SessionEvent:
-        stop = f"{len(self._hooks)} running job(s) asked to stop and checkpoint. " if self._hooks else ""
+    def _expiry_event(self, stopped: int) -> SessionEvent:
+        stop = f"{stopped} running job(s) asked to stop and checkpoint. " if stopped else ""
         if self.on_expire == "shutdown":
             then = ("The kernel shuts down when the running cell ends (at most "
                     f"{format_duration(self.grace)} from now) to free the GPU.")
@@ -487,6 +492,20 @@ class Session:
 
     def _repr_pretty_(self, p, cycle):
         p.text(str(self))
+
+
+def _run_hooks(hooks) -> tuple[int, list[SessionEvent]]:
+    """Call each expiry hook; (how many runs they say they stopped, an error event per failure)."""
+    stopped, failures = 0, []
+    for hook in hooks:
+        try:
+            said = hook()
+        except Exception as err:  # one failing hook must not keep the others from running
+            failures.append(SessionEvent("error", 0.0, f"Session expiry hook {hook!r} failed: {err!r}"))
+            continue
+        if isinstance(said, (bool, int)) and said > 0:  # None (an older hook) counts as nothing stopped
+            stopped += int(said)
+    return stopped, failures
 
 
 def _stamp(path: Path):
@@ -572,7 +591,8 @@ def current() -> Session | None:
 def start(**options) -> Session:
     """This kernel's session, created and started on the first call (options as for Session).
 
-    Later calls return the running session unchanged; change it with its methods.
+    Later calls return the running session unchanged; change it with its methods. In an IPython
+    shell, its cell events are connected (see wire_cell_events).
     """
     global _current
     with _current_lock:
@@ -581,7 +601,36 @@ def start(**options) -> Session:
 
             _current = Session(**options).start()
             atexit.register(_forget_at_exit, _current)
-        return _current
+        session = _current
+    wire_cell_events()
+    return session
+
+
+def wire_cell_events(shell=None) -> bool:
+    """Connect an IPython shell's cell events to this kernel's session, once per shell: idle time
+    and `busy` (a running cell's shutdown grace) come from them. The shell is this process's
+    (get_ipython()) when not given; none, and IPython never imported: nothing to do, False."""
+    if shell is None:
+        ipython = sys.modules.get("IPython")
+        shell = ipython.get_ipython() if ipython is not None else None
+        if shell is None:
+            return False
+    if not getattr(shell, "_colabmagic_session_wired", False):
+        shell.events.register("pre_run_cell", _cell_started)
+        shell.events.register("post_run_cell", _cell_finished)
+        shell._colabmagic_session_wired = True
+    return True
+
+
+# the callbacks follow whichever session is current (one may end and another start)
+def _cell_started(*_info) -> None:
+    if _current is not None:
+        _current.cell_started()
+
+
+def _cell_finished(*_result) -> None:
+    if _current is not None:
+        _current.cell_finished()
 
 
 def options_from_text(*, limit: str | None = None, extend: str | None = None,

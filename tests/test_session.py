@@ -124,7 +124,7 @@ def test_expiry_runs_the_hooks_once_and_warns(fake):
     notices = []
     s = make(fake, notices, limit=60)
     calls = []
-    s.add_expiry_hook(lambda: calls.append("train"))
+    s.add_expiry_hook(lambda: calls.append("train") or 1)
     remove = s.add_expiry_hook(lambda: calls.append("removed"))
     remove()
     fake.now += 61
@@ -134,6 +134,27 @@ def test_expiry_runs_the_hooks_once_and_warns(fake):
     assert "Session limit of 1m reached" in notices[-1] and "1 running job(s) asked to stop" in notices[-1]
     assert "extend with %session --extend 1h" in notices[-1]
     assert s.check() == [] and calls == ["train"]  # once
+
+
+def test_the_expiry_notice_counts_the_runs_the_hooks_stopped(fake):
+    """A hook returns how many runs it stopped (True: one; None, 0 or False: none)."""
+    notices = []
+    s = make(fake, notices, limit=60)
+    for said in (2, True, None, 0, False):
+        s.add_expiry_hook(lambda said=said: said)
+    fake.now += 60
+    s.check()
+    assert "Session limit of 1m reached. 3 running job(s) asked to stop and checkpoint." in notices[-1]
+
+
+def test_the_expiry_notice_names_no_job_when_no_hook_stopped_one(fake):
+    notices = []
+    s = make(fake, notices, limit=60)
+    s.add_expiry_hook(lambda: None)  # a hook of the old kind, or nothing was training
+    s.add_expiry_hook(lambda: 0)
+    fake.now += 60
+    assert [e.kind for e in s.check()] == ["expired"]
+    assert "Session limit of 1m reached." in notices[-1] and "job" not in notices[-1]
 
 
 def test_extending_an_expired_session_counts_from_now(fake):
@@ -378,6 +399,43 @@ def test_current_start_and_end(state_dir):
     assert clock.read_state("cur") is not None
     clock.end()
     assert clock.current() is None and clock.read_state("cur") is None
+
+
+# A fresh process: IPython keeps one shell per process, and the test shell may be wired already.
+STARTED_BY_THE_SERVER = r"""
+import json, sys
+from IPython.core.interactiveshell import InteractiveShell
+from colabmagic.server.sessions import SessionKeeper
+import colabmagic.session as clock
+
+shell = InteractiveShell.instance()
+for _ in range(2):  # the toolbar's Start twice: wired once
+    result = shell.run_cell(SessionKeeper.start_code({"limit": 3600}), silent=True, store_history=False)
+    assert result.success, result.error_in_exec
+s = clock.current()
+s.last_activity -= 500
+idle_before = s.idle_seconds()
+shell.run_cell("import colabmagic.session as c; busy_in_cell = c.current().busy", store_history=False)
+print(json.dumps({"idle_before": idle_before, "idle_after": s.idle_seconds(), "busy_after": s.busy,
+                  "busy_in_cell": shell.user_ns["busy_in_cell"],
+                  "wired": [cb.__name__ for cb in shell.events.callbacks["pre_run_cell"]].count("_cell_started")}))
+clock.end()
+"""
+
+
+def test_a_session_started_by_the_server_tracks_cells_in_a_real_shell(state_dir):
+    """start_code (the toolbar's Start, a silent execute) wires the cell events as %session does."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, clock.STATE_ENV: str(state_dir)}
+    out = subprocess.run([sys.executable, "-c", STARTED_BY_THE_SERVER], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["idle_before"] >= 500
+    assert seen["idle_after"] < 100 and seen["busy_in_cell"] and not seen["busy_after"]
+    assert seen["wired"] == 1
 
 
 # ---------------------------------------------------------------- %session

@@ -227,6 +227,26 @@ def test_closing_or_an_interrupt_stops_the_refresh(shell):
     assert closed._tick() is False and not closed.running
 
 
+def test_a_new_resources_monitor_closes_the_earlier_one(shell, monkeypatch, published):
+    """Re-running %resources must not leave the first monitor refreshing unseen."""
+    from colabmagic.magics import resources
+    from colabmagic.widgets import interrupts
+    from conftest import run_ok
+
+    monkeypatch.setattr(shell, "kernel", object(), raising=False)  # a kernel: widgets are shown
+    first = run_ok(shell, "%resources --interval 30 -o")
+    try:
+        assert first.running and resources._views == [first]
+        second = run_ok(shell, "%resources --interval 30 -o")
+        assert second.running and resources._views == [second]
+        assert not first.running and not first._ticker._thread.is_alive()
+        assert first.widget.comm is None  # closed, as %session closes its earlier countdowns
+        assert len(interrupts._callbacks) == 1  # the first one's interrupt callback went with it
+    finally:
+        run_ok(shell, "%resources --stop -q")
+    assert not second.running and not interrupts._callbacks
+
+
 def test_resources_terminal_form(shell, capsys):
     from conftest import run_ok
 

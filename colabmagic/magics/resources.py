@@ -10,7 +10,8 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from .base import ColabMagics, reports_errors, result_arguments
 from .frontend import has_widgets, show_widget
 
-_views: list = []  # live monitors in this kernel
+_views: list = []  # live monitors in this kernel; only the newest refreshes
+_unhooks: dict = {}  # id(view) -> removes that view's interrupt callback
 
 
 def _seconds(text):
@@ -55,6 +56,7 @@ class ResourcesMagics(ColabMagics):
         from ..widgets.interrupts import on_interrupt
         from ..widgets.resources_view import ResourcesView
 
+        _close_all()  # an earlier monitor would go on refreshing unseen
         view = ResourcesView(interval=args.interval)
         _views.append(view)
         remove = None
@@ -64,16 +66,26 @@ class ResourcesMagics(ColabMagics):
             if remove is not None:
                 remove()
 
-        remove = on_interrupt(self.shell, interrupted)
+        remove = _unhooks[id(view)] = on_interrupt(self.shell, interrupted)
         show_widget(view, render_text(view.last))
         return self.deliver(view, args, show=False)
 
 
 def _stop_all(reason: str) -> int:
+    """Stop every monitor (the last readings stay on screen); how many were refreshing."""
     count = 0
     while _views:
         view = _views.pop()
         if view.running:
             count += 1
         view.stop(reason)
+        _unhooks.pop(id(view), lambda: None)()
     return count
+
+
+def _close_all() -> None:
+    """Close the earlier monitors, as %session does its countdowns: their refresh ends too."""
+    while _views:
+        view = _views.pop()
+        view.close()
+        _unhooks.pop(id(view), lambda: None)()

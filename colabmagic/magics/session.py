@@ -60,26 +60,8 @@ def _close_views() -> None:
 
 
 def _wire(shell, s) -> None:
-    """Idle time comes from cell starts: connect IPython's cell events to this kernel's session
-    once per shell (the callbacks follow whichever session is current)."""
-    if not getattr(shell, "_colabmagic_session_wired", False):
-        shell.events.register("pre_run_cell", _cell_started)
-        shell.events.register("post_run_cell", _cell_finished)
-        shell._colabmagic_session_wired = True
+    """Idle time comes from cell starts: session.wire_cell_events connects them (once per shell)."""
+    from ..session import wire_cell_events
+
+    wire_cell_events(shell)
     s.cell_started()  # this cell is activity too (its pre_run_cell may have come before the wiring)
-
-
-def _cell_started(*_info) -> None:
-    from ..session import current
-
-    s = current()
-    if s is not None:
-        s.cell_started()
-
-
-def _cell_finished(*_result) -> None:
-    from ..session import current
-
-    s = current()
-    if s is not None:
-        s.cell_finished()
