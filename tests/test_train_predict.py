@@ -152,3 +152,20 @@ def test_the_builtin_digits_predict_from_scikit_learns_raw_pixels(workdir):
     predicted = result.predict(x_test.reshape(-1, 8, 8))
     assert predicted.tolist() == [int(p) for p in predicted]
     assert np.mean(predicted == y_test) == pytest.approx(result.metrics["test_accuracy"], abs=1e-9)
+
+
+def test_a_table_model_predicts_one_row_given_as_a_dict_and_rows_as_a_list_of_dicts(workdir):
+    pd = pytest.importorskip("pandas")
+    vega = pytest.importorskip("vega_datasets")
+    from pathlib import Path
+
+    path = Path(vega.__file__).parent / "_data" / "seattle-weather.csv"
+    result = train("mlp", path, target="weather", epochs=1, **FAST)
+    rows = pd.read_csv(path).drop(columns="weather").iloc[:5]
+    expected = result.predict(rows).tolist()
+    one = rows.iloc[0].to_dict()  # {'date': '2012/01/01', 'precipitation': 0.0, ...}: one row, not five columns
+    assert result.predict(one).tolist() == expected[:1]
+    assert result.predict_proba(one).shape == (1, len(result.classes))
+    assert [result.predict(row).tolist()[0] for row in rows.to_dict("records")] == expected
+    assert result.predict(rows.to_dict("records")).tolist() == expected
+    assert result.predict(rows.to_dict("list")).tolist() == expected  # a dict of columns stays columns

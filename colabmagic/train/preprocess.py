@@ -216,13 +216,16 @@ def _is_series(x: Any) -> bool:
 
 
 def _table_columns(x: Any) -> tuple[list[str], list[np.ndarray]] | None:
-    """(header, columns) for a CSV path, a DataFrame, a dict of columns or a list of row dicts."""
+    """(header, columns) for a CSV path, a DataFrame, a dict of columns, one row as a dict of scalars
+    (`df.iloc[0].to_dict()`) or a list of row dicts."""
     from .data.table import frame_columns, read_table
 
     if isinstance(x, (str, Path)) and Path(x).suffix.lower() in TABLE_SUFFIXES:
         return read_table(Path(x).expanduser())
     if _is_frame(x):
         return frame_columns(x)
+    if isinstance(x, dict) and x and all(np.ndim(v) == 0 for v in x.values()):
+        x = [x]  # one row: its values are scalars (a string is one too), not columns
     if isinstance(x, dict):
         return [str(k) for k in x], [np.asarray(v, dtype=object) if not _numeric(v) else np.asarray(v)
                                      for v in x.values()]
