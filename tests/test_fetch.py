@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from colabmagic.errors import DataError, DownloadError
-from colabmagic.fetch import NetworkError, download, extract
+from colabmagic.fetch import InTheWay, NetworkError, download, extract
 
 PROXY_VARIABLES = ["http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"]
 
@@ -244,11 +244,58 @@ def test_extract_tar_and_zip(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["top", "ztop"]  # no staging folder left
 
 
-def test_extract_replaces_a_stale_folder(tmp_path):
-    (tmp_path / "out" / "top").mkdir(parents=True)
-    (tmp_path / "out" / "top" / "old.txt").write_text("old")
-    extract(make_tar(tmp_path / "a.tar.gz", [("top/x.txt", None, b"x")]), tmp_path / "out")
-    assert sorted(p.name for p in (tmp_path / "out" / "top").iterdir()) == ["x.txt"]
+def test_extract_never_removes_what_the_archive_did_not_create(tmp_path):
+    out = tmp_path / "out"
+    (out / "top").mkdir(parents=True)
+    (out / "top" / "my_notes.txt").write_text("mine")
+    (out / "top" / "x.txt").write_text("my own x")
+    archive = make_tar(tmp_path / "a.tar.gz", [("top/x.txt", None, b"x"), ("top/y.txt", None, b"y")])
+    with pytest.raises(InTheWay, match=r"top/ already exists \(top/my_notes.txt is not in a.tar.gz\)") as caught:
+        extract(archive, out)
+    assert caught.value.entry == out / "top" and "\n" not in str(caught.value)
+    (out / "top" / "my_notes.txt").unlink()
+    with pytest.raises(InTheWay, match=r"top/x.txt differs from the one in a.tar.gz"):
+        extract(archive, out)
+    assert sorted(p.name for p in out.iterdir()) == ["top"]  # no staging folder left
+    assert sorted(p.name for p in (out / "top").iterdir()) == ["x.txt"]  # nothing written, nothing removed
+    assert (out / "top" / "x.txt").read_text() == "my own x"
+
+
+def test_extract_again_completes_an_earlier_extraction(tmp_path):
+    out = tmp_path / "out"
+    archive = make_tar(tmp_path / "a.tar.gz", [("top/", tarfile.DIRTYPE, b""), ("top/x.txt", None, b"x"),
+                                               ("top/sub/y.txt", None, b"y"), ("z.txt", None, b"z")])
+    extract(archive, out)
+    (out / "other.txt").write_text("not in the way")  # beside the archive's entries: none of its business
+    extract(archive, out)  # the same line again: everything is what the archive holds
+    (out / "top" / "sub" / "y.txt").unlink()
+    extract(archive, out)
+    assert (out / "top" / "sub" / "y.txt").read_bytes() == b"y"
+    assert sorted(p.name for p in out.iterdir()) == ["other.txt", "top", "z.txt"]
+
+
+def test_extract_does_not_write_through_a_symlink_in_the_way(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "top").symlink_to(elsewhere)
+    with pytest.raises(InTheWay, match="top is a symbolic link"):
+        extract(make_tar(tmp_path / "a.tar.gz", [("top/x.txt", None, b"x")]), tmp_path / "out")
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_exclusive_extract_wants_the_whole_folder(tmp_path):
+    out = tmp_path / "data"
+    out.mkdir()
+    (out / "my_notes.txt").write_text("mine")
+    archive = make_tar(tmp_path / "data.tar.gz", [("train.csv", None, b"a"), ("test.csv", None, b"b")])
+    with pytest.raises(InTheWay, match=r"data/ already exists \(my_notes.txt is not in data.tar.gz\)"):
+        extract(archive, out, exclusive=True)
+    assert sorted(p.name for p in out.iterdir()) == ["my_notes.txt"]
+    (out / "my_notes.txt").unlink()
+    extract(archive, out, exclusive=True)
+    extract(archive, out, exclusive=True)
+    assert sorted(p.name for p in out.iterdir()) == ["test.csv", "train.csv"]
 
 
 @pytest.mark.parametrize("member", [

@@ -407,3 +407,39 @@ def test_magic_unzip_then_use_the_path_in_the_next_line(shell, workdir):
     assert str(shell.user_ns["path"]) == str(workdir / "data")
     assert shell.user_ns["path"].archive == workdir / "data.zip"
     assert run_ok(shell, "open(f'{path}/train.csv').read()") == "label,x\n1,2\n"
+
+
+def test_magic_unzip_keeps_an_existing_folder_of_the_same_name(shell, workdir):
+    """The archive's folder (or the folder named after it) is the user's own: it stays as it is."""
+    (workdir / "data").mkdir()
+    (workdir / "data" / "my_notes.txt").write_text("mine")
+    with LocalServer() as server:
+        server.files["data.zip"] = zipped({"data/train.csv": b"label,x\n1,2\n"})
+        server.files["flat/data.zip"] = zipped({"train.csv": b"a", "test.csv": b"b"})
+        for url in (server.url + "data.zip", server.url + "flat/data.zip"):
+            result = shell.run_cell(f"%drive_get {url} --unzip -q", store_history=False)
+            assert type(result.error_in_exec) is UsageError
+            message = str(result.error_in_exec)
+            assert message.startswith("data/ already exists (") and "my_notes.txt is not in data.zip" in message
+            assert message.endswith("remove it, or use -O another/ to put data.zip and what it holds there")
+            assert "\n" not in message
+            assert sorted(p.name for p in (workdir / "data").iterdir()) == ["my_notes.txt"]
+            assert (workdir / "data" / "my_notes.txt").read_text() == "mine"
+        run_ok(shell, f"%drive_get {server.url}data.zip --unzip -q -O another/ -v path")
+    assert str(shell.user_ns["path"]) == str(workdir / "another" / "data")
+    assert (workdir / "another" / "data" / "train.csv").read_bytes() == b"label,x\n1,2\n"
+
+
+@pytest.mark.parametrize("members", [{"data/train.csv": b"a", "data/sub/test.csv": b"b"},
+                                     {"train.csv": b"a", "sub/test.csv": b"b"}], ids=["one-folder", "flat"])
+def test_magic_unzip_again_is_idempotent(shell, workdir, members):
+    with LocalServer() as server:
+        server.files["data.zip"] = zipped(members)
+        line = f"%drive_get {server.url}data.zip --unzip -q -v path"
+        run_ok(shell, line)
+        run_ok(shell, line)  # the same line again: the folder is the archive's own, kept
+        (workdir / "data" / "sub" / "test.csv").unlink()
+        run_ok(shell, line)  # and a file deleted from it comes back
+    assert (workdir / "data" / "train.csv").read_bytes() == b"a"
+    assert (workdir / "data" / "sub" / "test.csv").read_bytes() == b"b"
+    assert sorted(p.name for p in workdir.iterdir()) == ["data", "data.zip"]

@@ -203,6 +203,21 @@ def test_path_refuses_to_overwrite_a_different_file_without_force(shell, fake, t
     assert files_under(data) == IRIS
 
 
+def test_path_keeps_the_users_other_files_even_with_force(shell, fake, token, tmp_path):
+    """--path adds the dataset's files to the folder: what else is in it (or in a subfolder of the
+    same name as the dataset's) is never removed, whether the files arrive fresh or from the cache."""
+    data = tmp_path / "data"
+    (data / "images").mkdir(parents=True)
+    (data / "my_notes.txt").write_text("mine")
+    (data / "images" / "my_drawing.png").write_bytes(b"mine too")
+    for line in ("%kaggle_get alice/iris --path data -q", "%kaggle_get alice/iris --path data --force -q"):
+        run_ok(shell, line)
+        assert (data / "my_notes.txt").read_text() == "mine"
+        assert (data / "images" / "my_drawing.png").read_bytes() == b"mine too"
+        placed = files_under(data)
+        assert {name: placed[name] for name in IRIS} == IRIS
+
+
 def test_path_never_writes_through_a_symlink_that_leads_outside(shell, fake, token, tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()

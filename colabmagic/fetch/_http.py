@@ -5,7 +5,9 @@
   not at all, and a file whose checksum does not match is removed, never left behind.
 - `extract` unpacks a tar (any compression) or zip archive after checking every member first: a
   member with an absolute path, a `..` component, a link or a device is refused before anything
-  is written.
+  is written. It only ever adds: an existing file or folder in the archive's way is kept as it
+  is when it matches the archive (a re-run), and anything else in the way (a file the archive
+  does not hold, or holds differently) makes it raise InTheWay before anything is written.
 
 Nothing here knows about datasets; `kaggle.py` and `gdrive.py` build on the same two functions.
 """
@@ -26,12 +28,12 @@ import urllib.parse
 import urllib.request
 import zipfile
 from pathlib import Path, PurePosixPath
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from ..atomic_file import fsync_folder
 from ..errors import DataError, DownloadError, NetworkError  # NetworkError re-exported: fetch._http.NetworkError
 
-__all__ = ["NetworkError", "download", "extract"]
+__all__ = ["InTheWay", "NetworkError", "download", "extract"]
 
 CHUNK = 1 << 20  # bytes read per network call and per hashing step
 
@@ -105,13 +107,25 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, md
     return _finish(part, dest)
 
 
-def extract(archive: str | os.PathLike, target_dir: str | os.PathLike) -> Path:
+class InTheWay(DataError):
+    """An existing file or folder stands where the archive would write and is not what the archive
+    holds: nothing was extracted. `entry` is the top-level path in the way, `detail` says why."""
+
+    def __init__(self, message: str, *, entry: Path, detail: str):
+        super().__init__(message)
+        self.entry, self.detail = entry, detail
+
+
+def extract(archive: str | os.PathLike, target_dir: str | os.PathLike, *, exclusive: bool = False) -> Path:
     """Unpack a tar (.tar, .tar.gz, .tgz, .tar.bz2, .tar.xz) or .zip archive into `target_dir`.
 
     Every member is checked before anything is written: absolute paths, `..` components,
     symbolic and hard links, devices and FIFOs make it raise DataError and write nothing.
-    Members are unpacked into a temporary folder inside `target_dir` and moved into place
-    at the end; top-level entries that already exist are replaced. Returns `target_dir`.
+    Nothing that exists is ever removed or overwritten: an existing top-level entry of the archive
+    (with `exclusive`, the whole of `target_dir`) may only hold what the archive holds, byte for
+    byte (an earlier extraction of the same archive); it is completed, not replaced. Anything else
+    in the way raises InTheWay and writes nothing. Members are unpacked into a temporary folder
+    inside `target_dir` and moved into place at the end. Returns `target_dir`.
     """
     archive, target = Path(archive), Path(target_dir)
     if tarfile.is_tarfile(archive):
@@ -119,13 +133,15 @@ def extract(archive: str | os.PathLike, target_dir: str | os.PathLike) -> Path:
             members = tar.getmembers()
             for member in members:
                 _check_tar_member(archive, member)
-            _unpack(target, [(m.name, m.isdir(), lambda m=m: tar.extractfile(m)) for m in members])
+            _unpack(archive, target, [_Member(m.name, m.isdir(), m.size, lambda m=m: tar.extractfile(m))
+                                      for m in members], exclusive)
     elif zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
             infos = zf.infolist()
             for info in infos:
                 _check_zip_member(archive, info)
-            _unpack(target, [(i.filename, i.is_dir(), lambda i=i: zf.open(i)) for i in infos])
+            _unpack(archive, target, [_Member(i.filename, i.is_dir(), i.file_size, lambda i=i: zf.open(i))
+                                      for i in infos], exclusive)
     else:
         raise DataError(f"{archive} is not a tar or zip archive (or it is damaged): delete it and try again")
     return target
@@ -245,28 +261,107 @@ def _check_zip_member(archive: Path, info: zipfile.ZipInfo) -> None:
         raise DataError(f"Refusing to extract {archive.name}: member {info.filename!r} is a link or device")
 
 
-def _unpack(target: Path, members) -> None:
-    """Write (name, is_dir, open_member) entries under a temporary folder, then move them into target."""
+class _Member(NamedTuple):
+    name: str
+    is_dir: bool
+    size: int
+    open: Callable
+
+
+STAGING_PREFIX = ".extracting-"
+
+
+def _unpack(archive: Path, target: Path, members: list[_Member], exclusive: bool) -> None:
+    """Check what is in the way, write the members under a temporary folder, then move in what is missing."""
+    _check_nothing_in_the_way(archive, target, members, exclusive)
     target.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".extracting-", dir=target))
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target))
     try:
         root = staging.resolve()
-        for name, is_dir, open_member in members:
-            path = (staging / name.replace("\\", "/")).resolve()
+        for member in members:
+            path = (staging / member.name.replace("\\", "/")).resolve()
             if path != root and root not in path.parents:  # belt and braces after _check_name
-                raise DataError(f"Refusing to extract member {name!r}: it points outside the target folder")
-            if is_dir:
+                raise DataError(f"Refusing to extract member {member.name!r}: it points outside the target folder")
+            if member.is_dir:
                 path.mkdir(parents=True, exist_ok=True)
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
-            with open_member() as src, open(path, "wb") as out:
+            with member.open() as src, open(path, "wb") as out:
                 shutil.copyfileobj(src, out, CHUNK)
         for entry in staging.iterdir():
-            final = target / entry.name
-            if final.is_dir() and not final.is_symlink():
-                shutil.rmtree(final)
-            elif final.exists() or final.is_symlink():
-                final.unlink()
-            os.replace(entry, final)
+            _move_in(entry, target / entry.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _move_in(staged: Path, final: Path) -> None:
+    """Move what `final` lacks from `staged`; what is there already matched the archive (checked)."""
+    if not os.path.lexists(final):
+        os.replace(staged, final)
+    elif staged.is_dir():
+        for child in staged.iterdir():
+            _move_in(child, final / child.name)
+
+
+def _check_nothing_in_the_way(archive: Path, target: Path, members: list[_Member], exclusive: bool) -> None:
+    """Raise InTheWay unless every existing path where the archive writes is what the archive holds."""
+    expected: dict[str, _Member | None] = {}  # relative path -> member (None: a folder implied by its files)
+    for member in members:
+        parts = [p for p in member.name.replace("\\", "/").split("/") if p not in ("", ".")]
+        for depth in range(1, len(parts)):
+            expected.setdefault("/".join(parts[:depth]), None)
+        if parts:
+            expected["/".join(parts)] = member
+    if exclusive:
+        if target.is_symlink() or (target.exists() and not target.is_dir()):
+            raise InTheWay(f"{target} already exists and is not a folder: remove it, or extract {archive.name} "
+                           "somewhere else", entry=target, detail="it is not a folder")
+        tops = [p.name for p in target.iterdir() if not p.name.startswith(STAGING_PREFIX)] if target.is_dir() else []
+    else:
+        tops = [name for name in expected if "/" not in name]
+    for top in sorted(tops):
+        for path in _existing_tree(target / top):
+            relative = path.relative_to(target).as_posix()
+            why = _why_in_the_way(archive, path, relative, expected)
+            if why:
+                entry = target if exclusive else target / top
+                shown = f"{entry}/" if entry.is_dir() and not entry.is_symlink() else str(entry)
+                raise InTheWay(f"{shown} already exists ({why}): remove it, or extract {archive.name} somewhere "
+                               "else; nothing was extracted", entry=entry, detail=why)
+
+
+def _existing_tree(path: Path):
+    """path and everything under it, without following symbolic links; nothing when it does not exist."""
+    if not os.path.lexists(path):
+        return
+    yield path
+    if path.is_dir() and not path.is_symlink():
+        for child in sorted(path.iterdir()):
+            yield from _existing_tree(child)
+
+
+def _why_in_the_way(archive: Path, path: Path, relative: str, expected: dict[str, "_Member | None"]) -> str:
+    """Why the existing `path` is not what the archive puts at `relative`; empty when it is."""
+    if relative not in expected:
+        return f"{relative} is not in {archive.name}"
+    if path.is_symlink():
+        return f"{relative} is a symbolic link"
+    member = expected[relative]
+    wants_folder = member is None or member.is_dir
+    if wants_folder != path.is_dir():
+        return f"{relative} is a {'file' if wants_folder else 'folder'} where {archive.name} has a " \
+               f"{'folder' if wants_folder else 'file'}"
+    if not wants_folder and not _same_bytes(path, member):
+        return f"{relative} differs from the one in {archive.name}"
+    return ""
+
+
+def _same_bytes(path: Path, member: _Member) -> bool:
+    if path.stat().st_size != member.size:
+        return False
+    mine, theirs = hashlib.sha256(usedforsecurity=False), hashlib.sha256(usedforsecurity=False)
+    with open(path, "rb") as f, member.open() as src:
+        for stream, h in ((f, mine), (src, theirs)):
+            while block := stream.read(CHUNK):
+                h.update(block)
+    return mine.digest() == theirs.digest()

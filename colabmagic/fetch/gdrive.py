@@ -10,7 +10,8 @@ or a plain http(s) URL. `download(text, dest)` fetches it and returns a `Downloa
   resumes with Range/If-Range; the final name appears only once the file is whole (and its sha256
   matches, when one is given).
 - Plain URLs go through `_http.download` (Range resume, checksum, `.part` + rename).
-- `unzip` extracts the archive safely (`_http.extract`: nothing may land outside the target).
+- `unzip` extracts the archive safely (`_http.extract`: nothing may land outside the target, and
+  a folder in the way that holds anything the archive does not is left alone: one clear line).
 
 gdown is pinned (pyproject, extra `data`): the staging layout and error mapping lean on its
 6.5.1 behaviour (`download(..., resume=True, progress=, hasher=)`, `download_folder(skip_download=True)`).
@@ -34,7 +35,7 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import ConfigError, DataError, DownloadError, NetworkError, require
 from ._http import download as http_download
-from ._http import extract
+from ._http import InTheWay, extract
 from ._progress import ByteProgress
 
 DRIVE_HOSTS = {"drive.google.com", "docs.google.com", "drive.usercontent.google.com"}
@@ -362,18 +363,27 @@ def _sha256(path: Path) -> str:
 
 def _unpack(archive: Path) -> Path:
     """Extract next to the archive: into its parent when it holds one top-level folder, else into
-    a folder named after it (data.zip -> data/). Returns the folder the data is in."""
+    a folder named after it (data.zip -> data/). Returns the folder the data is in. A folder of
+    that name is only completed when it holds nothing but what the archive holds (a re-run); one
+    with anything else in it (the user's own files) is never touched: InTheWay, one line."""
     tops = _top_level(archive)
     if len(tops) == 1 and tops[0][1]:
-        extract(archive, archive.parent)
-        return archive.parent / tops[0][0]
-    stem = archive.name
-    for suffix in (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".tar"):
-        if stem.lower().endswith(suffix):
-            stem = stem[: -len(suffix)]
-            break
-    target = archive.parent / (stem if stem != archive.name else stem + ".d")
-    extract(archive, target)
+        target, into, exclusive = archive.parent / tops[0][0], archive.parent, False
+    else:
+        stem = archive.name
+        for suffix in (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".tar"):
+            if stem.lower().endswith(suffix):
+                stem = stem[: -len(suffix)]
+                break
+        target = archive.parent / (stem if stem != archive.name else stem + ".d")
+        into, exclusive = target, True
+    try:
+        extract(archive, into, exclusive=exclusive)
+    except InTheWay as err:
+        shown = os.path.relpath(err.entry) if err.entry.is_relative_to(Path.cwd()) else str(err.entry)
+        slash = "/" if err.entry.is_dir() and not err.entry.is_symlink() else ""
+        raise InTheWay(f"{shown}{slash} already exists ({err.detail}): remove it, or use -O another/ to put "
+                       f"{archive.name} and what it holds there", entry=err.entry, detail=err.detail) from None
     return target
 
 
