@@ -211,6 +211,17 @@ def test_runtime_dialog_picks_cpu_and_the_kernel_reports_it(lab, page):
     options = dialog.locator("input[name='cm-runtime']")
     specs = [options.nth(i).get_attribute("value") for i in range(options.count())]
     assert "cpu" in specs and "auto" in specs
+    # a fresh kernel runs on auto: the dialog says so (it used to check the first device, the CPU)
+    assert dialog.locator("input[name='cm-runtime']:checked").get_attribute("value") == "auto"
+    # the radios are drawn (the Dialog's jp-mod-styled gave them `appearance: none`: empty boxes)
+    for radio in [options.nth(i) for i in range(options.count())]:
+        drawn = radio.evaluate("el => ({appearance: getComputedStyle(el).appearance,"
+                               " width: el.getBoundingClientRect().width,"
+                               " height: el.getBoundingClientRect().height})")
+        assert drawn["appearance"] != "none" and drawn["width"] > 0 and drawn["height"] > 0, drawn
+    # the checked option stands out from the others by more than its radio
+    weight = "el => getComputedStyle(el.closest('label')).fontWeight"
+    assert dialog.locator("input[value='auto']").evaluate(weight) != dialog.locator("input[value='cpu']").evaluate(weight)
     dialog.screenshot(path=str(ARTIFACTS / "runtime-dialog.png"))
     dialog.locator("input[value='cpu']").check()
     dialog.locator(".jp-Dialog-button.jp-mod-accept").click()

@@ -5,6 +5,7 @@ import { Widget } from '@lumino/widgets';
 
 import { postAPI, requestAPI } from './api';
 import { acceleratorLabel, formatBytes } from './format';
+import { preselect } from './preselect';
 import { IDevice, INotebookRuntimeMetadata, IRuntimeChoice, IRuntimeInfo, ISelection } from './types';
 
 /** The notebook's saved runtime type, in Colab's keys, or null when it has none. */
@@ -58,14 +59,12 @@ export async function applyInKernel(
 
 /** The dialog body: one radio per device, the current one checked. */
 class RuntimeChooser extends Widget implements Dialog.IBodyWidget<string> {
-  constructor(devices: IDevice[], current: string) {
+  constructor(devices: IDevice[], kernelSpec: string | null, saved: INotebookRuntimeMetadata | null) {
     super();
     this.addClass('cm-RuntimeChooser');
     const intro = document.createElement('p');
     intro.textContent = 'Hardware accelerator';
     this.node.appendChild(intro);
-    const specs = devices.map(d => d.spec);
-    const checked = specs.includes(current) ? current : specs.includes('auto') ? 'auto' : specs[0];
     const options: { spec: string; text: string }[] = [
       { spec: 'auto', text: 'Auto (first GPU, else CPU)' },
       ...devices.map(d => ({
@@ -75,6 +74,7 @@ class RuntimeChooser extends Widget implements Dialog.IBodyWidget<string> {
           (d.memory_total_bytes ? ` (${formatBytes(d.memory_total_bytes)})` : '')
       }))
     ];
+    const checked = preselect(options.map(o => o.spec), kernelSpec, saved, devices);
     for (const option of options) {
       const label = document.createElement('label');
       label.className = 'cm-RuntimeChooser-option';
@@ -82,7 +82,7 @@ class RuntimeChooser extends Widget implements Dialog.IBodyWidget<string> {
       input.type = 'radio';
       input.name = 'cm-runtime';
       input.value = option.spec;
-      input.checked = option.spec === (current || checked);
+      input.checked = option.spec === checked;
       label.append(input, document.createTextNode(' ' + option.text));
       this.node.appendChild(label);
     }
@@ -144,9 +144,11 @@ export class RuntimeButton extends Widget {
   }
 
   async openDialog(): Promise<void> {
+    // with the kernel's id the server also says what it last chose for this kernel
+    const kernel = this._panel.sessionContext.session?.kernel;
     let info: IRuntimeInfo;
     try {
-      info = await requestAPI<IRuntimeInfo>('runtime');
+      info = await requestAPI<IRuntimeInfo>(kernel ? `runtime/${kernel.id}` : 'runtime');
     } catch (error) {
       await showDialog({
         title: 'Change runtime type',
@@ -155,10 +157,10 @@ export class RuntimeButton extends Widget {
       });
       return;
     }
-    const current = this._last ? this._last.spec : '';
+    const kernelSpec = info.selection?.spec ?? this._last?.spec ?? null;
     const result = await showDialog({
       title: 'Change runtime type',
-      body: new RuntimeChooser(info.devices, current),
+      body: new RuntimeChooser(info.devices, kernelSpec, savedRuntime(this._panel)),
       buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Save' })]
     });
     if (!result.button.accept || result.value === null) {
