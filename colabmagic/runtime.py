@@ -31,7 +31,8 @@ from importlib.util import find_spec
 from .errors import ConfigError, DeviceError
 
 __all__ = ["Device", "DeviceSpec", "Runtime", "Selection", "devices", "discover", "from_notebook_metadata",
-           "kernel_env", "parse_spec", "select", "selected", "to_notebook_metadata", "torch_device"]
+           "cuda_missing", "kernel_env", "parse_spec", "select", "selected", "to_notebook_metadata", "torch_device",
+           "unavailable"]
 
 SPEC_HELP = "auto, cpu, cuda, cuda:N, gpu:0,1 or mps"
 DEVICE_ENV = "COLABMAGIC_DEVICE"  # a spec applied when this module is first used (set at kernel start)
@@ -348,9 +349,15 @@ def _hide_others(wanted: DeviceSpec, gpus) -> Selection:
     # (torchrun workers) get the new one.
     _set_visible(value)
     usable = all(_torch_can_see(i) for i in wanted.indices)
+    env = f"{VISIBLE_ENV}={value}" if value is not None else f"{VISIBLE_ENV} unset"
+    if save_for_restart(wanted):
+        kept = "the choice is kept and applied by %load_ext colabmagic in the restarted kernel"
+    elif _pending_path() is None:  # nothing restarts this process under the same id
+        kept = f"outside a Jupyter kernel nothing keeps the choice: start Python with {env}"
+    else:
+        kept = f"the choice could not be kept in {_pending_path().parent}: start the kernel with {env}"
     restart = (f"; {user} has already initialised CUDA in this kernel, so hiding the other GPUs takes a "
-               f"kernel restart (the choice is kept and applied by %load_ext colabmagic in the restarted kernel)")
-    save_for_restart(wanted)
+               f"restart ({kept})")
     if not usable:
         return Selection(str(wanted), False, True,
                          f"{wanted} is hidden from this kernel by an earlier selection{restart}")
@@ -432,8 +439,8 @@ def _pending_path():
     return state_dir() / f"colabmagic-runtime-{kernel}.json"
 
 
-def save_for_restart(spec) -> None:
-    """Keep `spec` for this kernel's next start (None: forget a kept one)."""
+def save_for_restart(spec) -> bool:
+    """Keep `spec` for this kernel's next start (None: forget a kept one); whether it was kept."""
     import json
 
     from .atomic_file import write_atomically
@@ -441,15 +448,16 @@ def save_for_restart(spec) -> None:
     try:
         path = _pending_path()
         if path is None:
-            return
+            return False
         if spec is None:
             path.unlink(missing_ok=True)
-            return
+            return False
         data = json.dumps({"spec": str(parse_spec(spec)), "env": kernel_env(spec)}).encode()
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, lambda f: f.write(data))
+        return True
     except OSError:
-        pass  # an unwritable runtime dir: the restart simply starts without the choice
+        return False  # an unwritable runtime dir: the restart simply starts without the choice
 
 
 def apply_saved() -> str | None:
@@ -505,9 +513,9 @@ def torch_device(spec="auto"):
             raise DeviceError("device mps is not available (it needs Apple silicon and a PyTorch built "
                               "with MPS): use device cpu or auto")
         return torch.device("mps")
-    if not torch.cuda.is_available():
-        why = "this PyTorch is built without CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
-        raise DeviceError(f"device {wanted} is not available ({why}): use device cpu or auto")
+    why = cuda_missing()
+    if why is not None:
+        raise unavailable(wanted, why)
     if not wanted.indices:
         chosen = _selected_spec()
         if chosen.kind == "cuda" and chosen.indices:
@@ -520,6 +528,23 @@ def torch_device(spec="auto"):
     if index >= count:
         raise DeviceError(_no_such_gpu(number, count))
     return torch.device("cuda", index)
+
+
+def cuda_missing() -> str | None:
+    """Why torch cannot use CUDA here, in the words every device error uses; None when it can.
+    Imports torch only when it is installed."""
+    if find_spec("torch") is None:
+        return "torch is not installed"
+    import torch
+
+    if torch.cuda.is_available():
+        return None
+    return "this PyTorch is built without CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
+
+
+def unavailable(wanted, why: str) -> DeviceError:
+    """The one wording of "this device cannot be used here" for a spec (%train, %%timeit_gpu)."""
+    return DeviceError(f"device {parse_spec(wanted)} is not available ({why}): use device cpu or auto")
 
 
 def _torch_mps(torch) -> bool:

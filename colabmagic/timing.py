@@ -23,11 +23,11 @@ every call a cold cache). Events are recorded on the current stream: work the co
 streams is only counted if it joins the current stream before returning.
 
 Where the time is measured: on CUDA when torch is installed and `torch.cuda.is_available()`,
-otherwise on the CPU with `time.perf_counter`. torch is imported here on the first timing when it
-is installed (asking torch is the only reliable way to know whether CUDA works); when it is not
-installed nothing is imported (`importlib.util.find_spec`). On a CUDA machine a cell that does only
-CPU work is still timed with events: with an idle GPU they are recorded as the CPU reaches them, so
-they measure the CPU time of the loops.
+otherwise on the CPU with `time.perf_counter`. torch is imported on the first timing when it is
+installed (asking torch is the only reliable way to know whether CUDA works); when it is not
+installed nothing is imported (runtime.cuda_missing asks `importlib.util.find_spec` first). On a
+CUDA machine a cell that does only CPU work is still timed with events: with an idle GPU they are
+recorded as the CPU reaches them, so they measure the CPU time of the loops.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ import time
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib.util import find_spec
 from typing import Callable
 
 from .errors import ConfigError, DeviceError
@@ -215,35 +214,28 @@ def _check_counts(number, repeat, warmup) -> None:
 def _choose_device(device, graph: bool):
     """(torch, CUDA device index) to time on, or None for the CPU.
 
-    The spec is parsed by colabmagic.runtime, like every device spec; None means CUDA when it is
-    available (the GPU chosen with %runtime, if one was), else the CPU.
+    colabmagic.runtime parses and resolves the spec, and words why a device cannot be used, as
+    for %train --device; only timing's own limits (no MPS, --graph needs CUDA) are worded here.
+    None means CUDA when it is available (the GPU chosen with %runtime, if one was), else the CPU.
     """
-    from .runtime import parse_spec, selected, torch_device
+    from .runtime import cuda_missing, parse_spec, selected, torch_device, unavailable
 
     wanted = parse_spec(device)  # also an int (a GPU number) or a torch.device
-    explicit = device is not None and wanted.kind != "auto"
     if wanted.kind == "cpu":
         if graph:
             raise DeviceError("--graph needs a CUDA device: device='cpu' was asked for")
         return None
     if wanted.kind == "mps":
         raise DeviceError(f"timing runs on 'cpu' or a CUDA device, not {device!r}")
-    if find_spec("torch") is None:
-        # no torch, no CUDA tensors: nothing in the code can run on a GPU that we could time
+    why = cuda_missing()  # imports torch only when it is installed
+    if why is not None:
         if graph:
-            raise DeviceError("--graph needs a CUDA device, and torch is not installed: run without --graph")
-        if explicit:
-            raise DeviceError(f"device {device!r} needs torch with CUDA, and torch is not installed")
-        return None
+            raise DeviceError(f"--graph needs a CUDA device ({why}): run without --graph to time on the CPU")
+        if wanted.kind == "cuda":
+            raise unavailable(wanted, why)
+        return None  # auto: no CUDA, no GPU work to time
     import torch
 
-    if not torch.cuda.is_available():
-        if graph:
-            raise DeviceError("--graph needs a CUDA device (torch.cuda.is_available() is False here): "
-                              "run without --graph to time on the CPU")
-        if explicit:
-            raise DeviceError(f"device {device!r} needs CUDA, and torch.cuda.is_available() is False here")
-        return None
     if wanted.kind == "auto" and parse_spec(selected()).kind != "cuda":
         wanted = parse_spec("cuda")  # a CPU selection still times CUDA work on the current GPU
     return torch, torch_device(wanted).index

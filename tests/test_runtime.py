@@ -362,8 +362,29 @@ def test_a_later_choice_replaces_one_waiting_for_a_restart(two_gpus, monkeypatch
 def test_outside_a_kernel_nothing_is_kept(two_gpus, monkeypatch, tmp_path):
     monkeypatch.setenv("COLABMAGIC_STATE_DIR", str(tmp_path))
     monkeypatch.setattr(runtime, "_cuda_initialized", lambda: "torch")
-    runtime.select("cuda:1")
+    selection = runtime.select("cuda:1")
     assert list(tmp_path.iterdir()) == [] and runtime.apply_saved() is None
+    # the message promises nothing that will not happen
+    assert "kept and applied" not in selection.message
+    assert selection.message.endswith("(outside a Jupyter kernel nothing keeps the choice: "
+                                      "start Python with CUDA_VISIBLE_DEVICES=GPU-bbbb0000-2222)")
+
+
+def test_in_a_kernel_the_message_says_the_choice_is_kept(two_gpus, monkeypatch, in_kernel):
+    monkeypatch.setattr(runtime, "_cuda_initialized", lambda: "torch")
+    selection = runtime.select("cuda:1")
+    assert in_kernel.exists()
+    assert selection.message.endswith("takes a restart (the choice is kept and applied by %load_ext colabmagic "
+                                      "in the restarted kernel)")
+
+
+def test_a_choice_that_cannot_be_written_is_not_said_to_be_kept(two_gpus, monkeypatch, in_kernel, tmp_path):
+    monkeypatch.setattr(runtime, "_cuda_initialized", lambda: "torch")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("COLABMAGIC_STATE_DIR", str(blocker / "state"))  # under a file: cannot be made
+    message = runtime.select("cuda:1").message
+    assert "kept and applied" not in message and "could not be kept in" in message
 
 
 def test_mps_is_listed_on_apple_silicon(monkeypatch, fake_nvml):

@@ -118,6 +118,25 @@ def test_prints_the_cpu_message_without_cuda(shell, capsys):
     assert "on CPU (no CUDA device)" in capsys.readouterr().out
 
 
+def test_an_unavailable_cuda_is_worded_as_train_words_it(shell, workdir):
+    """runtime.py words why a device cannot be used, for timing and %train alike."""
+    if cuda_available():
+        pytest.skip("this machine has CUDA: nothing to refuse")
+    from colabmagic.errors import DeviceError
+    from colabmagic.timing import time_callable
+
+    trained = shell.run_cell("%train cnn digits --device cuda", store_history=False)
+    assert type(trained.error_in_exec) is UsageError
+    with pytest.raises(DeviceError) as timed:
+        time_callable(lambda: None, device="cuda")
+    assert str(timed.value) == str(trained.error_in_exec)
+    assert str(timed.value).startswith("device cuda is not available (")
+    with pytest.raises(DeviceError) as graph:  # timing's own limit, for the same reason
+        time_callable(lambda: None, graph=True)
+    reason = str(timed.value).split("(", 1)[1].split(")", 1)[0]
+    assert f"--graph needs a CUDA device ({reason})" in str(graph.value)
+
+
 @pytest.mark.parametrize("line, message", [
     ("-n 0", "the number of loops per run (-n) must be a whole number >= 1, not 0"),
     ("-r -1", "the number of runs (-r) must be a whole number >= 1, not -1"),

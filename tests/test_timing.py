@@ -135,7 +135,7 @@ def test_graph_without_cuda_is_a_device_error():
     if not cuda_available():
         with pytest.raises(DeviceError, match="^--graph needs a CUDA device"):
             time_callable(Counter(), graph=True)
-        with pytest.raises(DeviceError, match="needs CUDA"):
+        with pytest.raises(DeviceError, match=r"^device cuda:0 is not available \("):
             time_callable(Counter(), device="cuda:0")
 
 
@@ -145,8 +145,9 @@ def test_without_torch_nothing_imports_torch_or_ipython():
 import sys
 import colabmagic.timing as timing
 assert "IPython" not in sys.modules and "torch" not in sys.modules
-real_find_spec = timing.find_spec
-timing.find_spec = lambda name: None if name == "torch" else real_find_spec(name)
+import colabmagic.runtime as runtime
+real_find_spec = runtime.find_spec
+runtime.find_spec = lambda name: None if name == "torch" else real_find_spec(name)
 result = timing.time_callable(lambda: sum(range(100)), number=10, repeat=3)
 assert result.backend == "cpu" and result.device == "CPU (no CUDA device)", result
 try:
@@ -155,6 +156,12 @@ except timing.DeviceError as err:
     assert "--graph needs a CUDA device" in str(err) and "torch is not installed" in str(err)
 else:
     raise AssertionError("--graph without torch did not fail")
+try:
+    timing.time_callable(lambda: None, device="cuda")
+except timing.DeviceError as err:
+    assert str(err) == "device cuda is not available (torch is not installed): use device cpu or auto", err
+else:
+    raise AssertionError("device='cuda' without torch did not fail")
 assert "torch" not in sys.modules
 print("ok")
 """
