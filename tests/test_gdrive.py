@@ -26,7 +26,7 @@ from colabmagic.errors import ConfigError, DownloadError, NetworkError
 from colabmagic.fetch.gdrive import Downloaded, download, parse
 
 from conftest import run_ok
-from test_fetch import PROXY_VARIABLES, LocalServer
+from test_fetch import PROXY_VARIABLES, LocalServer, closed_port_url
 
 FILE_ID = "1AbCdEfGhIjKlMnOpQrStUvWxYz012345"
 BIG_ID = "1BigFileThatNeedsTheVirusScanPage99"
@@ -311,6 +311,51 @@ def test_unreachable_drive_is_a_network_error(monkeypatch, workdir):
     monkeypatch.setattr(module, "_get_session", session)
     with pytest.raises(NetworkError, match="Cannot reach Google Drive.*HTTPS_PROXY"):
         download(FILE_ID, progress=False, retries=0)
+
+
+@pytest.fixture
+def drive_unreachable(monkeypatch):
+    """Every Drive host answers from a 127.0.0.1 port where nothing listens: connecting is refused."""
+    module = importlib.import_module("gdown.download")
+    original = module._get_session
+    port = int(closed_port_url().rsplit(":", 1)[1].strip("/"))
+
+    def session(**kwargs):
+        sess, cookies = original(**kwargs)
+        for host in ("drive.google.com", "docs.google.com", "drive.usercontent.google.com"):
+            sess.mount(f"https://{host}", LocalDriveAdapter(port))
+        return sess, cookies
+
+    monkeypatch.setattr(module, "_get_session", session)
+    monkeypatch.setattr(importlib.import_module("gdown.download_folder"), "_get_session", session)
+    return port
+
+
+def test_offline_with_the_magics_default_retries_says_cannot_reach(shell, drive_unreachable, workdir):
+    """gdown retries, then wraps the ConnectionError in its DownloadError: still not a 'broke off'."""
+    result = shell.run_cell(f"%drive_get {FILE_ID} -q", store_history=False)
+    message = str(result.error_in_exec)
+    assert type(result.error_in_exec) is UsageError and "\n" not in message
+    assert message.startswith("Cannot reach Google Drive (") and "HTTPS_PROXY" in message
+    assert "broke off" not in message and "resume" not in message
+    assert list(workdir.iterdir()) == []  # nothing received, nothing kept
+
+
+def test_offline_folder_listing_says_cannot_reach(drive_unreachable, workdir):
+    with pytest.raises(NetworkError, match=r"^Cannot reach Google Drive \(.*HTTPS_PROXY"):
+        download(FOLDER_ID, folder=True, progress=False)
+    assert list(workdir.iterdir()) == []
+
+
+def test_a_proxy_that_does_not_answer_is_named(drive_unreachable, workdir, monkeypatch):
+    proxy = closed_port_url().rstrip("/")
+    for name in PROXY_VARIABLES:
+        monkeypatch.setenv(name, proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with pytest.raises(NetworkError, match=rf"^Cannot reach Google Drive: the proxy {proxy} did not answer; "
+                                           "check HTTPS_PROXY"):
+        download(FILE_ID, progress=False)
 
 
 # --- plain URLs through fetch/_http.py ------------------------------------------------------

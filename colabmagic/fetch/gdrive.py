@@ -37,6 +37,7 @@ from ..errors import ConfigError, DataError, DownloadError, NetworkError, requir
 from ._http import download as http_download
 from ._http import InTheWay, extract
 from ._progress import ByteProgress
+from ._unreachable import connection_error, unreachable
 
 DRIVE_HOSTS = {"drive.google.com", "docs.google.com", "drive.usercontent.google.com"}
 ID = r"[-\w]{25,}"  # Drive IDs are 25+ characters of letters, digits, - and _
@@ -230,6 +231,7 @@ def _gdown_file(file_id: str, folder: Path, bar: ByteProgress, timeout: float, r
     gdown = _gdown()
     folder.mkdir(parents=True, exist_ok=True)
     cookies = Path(importlib.import_module("gdown.download").DEFAULT_COOKIES_FILE)
+    before = bar.bytes  # more after a failure: bytes arrived, so the connection broke off (resumable)
     for attempt in (1, 2):
         try:
             out = gdown.download(id=file_id, output=str(output) if output else str(folder) + os.sep, quiet=True,
@@ -244,11 +246,12 @@ def _gdown_file(file_id: str, folder: Path, bar: ByteProgress, timeout: float, r
                 for part in folder.glob("*.part"):
                     part.unlink()
                 continue
-            raise _drive_error(err, file_id) from err
+            raise _drive_error(err, file_id, received=bar.bytes > before) from err
     raise AssertionError("unreachable")
 
 
-def _drive_error(err: Exception, file_id: str) -> Exception:
+def _drive_error(err: Exception, file_id: str, *, received: bool = False) -> Exception:
+    """One line for what gdown raised. `received`: bytes of the file arrived in this call."""
     import requests
     from gdown import exceptions
 
@@ -256,10 +259,12 @@ def _drive_error(err: Exception, file_id: str) -> Exception:
     if isinstance(err, exceptions.FileURLRetrievalError):
         return DownloadError(f"Google Drive would not hand out {file_id}: it must be shared as 'Anyone with the "
                              f"link', and popular files hit a daily download quota; open {view} in a browser to check")
-    if isinstance(err, (requests.ConnectionError, requests.Timeout)):
-        reason = "timed out" if isinstance(err, requests.Timeout) else _first_line(err)
-        return NetworkError(f"Cannot reach Google Drive ({reason}); check the network, or set HTTPS_PROXY "
-                            "if you need a proxy")
+    # After its retries gdown wraps the ConnectionError in its own DownloadError: look at the cause.
+    if (cause := connection_error(err)) is not None:
+        if received:
+            return NetworkError(f"Download of {file_id} broke off ({_first_line(cause)}); run the same line "
+                                "again to resume")
+        return NetworkError(unreachable("Google Drive", cause, "https://drive.google.com"))
     if isinstance(err, requests.HTTPError) and err.response is not None:
         code = err.response.status_code
         if code == 404:
@@ -288,7 +293,7 @@ def _get_drive_folder(source: Source, dest, bar: ByteProgress, timeout: float, r
                                         quiet=True, timeout=timeout, use_cookies=False)
     except Exception as err:  # noqa: BLE001
         shutil.rmtree(staging, ignore_errors=True)
-        if type(err).__name__ == "DownloadError" and "folder" in str(err).lower():
+        if type(err).__name__ == "DownloadError" and "folder" in str(err).lower() and connection_error(err) is None:
             raise DownloadError(f"Google Drive would not list folder {source.id}: it must be shared as 'Anyone "
                                 f"with the link'; open {source.view_url} in a browser to check") from err
         raise _drive_error(err, source.id) from err

@@ -43,6 +43,7 @@ from urllib.parse import parse_qs, quote_plus, urlsplit
 from ..atomic_file import fsync_folder
 from ..errors import ConfigError, CredentialsError, DataError, DownloadError, require
 from ._http import NetworkError, extract
+from ._unreachable import unreachable
 
 WEB = "https://www.kaggle.com"          # what the user opens (the API host is not a web page)
 TOKEN_PAGE = f"{WEB}/settings/api"
@@ -367,7 +368,7 @@ def _explained(ref: KaggleRef, credentials: Credentials, file: str | None):
         status = err.response.status_code if err.response is not None else 0
         raise _http_error(ref, credentials, file, status) from None
     except (requests.ConnectionError, requests.Timeout) as err:
-        raise NetworkError(_unreachable(err)) from None
+        raise NetworkError(unreachable("Kaggle", err, "https://api.kaggle.com")) from None
     except ValueError as err:
         if "credentials file" in str(err).lower():  # kagglehub: a kaggle.json without username/key
             raise CredentialsError(f"{err}: it must hold {{\"username\": ..., \"key\": ...}}; or create a new "
@@ -409,28 +410,6 @@ def _http_error(ref: KaggleRef, credentials: Credentials, file: str | None, stat
     if status == 429:
         return NetworkError(f"Kaggle is rate-limiting these requests (429) for {what}: wait a minute and run again")
     return NetworkError(f"Kaggle answered HTTP {status} for {what}: try again later (status: {WEB}/status)")
-
-
-def _unreachable(err: Exception) -> str:
-    import requests
-
-    proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy") or os.environ.get("HTTP_PROXY") \
-        or os.environ.get("http_proxy")
-    host = urlsplit(getattr(getattr(err, "request", None), "url", "") or "https://api.kaggle.com").hostname
-    if isinstance(err, requests.exceptions.ProxyError):
-        where = f"the proxy {_without_password(proxy)} did not answer" if proxy else "the proxy did not answer"
-        return f"Cannot reach Kaggle: {where}; check HTTPS_PROXY / HTTP_PROXY (or unset them) and run again"
-    why = "timed out" if isinstance(err, requests.Timeout) else "the network is unreachable or the name did not resolve"
-    hint = (f" (through the proxy {_without_password(proxy)})" if proxy else
-            "; behind a proxy, set HTTPS_PROXY=http://HOST:PORT (and HTTP_PROXY)")
-    return f"Cannot reach Kaggle ({host}): {why}{hint}; check the connection and run again"
-
-
-def _without_password(url: str | None) -> str:
-    parts = urlsplit(url or "")
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@")
-    return url or ""
 
 
 # --- fetching through kagglehub's client ------------------------------------------------------
