@@ -121,3 +121,42 @@ def test_the_session_expiring_stops_train_like_an_interrupt(shell, workdir, caps
     assert "%train mlp digits --epochs 400 --quiet -v partial --resume" in out
     assert shell.user_ns["partial"].interrupted
     assert not clock._hooks  # %train's hook is gone once it has returned
+
+
+@pytest.mark.slow
+def test_the_session_expiring_stops_a_ddp_run_with_a_checkpoint_and_the_resume_line(shell, workdir, capsys, monkeypatch):
+    """--devices: the kernel waits for torchrun's workers; the expiry reaches them (gloo on the CPU)."""
+    import threading
+
+    import colabmagic.session as session
+
+    clock = session.Session(limit=3600, persist=False, notify=lambda message: None)
+    monkeypatch.setattr(session, "_current", clock)
+    checkpoints = workdir / "runs" / "mlp-digits" / "checkpoints"
+    said = []  # what %train's expiry hook returns: how many runs it asked to stop
+    add_hook = clock.add_expiry_hook
+    monkeypatch.setattr(clock, "add_expiry_hook", lambda hook: add_hook(lambda: said.append(hook()) or said[-1]))
+
+    def expire_once_training():  # the workers are training once rank 0 has checkpointed an epoch
+        while not checkpoint_files(checkpoints) and not done.is_set():
+            done.wait(0.05)
+        clock.check(now=clock.clock() + 7200)
+
+    done = threading.Event()
+    expirer = threading.Thread(target=expire_once_training)
+    expirer.start()
+    try:
+        outcome = shell.run_cell("%train mlp digits --epochs 300 --devices 2 --device cpu --quiet -v partial",
+                                 store_history=False)
+    finally:
+        done.set()
+        expirer.join()
+    assert outcome.success, outcome.error_in_exec
+    out = capsys.readouterr().out
+    assert "Training stopped (the session's time limit was reached) at epoch" in out
+    assert "%train mlp digits --epochs 300 --devices 2 --device cpu --quiet -v partial --resume" in out
+    partial = shell.user_ns["partial"]
+    assert partial.interrupted and len(partial.history) < 300
+    assert checkpoint_files(checkpoints)
+    assert said == [1]  # the hook tells the session it asked one run (the launch) to stop
+    assert not clock._hooks

@@ -132,20 +132,40 @@ def resume_line(line: str, resume: dict | None) -> str:
     return "%train " + shlex.join(tokens + ["--resume"])
 
 
+SESSION_STOP = "stopped (the session's time limit was reached)"
+STOP_RETRY_SECONDS = 0.05  # how often an expiry that came while %train was still planning asks again
+
+
 def _session_stops_training():
-    """While %train runs, the kernel's session expiring stops it like an interrupt (resume line shown)."""
+    """While %train runs, the kernel's session expiring stops it like an interrupt (resume line shown).
+
+    An expiry that comes before the run has started (the data is still loading) keeps asking until the
+    run starts, so it stops at its first step instead of training to the end."""
     import contextlib
+    import threading
 
     from .. import session
 
     current = session.current()
     if current is None:
         return contextlib.nullcontext()
+    finished = threading.Event()
 
-    def stop_training(*_):
-        from ..train.loop import request_stop  # loaded by then: the hook fires while a run trains
+    def ask_until_started() -> None:
+        from ..train.loop import request_stop
 
-        request_stop("stopped (the session's time limit was reached)")
+        while not finished.is_set() and not request_stop(SESSION_STOP):
+            finished.wait(STOP_RETRY_SECONDS)
+
+    def stop_training(*_) -> int:
+        """How many runs this expiry stopped (the session counts them): this %train's run, or none."""
+        from ..train.loop import request_stop
+
+        asked = request_stop(SESSION_STOP)
+        if asked or finished.is_set():
+            return asked
+        threading.Thread(target=ask_until_started, name="colabmagic-train-expiry", daemon=True).start()
+        return 1  # the run this %train is about to start
 
     @contextlib.contextmanager
     def hooked():
@@ -153,6 +173,7 @@ def _session_stops_training():
         try:
             yield
         finally:
+            finished.set()
             remove()
 
     return hooked()

@@ -12,6 +12,8 @@ One private folder per run, `<temp>/colabmagic-ddp-XXXXXXXX/` (mode 0700: it hol
     result.json   rank 0's outcome: interrupted or not, the interrupt's message, where it stopped and
                   the resume options, and every TrainResult field that is plain data
     model.pt      rank 0's final weights (a state_dict), written before result.json
+    stop.json     written by the launcher when request_stop() reaches it (a session expiring): the
+                  reason; each worker's watcher passes it on to its own fit() (worker.Lifeline)
     output.log    torchrun's stdout and stderr, for the error message when a run fails
 
 Files the launcher reads appear whole (write_atomically). A folder whose owner has died (its
@@ -122,6 +124,7 @@ class JobFolder:
         self.result = self.path / "result.json"
         self.weights = self.path / "model.pt"
         self.log = self.path / "output.log"
+        self.stop = self.path / "stop.json"
 
     @classmethod
     def create(cls, temp_dir: str | Path | None = None) -> "JobFolder":
@@ -148,6 +151,7 @@ class JobFolder:
             "plan": {f.name: getattr(plan, f.name) for f in fields(plan) if f.name not in PLAN_OBJECTS},
             "owner": read_owner(self.path).to_dict(),
             "events": str(self.events), "result": str(self.result), "weights": str(self.weights),
+            "stop": str(self.stop),
         }
         write_atomically(self.job, lambda file: torch.save(job, file))
         return self.job
@@ -164,6 +168,11 @@ class JobFolder:
             return None
         return torch.load(self.weights, map_location="cpu", weights_only=True)
 
+    def write_stop(self, reason: str) -> None:
+        """Ask the workers to stop as an interrupt does, with `reason` in the message (see read_stop)."""
+        text = json.dumps({"reason": reason}).encode()
+        write_atomically(self.stop, lambda file: file.write(text))
+
     def output_tail(self, lines: int) -> str:
         text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
@@ -175,6 +184,14 @@ def read_job(path: str | Path) -> dict[str, Any]:
     job["dataset"] = Dataset(**job["dataset"])
     job["owner"] = Owner(int(job["owner"]["pid"]), float(job["owner"]["started"]))
     return job
+
+
+def read_stop(path: str | Path) -> str | None:
+    """The worker's side of write_stop: the reason, or None while no stop was asked for."""
+    try:
+        return str(json.loads(Path(path).read_text(encoding="utf-8"))["reason"])
+    except FileNotFoundError:
+        return None
 
 
 def write_outcome(job: dict[str, Any], result, interrupted, samples: list[int]) -> None:

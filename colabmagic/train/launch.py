@@ -19,6 +19,9 @@ folder left behind is removed at the next start (ddp_job.remove_stale).
 A kernel interrupt (the first KeyboardInterrupt) is passed to torchrun's agent only, which
 forwards it once to every worker: the ranks agree to stop at the same step, rank 0 writes a
 checkpoint, and TrainingInterrupted says how to resume. A second interrupt kills the workers.
+request_stop() (the session expiring) reaches a launch too: it is registered with the loop's
+runs, and wait() passes the request to the workers as a file (ddp_job.write_stop) that carries the
+reason, so the stop message says why ("stopped (the session's time limit was reached)").
 
 Several machines: every node runs the same `%train` line with its own `--node-rank`
 (0..nnodes-1) and the same `--nnodes` and `--rdzv-endpoint HOST:PORT`, where HOST is node 0's
@@ -41,6 +44,7 @@ import torch
 from ..errors import DeviceError, TrainingInterrupted
 from .callbacks import Callback
 from .ddp_job import EventReplay, JobFolder
+from .loop import StopRequest, registered
 from .outcome import data_fields
 from .plan import Plan
 from .result import TrainResult
@@ -92,7 +96,9 @@ def launch(plan: Plan, callbacks: Iterable[Callback] = ()) -> TrainResult:
             process = subprocess.Popen(guarded(torchrun_command(plan, job)), stdout=log, stderr=subprocess.STDOUT,
                                        start_new_session=True)  # the kernel's interrupt must reach us, not it
             replay = EventReplay(folder.events, callbacks)
-            wait(process, replay)
+            stop = StopRequest()
+            with registered(stop):  # request_stop() reaches this run as it reaches a fit()
+                wait(process, replay, stop, folder)
         replay.read()
         outcome = folder.read_outcome()
         if outcome is None:
@@ -136,13 +142,18 @@ def guarded(command: list[str]) -> list[str]:
     return [sys.executable, "-c", GUARD, str(os.getpid()), *command]
 
 
-def wait(process: subprocess.Popen, replay: EventReplay) -> None:
-    """Replay events until the process ends; the first interrupt asks it to stop, the second kills it."""
+def wait(process: subprocess.Popen, replay: EventReplay, stop: StopRequest, folder: JobFolder) -> None:
+    """Replay events until the process ends; the first interrupt asks it to stop, the second kills it.
+    A request_stop() (`stop`) is passed to the workers once, with its reason."""
     interrupts = 0
+    passed_on = False
     while True:
         try:
             while process.poll() is None:
                 replay.read()
+                if stop.requested and not passed_on:
+                    folder.write_stop(stop.reason)
+                    passed_on = True
                 time.sleep(POLL_SECONDS)
             return
         except KeyboardInterrupt:

@@ -74,14 +74,15 @@ class StopRequest:
         self.reason = "interrupted"   # what the stop message says: "interrupted", "stopped (session expired)"
 
 
-_RUNNING: set[StopRequest] = set()   # the stop requests of every fit() running in this process
+_RUNNING: set[StopRequest] = set()   # the stop requests of every fit() and launch() running in this process
 _RUNNING_LOCK = threading.Lock()
 
 
 def request_stop(reason: str = "stopped") -> int:
-    """Ask every fit() running in this process to stop at its next step boundary, checkpoint and end
-    as an interrupt does (TrainingInterrupted with the resume options). Safe from any thread, e.g. a
-    session-expiry timer. Returns how many runs were asked."""
+    """Ask every run in this process (a fit(), or a `devices=N` launch waiting for its workers) to stop
+    at its next step boundary, checkpoint and end as an interrupt does (TrainingInterrupted with the
+    resume options and `reason` in its message). Safe from any thread, e.g. a session-expiry timer.
+    Returns how many runs were asked."""
     with _RUNNING_LOCK:
         for stop in _RUNNING:
             stop.reason = reason
@@ -111,12 +112,13 @@ def fit(plan: Plan, callbacks: Iterable[Callback] = (), dist: Distributed | None
         threads = int(plan.resume_state.get("threads") or 0)
     # auto starts at the current count and settles at the first step after its CPU sample (no wait)
     choice = choose_later(threads, plan.device)
-    with limited(choice.threads), _deferred(run.signalled, signals), _registered(run.signalled):
+    with limited(choice.threads), _deferred(run.signalled, signals), registered(run.signalled):
         return run.train(choice)
 
 
 @contextlib.contextmanager
-def _registered(stop: StopRequest):
+def registered(stop: StopRequest):
+    """While the block runs, request_stop() reaches `stop`."""
     with _RUNNING_LOCK:
         _RUNNING.add(stop)
     try:

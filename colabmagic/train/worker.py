@@ -14,6 +14,10 @@ run can be resumed) and, should that take longer than EXIT_GRACE seconds, exits 
 (what the agent sends when its own parent, the kernel, dies) does the same; whichever comes first
 counts, later ones change nothing (a second SIGINT-like signal would skip the checkpoint). When the
 kernel is gone there is no one to report to: rank 0 removes the job folder instead.
+
+The same watcher passes on a stop the launcher asks for (request_stop() in the kernel, e.g. the
+session expiring; ddp_job.write_stop): it calls request_stop() here with the launcher's reason, and
+the ranks stop as for an interrupt, the reason in the message.
 """
 
 from __future__ import annotations
@@ -33,9 +37,9 @@ import torch.distributed as dist
 from ..errors import TrainingInterrupted
 from .checkpoint import RunFolders, load_checkpoint
 from .config import TrainConfig
-from .ddp_job import EventLog, Owner, read_job, write_outcome
+from .ddp_job import EventLog, Owner, read_job, read_stop, write_outcome
 from .device import autocast_dtype
-from .loop import Distributed, derive_seed, fit
+from .loop import Distributed, derive_seed, fit, request_stop
 from .models import build_model
 from .plan import Plan
 
@@ -45,7 +49,7 @@ EXIT_GRACE = 5.0     # seconds a stop may take (next sync step, checkpoint) befo
 
 def main(job_path: str) -> int:
     job = read_job(job_path)
-    lifeline = Lifeline(job["owner"])
+    lifeline = Lifeline(job["owner"], job["stop"])
     lifeline.start()
     rank, world, local_rank = (int(os.environ[k]) for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
     if job["device"] == "cuda":
@@ -95,10 +99,12 @@ def worker_plan(job: dict[str, Any], device: torch.device) -> Plan:
 class Lifeline:
     """Stops this worker when its kernel or its torchrun agent dies (see the module docstring)."""
 
-    def __init__(self, owner: Owner):
+    def __init__(self, owner: Owner, stop_file: str | None = None):
         self.owner = owner
         self.parent = os.getppid()
         self.stopping = threading.Event()
+        self.stop_file = stop_file
+        self.stop_passed = stop_file is None
 
     def start(self) -> None:
         if threading.current_thread() is threading.main_thread():
@@ -110,6 +116,10 @@ class Lifeline:
             if os.getppid() != self.parent or not self.owner.alive():
                 os.kill(os.getpid(), signal.SIGTERM)  # handled in the main thread: _on_sigterm
                 return
+            if not self.stop_passed:
+                reason = read_stop(self.stop_file)
+                # 0 runs asked: fit() has not started yet; ask again at the next look
+                self.stop_passed = reason is not None and request_stop(reason) > 0
             time.sleep(WATCH_SECONDS)
 
     def _on_sigterm(self, signum, frame) -> None:
