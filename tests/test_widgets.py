@@ -1,6 +1,7 @@
 """The notebook widgets through their Python objects (traitlets), an injected clock and a ManualTicker
 (no sleeping); then in a real kernel (display, live refresh, interrupt), and drawn by the real
-@jupyter-widgets/html-manager in headless Chromium, whose page text and screenshot are checked."""
+@jupyter-widgets/html-manager in headless Chromium, whose page text and screenshots are checked
+(text drawn in each widget's box, bar fills as wide as the readings)."""
 
 from __future__ import annotations
 
@@ -398,6 +399,19 @@ def html_manager_dist() -> Path:
     return dist
 
 
+def ink(image) -> int:
+    """How many pixels are dark enough to be text (the widgets draw near-black text on white)."""
+    return sum(image.convert("L").histogram()[:110])
+
+
+def filled_from_left(image, colour: str, tolerance: int = 24) -> int:
+    """How many pixels of the track's middle row have the bar's fill colour (#rrggbb)."""
+    wanted = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    rgb = image.convert("RGB")
+    row = [rgb.getpixel((x, rgb.height // 2)) for x in range(rgb.width)]
+    return sum(1 for pixel in row if all(abs(a - b) <= tolerance for a, b in zip(pixel, wanted)))
+
+
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--no-first-run"]
@@ -416,7 +430,11 @@ def test_widgets_drawn_in_chromium(tmp_path, fake, fake_nvml):
     sess = Session(limit=2 * 3600, kernel_id="b", started_at=fake.now - 754, clock=fake,
                    notify=lambda m: None, persist=False)
     countdown = SessionView(sess, ticker=ManualTicker)
-    monitor = ResourcesView(ticker=ManualTicker)
+    reading = snapshot(processes=False)
+    # RAM 37 % used: a fill whose width the screenshot can measure, whatever this machine holds
+    reading = dataclasses.replace(reading, host=dataclasses.replace(
+        reading.host, memory_total=16 * GiB, memory_used=round(0.37 * 16 * GiB)))
+    monitor = ResourcesView(lambda: reading, ticker=ManualTicker)
     panel = RuntimePanel(discover=fake_runtime, select=lambda spec: runtime.Selection(
         spec, True, False, f"{spec}: %train uses Tesla T4 when --device is not given"))
     panel.choice.value = "cuda:1"
@@ -450,6 +468,14 @@ def test_widgets_drawn_in_chromium(tmp_path, fake, fake_nvml):
             text = page.inner_text("body")
             bar_width = page.eval_on_selector(".colabmagic-resources .progress-bar",
                                               "e => e.getBoundingClientRect().width")
+            boxes = {}  # each widget's own screenshot, and each bar's track
+            for name in ("runtime", "session", "resources"):
+                boxes[name] = shot.parent / f"{name}.png"
+                page.locator(f".colabmagic-{name}").screenshot(path=str(boxes[name]), animations="disabled")
+            tracks = page.locator(".colabmagic-resources .widget-hprogress .progress")
+            for key in ("ram", "gpu0mem"):
+                boxes[key] = shot.parent / f"{key}.png"
+                tracks.nth(list(monitor.rows).index(key)).screenshot(path=str(boxes[key]), animations="disabled")
         finally:
             browser.close()
     for expected in ("Change runtime type", "cuda:1: Tesla T4", "Apply", "%train uses Tesla T4",
@@ -461,3 +487,16 @@ def test_widgets_drawn_in_chromium(tmp_path, fake, fake_nvml):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert width == 900 and height >= 400
+    from PIL import Image
+
+    for name in ("runtime", "session", "resources"):  # text is drawn in each widget's own box
+        with Image.open(boxes[name]) as box:
+            assert box.width > 100 and box.height > 20, (name, box.size)
+            assert ink(box) > 300, f"{name}: {ink(box)} text-coloured pixels drawn"
+    for key, fraction in (("ram", 0.37), ("gpu0mem", 3 / 40)):  # the fill ends where the reading says
+        colour = monitor.rows[key].bar.style.bar_color
+        with Image.open(boxes[key]) as track:
+            filled = filled_from_left(track, colour)
+            expected = fraction * track.width
+            assert abs(filled - expected) <= max(3, 0.02 * track.width), \
+                f"{key}: {filled} of {track.width} px filled with {colour}, {expected:.0f} expected"
