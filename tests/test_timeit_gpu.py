@@ -24,7 +24,9 @@ def test_prints_median_and_spread_per_loop(shell, capsys):
     assert "per loop (median +- std. dev. of 3 runs, 10 loops each) on " in out
     if not cuda_available():
         assert out.strip().endswith("on CPU (no CUDA device)")
-        assert out.count("\n") == 1
+        # one line, after the cache warning a busy machine's uneven runs may bring (as %timeit's)
+        lines = [line for line in out.splitlines() if not line.startswith("The slowest run took ")]
+        assert len(lines) == 1, out
 
 
 def test_o_returns_the_result_with_sane_statistics(shell):
