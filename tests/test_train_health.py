@@ -45,6 +45,47 @@ def test_the_python_api_words_the_same_refusal_with_keywords(workdir):
               image_size="1024", batch_size=512, epochs=1)
 
 
+def test_a_refused_run_never_builds_its_model(workdir):
+    # cnn on 2048x2048 images has a 4 GiB dense layer: the refusal comes from its meta-device skeleton,
+    # so the process never holds those weights (it did: 16 s and 3.7 GiB for %train cnn at 1500x2000)
+    import psutil
+
+    from colabmagic.train.data.dataset import DataSpec
+    from colabmagic.train.memory import reset_peak_rss, run_peak_rss, skeleton
+    from colabmagic.train.models import build_model
+
+    cnn = skeleton(lambda spec: build_model("cnn", spec), DataSpec("image", (1, 2048, 2048), 2, None))
+    model_bytes = sum(p.numel() * p.element_size() for p in cnn.parameters())
+    assert model_bytes > 4 * 2**30 - 2**20 and all(p.is_meta for p in cnn.parameters())
+    photos, labels = torch.zeros(48, 1, 2048, 2048, dtype=torch.uint8), np.arange(48) % 2  # 192 MiB
+    before = psutil.Process().memory_info().rss
+    reset_peak_rss()
+    with pytest.raises(ConfigError, match=r"^This run needs ~\d+\.\d\d GiB RAM .*model\+optimizer 12\.00 GiB.*would not fit"):
+        train("cnn", data=(photos, labels), image_size="2048", batch_size=512, epochs=1, device="cpu")
+    assert run_peak_rss() - before < model_bytes / 4
+    assert not (workdir / "runs").exists()
+
+
+@pytest.mark.parametrize("name, spec", [
+    ("mlp", ("image", (3, 32, 32), 10, None)), ("mlp", ("tabular", (12,), 3, None)), ("cnn", ("image", (3, 32, 32), 10, None)),
+    ("resnet9", ("image", (3, 32, 32), 10, None)), ("resnet18", ("image", (3, 32, 32), 10, None)),
+    ("lstm", ("text", (64,), 2, 1000)), ("transformer", ("text", (64,), 2, 1000)),
+])
+def test_every_template_runs_as_a_skeleton_on_the_meta_device(name, spec):
+    # the memory estimate of a large input relies on it: a template that could not would be built for real
+    from colabmagic.train.data.dataset import DataSpec
+    from colabmagic.train.memory import skeleton
+    from colabmagic.train.models import build_model
+
+    data_spec = DataSpec(*spec)
+    model = skeleton(lambda s: build_model(name, s), data_spec).eval()
+    dtype = torch.long if data_spec.kind == "text" else torch.float32
+    with torch.no_grad():
+        out = model(torch.zeros((2, *data_spec.input_shape), dtype=dtype, device="meta"))
+    assert out.shape == (2, data_spec.num_classes) and out.is_meta
+    assert all(t.is_meta for t in [*model.parameters(), *model.buffers()])
+
+
 # --- run folders ---------------------------------------------------------------------------------
 
 def test_a_logdir_that_is_a_file_is_one_line_naming_it_and_the_flag(shell, workdir):

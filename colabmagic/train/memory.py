@@ -5,6 +5,9 @@ normalised float32, as DeviceData stores them), the parameters, their gradients 
 optimizer's state, and one batch's activations (measured by a forward pass over two examples with
 hooks, scaled to the batch; backward keeps about as much again). It is an estimate (allocator
 slack, cuDNN workspaces), so the run is refused only when it exceeds the free memory outright.
+
+A template's model is estimated from its skeleton (built on the meta device) and built for real
+only once the run fits: a refused run never allocates, nor spends seconds initialising, its weights.
 """
 
 from __future__ import annotations
@@ -41,7 +44,15 @@ def gib(count: int | None) -> str:
     return f"{count / 2**30:.2f} GiB" if count >= 2**27 else f"{count / 2**20:.0f} MiB"
 
 
+def skeleton(build, spec) -> nn.Module:
+    """The model `build(spec)` makes, on the meta device: its parameters have shapes and no storage,
+    so estimating a model of many GiB costs no memory (and no time initialising it)."""
+    with torch.device("meta"):
+        return build(spec)
+
+
 def estimate(model: nn.Module, dataset, batch_size: int, optimizer: str, device: torch.device) -> MemoryEstimate:
+    """The run's memory; `model` may be a skeleton() (then the estimate allocates nothing model-sized)."""
     per_value = 4  # float32 on the device (images are normalised up front)
     data = sum(getattr(dataset, s).numel() * (per_value if dataset.kind == "image" else getattr(dataset, s).element_size())
                for s in ("x_train", "x_val", "x_test") if getattr(dataset, s) is not None)
@@ -66,6 +77,7 @@ def check(estimate_: MemoryEstimate) -> None:
 
 
 REAL_PROBE_VALUES = 3 * 64 * 64  # inputs up to a 64x64 colour image are probed with a real forward pass
+REAL_PROBE_SKELETON_BYTES = 64 * 2**20  # ... and a skeleton gets real (uninitialised) storage for it up to this size
 
 
 def _activation_bytes_per_example(model: nn.Module, dataset) -> int:
@@ -80,18 +92,25 @@ def _activation_bytes_per_example(model: nn.Module, dataset) -> int:
         if isinstance(output, torch.Tensor):
             total += output.numel() * 4  # autocast halves this on a GPU; fp32 is the safe side
 
+    # small inputs: two real examples (milliseconds); large ones on the meta device, which computes
+    # nothing but imports torch._dynamo (~1 s), a price worth paying only where a real pass would not be
+    real = sample[0].numel() <= REAL_PROBE_VALUES
+    on_meta = any(p.is_meta for p in model.parameters())
+    if on_meta and real and sum(p.numel() * p.element_size() for p in model.parameters()) > REAL_PROBE_SKELETON_BYTES:
+        real = False  # a big skeleton stays on the meta device: giving it storage is what it avoids
+    if on_meta:
+        model = _probe_copy(model, real)
     leaves = [m for m in model.modules() if not list(m.children())]
     handles = [m.register_forward_hook(hook) for m in leaves]
     was_training = model.training
     model.eval()  # batch norm statistics must not move
-    # small inputs: two real examples (milliseconds); large ones on the meta device, which computes
-    # nothing but imports torch._dynamo (~1 s), a price worth paying only where a real pass would not be
-    real = sample[0].numel() <= REAL_PROBE_VALUES
     try:
         with torch.no_grad():
             try:
                 if real:
                     model(sample)
+                elif on_meta:
+                    model(sample.to("meta"))
                 else:
                     meta = {k: torch.empty_like(v, device="meta") for k, v in
                             [*model.named_parameters(), *model.named_buffers()]}
@@ -100,12 +119,23 @@ def _activation_bytes_per_example(model: nn.Module, dataset) -> int:
                 if real:
                     raise
                 total = 0
+                if on_meta:  # none of our templates: all run on the meta device (tests/test_train_health.py)
+                    model = model.to_empty(device="cpu")
                 model(sample)
     finally:
         for handle in handles:
             handle.remove()
         model.train(was_training)
     return total // max(len(sample), 1)
+
+
+def _probe_copy(skeleton: nn.Module, real: bool) -> nn.Module:
+    """A copy of a skeleton to probe: with real but uninitialised storage for a real pass (only the
+    outputs' sizes are read, so whatever the weights hold does not matter), else on the meta device."""
+    import copy
+
+    probe = copy.deepcopy(skeleton)  # a meta module copies without copying any data
+    return probe.to_empty(device="cpu") if real else probe
 
 
 def free_bytes(device: torch.device) -> int | None:

@@ -125,6 +125,10 @@ def make_plan(config: TrainConfig, *, dataset: Dataset | None = None, arrays: tu
     device = resolve_device(resolved.device)
     dtype = autocast_dtype(resolved.precision, device)
 
+    # a template is estimated from its skeleton: a run too big to fit never allocates its weights
+    sized = model if model is not None else memory.skeleton(build, data.spec)
+    estimate = memory.estimate(sized, data, resolved.batch_size, resolved.optimizer, device)
+    memory.check(estimate)
     if model is None:
         torch.manual_seed(resolved.seed)            # same seed, same initial weights
         model = build(data.spec)
@@ -135,8 +139,6 @@ def make_plan(config: TrainConfig, *, dataset: Dataset | None = None, arrays: tu
             first = str(err).strip().splitlines()[0]
             raise CheckpointError(f"{folders.resume_from} does not fit model {template_name!r} on {data.name} "
                                   f"({first[:200]}): start a fresh run without resume") from None
-    estimate = memory.estimate(model, data, resolved.batch_size, resolved.optimizer, device)
-    memory.check(estimate)
     check_writable(folders)
     asked_name = early.name or safe_name(default_name)
     if not resolved.resume and folders.name != asked_name:
