@@ -120,6 +120,24 @@ def test_the_python_api_gets_the_resume_options_and_call(workdir, sigint):
     assert caught.value.result.interrupted
 
 
+# --- the way forward, in each interface's words --------------------------------------------------
+
+def test_the_messages_about_resume_name_the_option_as_each_interface_writes_it(shell, workdir):
+    with pytest.raises(CheckpointError, match=r"train once without resume=True first$"):
+        train("mlp", "digits", epochs=1, resume=True)
+    result = shell.run_cell("%train mlp digits --epochs 1 --resume", store_history=False)
+    assert str(result.error_in_exec).endswith("train once without --resume first")
+    run_ok(shell, "%train mlp digits --epochs 1 --quiet --checkpoint-dir ckpt")
+    result = shell.run_cell("%train mlp digits --epochs 1 --quiet --checkpoint-dir ckpt", store_history=False)
+    assert str(result.error_in_exec) == ("ckpt already holds checkpoints of an earlier run: pass --resume to "
+                                         "continue it, or choose another --checkpoint-dir")
+    path = write_csv(workdir / "train.csv")
+    run_ok(shell, f"%train mlp {path} --target label --epochs 1 --quiet")
+    write_csv(path, shuffle_labels=True)
+    result = shell.run_cell(f"%train mlp {path} --target label --epochs 1 --quiet --resume", store_history=False)
+    assert str(result.error_in_exec).endswith("or start a fresh run without --resume")
+
+
 # --- resume refuses other data -------------------------------------------------------------------
 
 def test_resume_on_a_csv_rewritten_with_random_labels_is_refused_saying_what_changed(workdir):

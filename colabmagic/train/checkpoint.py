@@ -162,13 +162,13 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     state = read_plain_data(path, named="Checkpoint ", unreadable=(
         "is corrupt or not a PyTorch file ({reason}): delete it to resume from an older checkpoint, "
-        "or train without resume"))
+        "or train without resume=True"))
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a colabmagic training checkpoint: resume needs a checkpoint "
-                              "written by train()/%train, or train without resume")
+                              "written by train()/%train, or train without resume=True")
     if state.get("version") != VERSION:
         raise CheckpointError(f"{path} has checkpoint format version {state.get('version')!r}; this colabmagic "
-                              f"reads version {VERSION}: train without resume")
+                              f"reads version {VERSION}: train without resume=True")
     missing = [k for k in REQUIRED_KEYS if k not in state]
     if missing:
         raise CheckpointError(f"{path} lacks {', '.join(missing)}: it is not a complete checkpoint")
@@ -259,11 +259,11 @@ def run_folders(*, name: str | None, default_name: str, logdir: str | None, chec
         existing = checkpoint_files(ckpt)
         if resume:
             if not existing:
-                raise CheckpointError(f"No checkpoint to resume in {ckpt}: train once without resume first")
+                raise CheckpointError(f"No checkpoint to resume in {ckpt}: train once without resume=True first")
             return RunFolders(base, log, ckpt, existing[-1])
         if existing:
-            raise ConfigError(f"{ckpt} already holds checkpoints of an earlier run: pass resume to continue it, "
-                              "or choose another checkpoint_dir")
+            raise ConfigError(f"{ckpt} already holds checkpoints of an earlier run: pass resume=True to continue it, "
+                              "or choose another checkpoint_dir=")
         return RunFolders(base, log, ckpt, None)
 
     candidates = _numbered_runs(base)
@@ -272,7 +272,7 @@ def run_folders(*, name: str | None, default_name: str, logdir: str | None, chec
                   for run in candidates if (files := checkpoint_files(RUNS_ROOT / run / "checkpoints"))]
         if not newest:
             raise CheckpointError(f"No checkpoint to resume in {RUNS_ROOT / base / 'checkpoints'} "
-                                  f"(nor in {RUNS_ROOT / base}-N): train once without resume first")
+                                  f"(nor in {RUNS_ROOT / base}-N): train once without resume=True first")
         _, run, path = max(newest)
         return RunFolders(run, RUNS_ROOT / run, RUNS_ROOT / run / "checkpoints", path)
     run, number = base, 1

@@ -4,8 +4,9 @@
 creates no file or folder (a dataset download may fill the data folder, nothing else), so a typo
 in `%train` leaves the working folder as it was.
 
-Order: the run folders and, on resume, the checkpoint are read first; then the config is resolved
-once (explicit options > the checkpoint's config > template defaults > global defaults), the
+Order: the config is resolved early (a bad value fails before anything is read); the run folders
+and, on resume, the checkpoint are read; then the config is resolved for the data's kind
+(explicit options > the checkpoint's config > template defaults > global defaults), the
 device and precision once, the data is loaded once and the memory estimate checked once.
 On resume the checkpoint's own config rules: an option that changes what the run learns (lr,
 batch size, seed, ...) and differs from it is an error; options that change only where or how it
@@ -103,12 +104,13 @@ def make_plan(config: TrainConfig, *, dataset: Dataset | None = None, arrays: tu
     if early.resume:
         if folders.resume_from is None:
             raise CheckpointError(f"No checkpoint to resume in {folders.checkpoint_dir}: "
-                                  "train once without resume first")
+                                  "train once without resume=True first")
         state = load_checkpoint(folders.resume_from)
         check_fits(state, folders.resume_from, template=template_name)
         asked, phases = _resumed_config(state, explicit, folders, notes)
 
-    data = _load(asked.resolved(defaults), dataset, arrays)  # data options (split, seed, target) are settled
+    # data options (split, seed, target) are settled: a fresh run's are the early resolution's
+    data = _load(early if asked is config else asked.resolved(defaults), dataset, arrays)
     if data.name in FLIP_UNSAFE and "augment" not in asked.explicit() and "flip" in str(defaults.get("augment", "")):
         defaults["augment"] = ",".join(p for p in str(defaults["augment"]).split(",") if p.strip() != "flip")
     resolved = asked.resolved(defaults, data_kind=data.kind)   # the one resolution
@@ -121,7 +123,7 @@ def make_plan(config: TrainConfig, *, dataset: Dataset | None = None, arrays: tu
         change = describe_change(state.get("fingerprint"), prints)
         if change:
             raise CheckpointError(f"{folders.resume_from} was trained on other data: {change}. Resume with the "
-                                  "data it was trained on, or start a fresh run without resume")
+                                  "data it was trained on, or start a fresh run without resume=True")
     device = resolve_device(resolved.device)
     dtype = autocast_dtype(resolved.precision, device)
 
@@ -138,7 +140,7 @@ def make_plan(config: TrainConfig, *, dataset: Dataset | None = None, arrays: tu
         except (RuntimeError, KeyError, ValueError) as err:
             first = str(err).strip().splitlines()[0]
             raise CheckpointError(f"{folders.resume_from} does not fit model {template_name!r} on {data.name} "
-                                  f"({first[:200]}): start a fresh run without resume") from None
+                                  f"({first[:200]}): start a fresh run without resume=True") from None
     check_writable(folders)
     asked_name = early.name or safe_name(default_name)
     if not resolved.resume and folders.name != asked_name:
