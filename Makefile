@@ -6,6 +6,11 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 TORCH  ?= torch==2.13.0
+# Every editable install first drops `make lab`'s link to the built extension: pip would write
+# install.json through it into colabmagic/labextension/, and the next install would then add that
+# file twice ("A second file is being added"). .lab-built depends on the installs and links it again.
+LAB_LINK   := $(VENV)/share/jupyter/labextensions/colabmagic
+UNLINK_LAB := rm -rf $(LAB_LINK) colabmagic/labextension/install.json
 
 .PHONY: demo test bench lab clean
 
@@ -15,11 +20,13 @@ $(PY):
 
 $(VENV)/.train-installed: pyproject.toml | $(PY)
 	$(PIP) install -q $(TORCH)
+	$(UNLINK_LAB)
 	$(PIP) install -q -e '.[train]' ipykernel jupyter_client
 	touch $@
 
 # The tests need every extra: data (kagglehub, gdown, rclone), lab (Jupyter server, proxy, JupyterLab).
 $(VENV)/.test-installed: pyproject.toml $(VENV)/.train-installed
+	$(UNLINK_LAB)
 	$(PIP) install -q -e '.[all,test]'
 	touch $@
 
@@ -28,9 +35,9 @@ $(VENV)/.test-installed: pyproject.toml $(VENV)/.train-installed
 # JupyterLab finds it. Python-only targets (demo) never build it.
 LAB_SOURCES := $(shell find labextension/src labextension/style labextension/schema -type f 2>/dev/null) \
                labextension/package.json labextension/yarn.lock labextension/tsconfig.json labextension/build_hook.py
-LAB_LINK    := $(VENV)/share/jupyter/labextensions/colabmagic
 
 $(VENV)/.lab-built: $(LAB_SOURCES) $(VENV)/.test-installed
+	$(UNLINK_LAB)
 	COLABMAGIC_BUILD_LAB=1 $(PIP) install -q --no-deps -e .
 	rm -rf $(LAB_LINK) && mkdir -p $(dir $(LAB_LINK)) && ln -s $(CURDIR)/colabmagic/labextension $(LAB_LINK)
 	touch $@
@@ -38,6 +45,7 @@ $(VENV)/.lab-built: $(LAB_SOURCES) $(VENV)/.test-installed
 lab: $(VENV)/.lab-built
 
 $(VENV)/.bench-installed: pyproject.toml $(VENV)/.test-installed
+	$(UNLINK_LAB)
 	$(PIP) install -q -e '.[all,test,bench]'
 	touch $@
 
