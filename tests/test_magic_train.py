@@ -160,3 +160,74 @@ def test_the_session_expiring_stops_a_ddp_run_with_a_checkpoint_and_the_resume_l
     assert checkpoint_files(checkpoints)
     assert said == [1]  # the hook tells the session it asked one run (the launch) to stop
     assert not clock._hooks
+
+
+# --- notes: printed once, in the magic's words -------------------------------------------------
+
+def no_note_warnings(recorded) -> bool:
+    from colabmagic.train.notes import TrainingNote
+
+    return not [w for w in recorded if issubclass(w.category, TrainingNote) or "resized" in str(w.message)]
+
+
+def test_resized_photos_are_noted_once_in_the_magics_words(shell, workdir, capsys, recwarn):
+    from PIL import Image
+
+    for i in range(8):  # bigger than the cnn's natural 32x32
+        folder = workdir / "photos" / ("day" if i % 2 else "night")
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (64, 48), (200 - i * 20,) * 3).save(folder / f"IMG_{i}.jpg")
+    run_ok(shell, "%train cnn photos --epochs 1 --batch-size 8 --threads 1 --quiet")
+    out = capsys.readouterr().out
+    note = "images resized from 48x64 to 32x32, the model's natural size: --image-size HxW chooses another"
+    assert out.count(note) == 1 and "image_size=" not in out
+    assert no_note_warnings(recwarn)  # a line, not a warning as well
+
+
+def test_a_text_column_note_names_the_flag(shell, workdir, capsys, recwarn):
+    words = ["good fine great", "bad awful poor"]
+    rows = ["名称,city,label"] + [f"{words[i % 2]} {i},c{i},{i % 2}" for i in range(60)]
+    (workdir / "x.csv").write_text("\n".join(rows), encoding="utf-8")
+    run_ok(shell, "%train lstm x.csv --text 名称 --target label --epochs 1 --threads 1 --quiet")
+    out = capsys.readouterr().out
+    assert out.count("--text 名称: the other columns (city) are not used") == 1 and "text=" not in out
+    assert no_note_warnings(recwarn)
+
+
+def test_a_run_name_clash_and_a_finished_run_are_noted_once(shell, workdir, capsys, recwarn):
+    run_ok(shell, "%train mlp digits --epochs 1 --threads 1 --quiet")
+    capsys.readouterr()
+    run_ok(shell, "%train mlp digits --epochs 1 --threads 1 --quiet")
+    out = capsys.readouterr().out
+    assert out.count("runs/mlp-digits already holds a run: this one writes to runs/mlp-digits-2") == 1
+    run_ok(shell, "%train mlp digits --epochs 1 --threads 1 --quiet --resume")
+    out = capsys.readouterr().out
+    assert out.count("had finished all 1 epochs: this is its saved result "
+                     "(--resume with a larger --epochs N, over 1, trains it on)") == 1
+    assert no_note_warnings(recwarn)
+
+
+# --- flags through the magic --------------------------------------------------------------------
+
+def test_data_with_a_dataset_is_refused_in_one_line(shell, workdir):
+    shell.user_ns.update(X=np.zeros((20, 3), "float32"), y=np.arange(20) % 2)
+    message = usage_error(shell, "%train mlp digits --data X y")
+    assert "\n" not in message and "--data X y" in message and "'digits'" in message
+    assert list(workdir.iterdir()) == []
+
+
+def test_keep_checkpoints_keeps_that_many(shell, workdir):
+    often = "%train mlp digits --epochs 4 --checkpoint-every 0.0001 --threads 1 --quiet"  # every few steps
+    run_ok(shell, f"{often} --name kept --keep-checkpoints 2")
+    run_ok(shell, f"{often} --name every --keep-checkpoints 0")
+    assert len(checkpoint_files(workdir / "runs" / "kept" / "checkpoints")) == 2
+    assert len(checkpoint_files(workdir / "runs" / "every" / "checkpoints")) > 2  # so 2 is the flag's doing
+
+
+@pytest.mark.parametrize("model", ["cnn", "resnet9"])
+def test_digits_are_not_flipped_by_default(shell, workdir, model):
+    """A flipped digit is another digit (or none): the flip of resnet9's default augmentation is left out."""
+    result = run_ok(shell, f"%train {model} digits --epochs 1 --batch-size 256 --threads 1 --quiet -o")
+    assert "flip" not in str(result.config["augment"] or "")
+    if model == "resnet9":
+        assert "crop" in result.config["augment"]  # the rest of the default stays

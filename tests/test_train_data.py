@@ -625,15 +625,16 @@ def test_large_photos_are_resized_to_the_models_natural_size(tmp_path):
     for i in range(8):  # camera-sized JPEGs
         (root / ("cat" if i % 2 else "dog")).mkdir(parents=True, exist_ok=True)
         Image.new("RGB", (1600, 1200), (i * 30, 255 - i * 30, 7)).save(root / ("cat" if i % 2 else "dog") / f"{i}.jpg")
-    with pytest.warns(UserWarning, match=r"images resized from 1200x1600 to 32x32, the model's natural size: "
-                                         r"image_size=HxW chooses another"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a note, not a warning: the run tells it once (notes.py)
         ds = load_dataset(root, natural_image_size=32)
-    assert ds.input_shape == (3, 32, 32) and "resized from 1200x1600" in str(ds)
-    assert load_dataset(root, natural_image_size=32, image_size="48x64").input_shape == (3, 48, 64)  # overrides
-    with pytest.warns(UserWarning, match="images resized from 100x100 to 28x28"):
         big = from_arrays(RNG.integers(0, 256, (10, 3, 100, 100)).astype(np.uint8), np.arange(10) % 2,
                           natural_image_size=28)
-    assert big.input_shape == (3, 28, 28)
+    assert ds.notes == ("images resized from 1200x1600 to 32x32, the model's natural size: "
+                        "image_size=HxW chooses another",)
+    assert ds.input_shape == (3, 32, 32) and "resized from 1200x1600" in str(ds)
+    assert load_dataset(root, natural_image_size=32, image_size="48x64").input_shape == (3, 48, 64)  # overrides
+    assert big.input_shape == (3, 28, 28) and "images resized from 100x100 to 28x28" in big.notes[0]
 
 
 def test_csv_text_column_for_text_models(tmp_path):
@@ -756,3 +757,21 @@ def test_the_magic_names_its_own_flags(shell, workdir):
     message = str(outcome.error_in_exec)
     assert "leave it out with --drop city, or train a text model (lstm, transformer) on one with --text city" in message
     assert "drop=" not in message and not (workdir / "runs").exists()
+
+
+# --- notes: a warning in Python, a line in the magic ------------------------------------------------
+
+def test_python_warns_with_the_small_split_and_run_name_clash_notes(workdir):
+    from colabmagic.train import train
+    from colabmagic.train.notes import TrainingNote
+
+    fast = dict(epochs=1, threads=1, seed=0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    with pytest.warns(TrainingNote, match=r"^the test split has only 12 examples: its accuracy is a rough guide$"):
+        small = train("mlp", data=(x, y), name="exp1", **fast)
+    with pytest.warns(TrainingNote, match=r"^runs/exp1 already holds a run: this one writes to runs/exp1-2$"):
+        clash = train("mlp", data=(x, y), name="exp1", **fast)
+    assert clash.name == "exp1-2" and clash.extra["notes"][-1].startswith("runs/exp1 already holds a run")
+    assert any("only 12 examples" in note for note in small.extra["notes"])  # still kept on the result

@@ -76,16 +76,14 @@ class TrainMagics(ColabMagics):
         try:
             with _session_stops_training(), magic_wording():  # the core's `lr=` reads `--lr` here
                 result = train(args.model, args.dataset, data=self.arrays(args.data),
-                               callbacks=[notes_view(), *default_views(args.quiet)], **config_options(args))
+                               callbacks=default_views(args.quiet), **config_options(args))
         except TrainingInterrupted as stopped:
             # not an error: the partial result is delivered and the line to continue is shown
             print(f"{stopped.where} Resume with:\n    {resume_line(line, stopped.resume)}")
             if stopped.result is None:
                 return None
             return self.deliver(stopped.result, args, show=False)
-        notes = result.extra.get("notes") if result.extra.get("finished_before") else None
-        if notes:
-            print("\n".join(notes))
+        # the run's notes (a renamed run, resized images, ...) were printed as it started: magic_wording
         return self.deliver(result, args, show=True)
 
     def arrays(self, names):
@@ -95,18 +93,6 @@ class TrainMagics(ColabMagics):
         if missing:
             raise UsageError(f"--data: no variable named {missing[0]!r} in the notebook")
         return tuple(self.shell.user_ns[n] for n in names)
-
-
-def notes_view():
-    """Prints what the core noted before training (a renamed run, resized images, a small split), even with --quiet."""
-    from ..train.callbacks import Callback
-
-    class Notes(Callback):
-        def on_train_begin(self, run):
-            if run.notes:
-                print("\n".join(run.notes))
-
-    return Notes()
 
 
 def config_options(args) -> dict:

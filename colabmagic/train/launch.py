@@ -45,6 +45,7 @@ from ..errors import DeviceError, TrainingInterrupted
 from .callbacks import Callback
 from .ddp_job import EventReplay, JobFolder
 from .loop import StopRequest, registered
+from .notes import tell
 from .outcome import data_fields
 from .plan import Plan
 from .result import TrainResult
@@ -89,6 +90,7 @@ def launch(plan: Plan, callbacks: Iterable[Callback] = ()) -> TrainResult:
     """Train `plan` with plan.config.devices processes per node; see the module docstring."""
     callbacks = list(callbacks)
     check_devices(plan)
+    tell(plan.notes)
     folder = JobFolder.create()  # removes the folders of runs whose kernel died first
     try:
         job = folder.write_job(plan)

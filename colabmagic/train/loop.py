@@ -38,6 +38,7 @@ from .checkpoint import CheckpointWriter
 from .data.dataset import Dataset
 from .device import device_name, reset_peak_memory, synchronize
 from .memory import reset_peak_rss
+from .notes import tell
 from .outcome import build_result, finished_result, python_call, resume_options
 from .plan import Plan
 from .position import Position
@@ -57,6 +58,12 @@ class Distributed:
     def all_reduce(self, tensor: torch.Tensor) -> torch.Tensor:
         torch.distributed.all_reduce(tensor)
         return tensor
+
+    def first_reason(self, reason: str | None) -> str | None:
+        """The reason of the lowest rank that has one: a stop asked of one rank is worded the same on all."""
+        gathered: list[str | None] = [None] * self.world
+        torch.distributed.all_gather_object(gathered, reason)
+        return next((r for r in gathered if r), None)
 
 
 # Epoch ends closer than this to the previous checkpoint skip theirs (the last epoch never does):
@@ -102,9 +109,12 @@ def fit(plan: Plan, callbacks: Iterable[Callback] = (), dist: Distributed | None
         run.prepare()  # restores (and so checks) the optimizer and position like any resume
         plan.folders.create()  # and drops .part leftovers of a process that died while writing
         result = finished_result(plan, run.model)
+        tell(plan.notes)
         for callback in callbacks:
             callback.on_train_end(result)
         return result
+    if dist is None:  # a DDP run's notes are told once, by its launcher
+        tell(plan.notes)
     # intra-op threads from the cores really free (a busy 2-core machine runs 3-6x slower on 2); a
     # resume keeps the count its checkpoint ran with: a CPU run is bit-exact only for one count
     threads = plan.config.threads
@@ -261,7 +271,12 @@ class _Run:
         try:
             self.epochs(threads)
             self.announce(self.writer.wait())
-        except (KeyboardInterrupt, _Stop):
+        except _Stop:  # under DDP every rank is here, at the same step
+            if self.dist:
+                own = self.signalled.reason if self.signalled.requested else None
+                self.signalled.reason = self.dist.first_reason(own) or self.signalled.reason
+            self.interrupted()
+        except KeyboardInterrupt:  # a second signal: at once, wherever this rank was
             self.interrupted()
         finally:
             self.writer.close()

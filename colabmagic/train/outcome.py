@@ -56,7 +56,7 @@ def finished_result(plan: Plan, model: nn.Module) -> TrainResult:
     """A resume of a run that had done all its epochs: its saved weights and history, nothing trained."""
     state = plan.resume_state
     plan.notes.append(f"{plan.folders.name} had finished all {plan.config.epochs} epochs: this is its saved "
-                      "result (resume with more epochs to train on)")
+                      f"result (resume=True with a larger epochs=N, over {plan.config.epochs}, trains it on)")
     return build_result(plan, model, state.get("history", []), train_seconds=0.0, samples=0,
                         interrupted=False, checkpoint_path=str(plan.folders.resume_from),
                         extra={"finished_before": True, "rank_samples": 0, "saved_train_seconds": float(state.get("train_seconds", 0.0))})

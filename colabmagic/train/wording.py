@@ -9,7 +9,8 @@ The core (config, loaders, plan) names an option the Python way, `name=value` or
 
 `magic_wording()` does it for everything a call raises or warns: a ColabMagicError comes out as
 the same object with its message reworded (its class and attributes, like TrainingInterrupted.result,
-kept), and warnings are re-issued reworded.
+kept), a run's notes (notes.TrainingNote) are printed at once as plain lines, and other warnings
+are re-issued reworded once the call is over.
 """
 
 from __future__ import annotations
@@ -51,22 +52,34 @@ def for_magic(message: str) -> str:
             return flag
         if value in ("True", "False") and name in ("resume", "compile"):
             return flag if value == "True" else f"no {flag}"
-        return f"{flag} {shlex.quote(value)}"
+        return f"{flag} {_quoted(value)}"
 
     return pattern.sub(replace, message)
+
+
+def _quoted(value: str) -> str:
+    """shlex.quote, except that letters of any script need no quotes (`--text 名称`, as shlex.split reads it)."""
+    return value if re.fullmatch(r"[\w@%+=:,./-]+", value) else shlex.quote(value)
 
 
 @contextlib.contextmanager
 def magic_wording() -> Iterator[None]:
     """Reword the errors and warnings of the calls inside for the magic (see the module docstring)."""
+    from .notes import TrainingNote
+
     caught: list[warnings.WarningMessage] = []
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, TrainingNote):  # a note: a line of its own, before the run's output
+            print(for_magic(str(message)))
+        else:
+            caught.append(warnings.WarningMessage(message, category, filename, lineno, file, line))
+
     try:
-        with warnings.catch_warnings(record=True) as recorded:
+        with warnings.catch_warnings():  # restores showwarning on the way out
             warnings.simplefilter("always")
-            try:
-                yield
-            finally:
-                caught = list(recorded)
+            warnings.showwarning = show
+            yield
     except ColabMagicError as err:
         err.args = (for_magic(str(err)),) + tuple(err.args[1:])  # in place: its class and attributes stay
         raise

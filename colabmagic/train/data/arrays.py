@@ -312,8 +312,7 @@ def image_target_size(found: tuple[int, int], image_size: Any, natural_size: int
         size = (natural_size, natural_size)
         note = (f"images resized from {found[0]}x{found[1]} to {natural_size}x{natural_size}, the model's "
                 f"natural size: image_size=HxW chooses another")
-        warnings.warn(note, UserWarning, stacklevel=2)
-        return size, (note,)
+        return size, (note,)  # a note, told once by the run (notes.py), not a warning here too
     return None, ()
 
 
