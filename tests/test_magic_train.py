@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -85,13 +86,24 @@ def test_compile_flag_trains_through_torch_compile(shell, workdir):
     assert type(result.model).__name__ == "MLP"  # the plain module comes back, not the compiled wrapper
 
 
+def once_training(workdir, action, seconds: float = 120.0) -> None:
+    """Run `action` once the run's folder exists: training has begun (not the imports or the planning,
+    however long a busy machine takes for them)."""
+    deadline = time.monotonic() + seconds
+    while not (workdir / "runs").is_dir() or not any((workdir / "runs").iterdir()):
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.02)
+    action()
+
+
 def test_an_interrupt_is_not_an_error_prints_the_resume_line_and_delivers_the_partial_result(shell, workdir, capsys):
     signal.signal(signal.SIGINT, signal.default_int_handler)  # a background job may start with SIGINT ignored
-    shell.user_ns["stop"] = lambda *_: os.kill(os.getpid(), signal.SIGINT)
-    # an interrupt arriving while %train runs (from a timer thread, as the kernel's would)
+    shell.user_ns["stop"] = lambda: once_training(workdir, lambda: os.kill(os.getpid(), signal.SIGINT))
+    # an interrupt arriving while %train runs (from another thread, as the kernel's would)
     cell = textwrap.dedent("""
         import threading
-        threading.Timer(0.3, stop).start()
+        threading.Thread(target=stop, daemon=True).start()
         %train mlp digits --epochs 400 --lr 0.04 --quiet -v partial
     """)
     outcome = shell.run_cell(cell, store_history=False)
@@ -109,10 +121,10 @@ def test_the_session_expiring_stops_train_like_an_interrupt(shell, workdir, caps
     clock = session.Session(limit=3600, persist=False, notify=lambda message: None)
     monkeypatch.setattr(session, "_current", clock)
     # the session's timer thread would call check() when the limit passes; here a timer calls it at once
-    shell.user_ns["expire"] = lambda: clock.check(now=clock.clock() + 7200)
+    shell.user_ns["expire"] = lambda: once_training(workdir, lambda: clock.check(now=clock.clock() + 7200))
     cell = textwrap.dedent("""
         import threading
-        threading.Timer(0.3, expire).start()
+        threading.Thread(target=expire, daemon=True).start()
         %train mlp digits --epochs 400 --quiet -v partial
     """)
     assert shell.run_cell(cell, store_history=False).success
