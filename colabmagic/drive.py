@@ -11,9 +11,10 @@
   folder synced both ways with `rclone bisync` every `interval` s and on unmount; with `readonly`
   it is only pulled, never pushed.
 - `unmount()` flushes (every queued upload goes out, or the final bisync runs) and unmounts; the
-  same runs for every mount at interpreter exit. A state file per mount (owner pid, rclone pid,
-  socket) lets a later kernel tell a stale mount left by a killed kernel, and `force_remount`
-  cleans it up.
+  same runs for every mount at interpreter exit, and, when the kernel ends without finishing it
+  (Jupyter's SIGTERM after ~2.5 s, SIGKILL), in the mount's watchdog process (drive_watchdog.py).
+  A state file per mount (owner pid and start time, rclone pid, socket) lets a later kernel tell
+  a stale mount left behind, and `force_remount` cleans it up.
 - Colab's mount-point rules: the folder is empty or missing, its parent exists, it is no symlink.
 
 Credentials: an existing remote (`remote="gdrive"`), `service_account=FILE`, the secrets
@@ -41,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import rclone
+from . import drive_watchdog, rclone
 from .atomic_file import write_atomically
 from .errors import ConfigError, MountError
 
@@ -77,6 +78,7 @@ class Mount:
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _syncing: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
+    _watchdog: subprocess.Popen | None = field(default=None, repr=False)
 
     def __str__(self) -> str:
         return str(self.path)
@@ -143,6 +145,7 @@ def mount(mountpoint: str | os.PathLike = DEFAULT_MOUNTPOINT, *, remote: str | N
             unmount(root)
         elif live is not None:  # its rclone died under us
             _MOUNTS.pop(str(root), None)
+            drive_watchdog.stop(live._watchdog)
             if live._process is not None:
                 live._process.wait()  # reap it
             if not force_remount:
@@ -165,6 +168,7 @@ def mount(mountpoint: str | os.PathLike = DEFAULT_MOUNTPOINT, *, remote: str | N
             result = _start_mirror(root, path, spec, env, readonly, interval)
         result.why = why
         result.seconds = time.perf_counter() - started
+        _start_watchdog(result)
         _MOUNTS[str(root)] = result
         _register_exit()
         return result
@@ -190,6 +194,7 @@ def unmount(mountpoint: str | os.PathLike | None = None, *, timeout: float = 600
         else:
             flushed = _stop_mirror(live)
         _MOUNTS.pop(str(root), None)
+        drive_watchdog.stop(live._watchdog)
         return Unmounted(root, live.mode, flushed, time.perf_counter() - started)
 
 
@@ -282,6 +287,8 @@ def _check_mount_point(root: Path, path: Path, force: bool) -> None:
         if not force:
             raise MountError(f"{path} is a mirror left by a kernel that exited (pid {state.get('owner')}); its last "
                              f"changes may not be pushed yet: %mount_drive {root} --force-remount syncs and reuses it")
+        _stop_other_watchdog(state)
+        _let_orphan_syncs_end(path, Path(state.get("workdir", path)))
         return  # _start_mirror adopts it: the next bisync pushes what is left
     if root.exists():
         if not root.is_dir():
@@ -316,21 +323,23 @@ def _fuse_mounts_under(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: len(p.parts), reverse=True)
 
 
-def _clean_stale(point: Path) -> None:
+def _clean_stale(point: Path, *, flush_timeout: float = 120) -> None:
     """Unmount a FUSE mount not owned by this process: flush it when its rclone still answers."""
     state = _read_state(point.parent) or {}
+    _stop_other_watchdog(state)
     sock = state.get("socket")
     if sock and Path(sock).exists():
         control = rclone.RemoteControl(Path(sock))
         if control.answers():
             try:
-                _flush(control, 120)
+                _flush(control, flush_timeout)
             except MountError:
                 pass  # what is not uploaded stays in the VFS cache for the next mount
     _fusermount(point, lazy=True)
     pid = state.get("pid")
     if isinstance(pid, int) and _is_rclone(pid):
         os.kill(pid, signal.SIGTERM)
+        _wait_gone(pid, 15)
     _remove_state(point.parent)
     if state.get("runtime"):
         shutil.rmtree(state["runtime"], ignore_errors=True)
@@ -349,6 +358,34 @@ def _is_rclone(pid: int) -> bool:
         return "rclone" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except OSError:
         return False
+
+
+def _wait_gone(pid: int, seconds: float) -> None:
+    """Wait for a process that is not our child to exit; SIGKILL it after SECONDS."""
+    deadline = time.monotonic() + seconds
+    while drive_watchdog.process_start(pid) is not None:
+        if time.monotonic() > deadline:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            return
+        time.sleep(0.05)
+
+
+def _rclone_processes_on(path: Path) -> list[int]:
+    """rclone processes with PATH as one of their arguments (a bisync of a dead kernel, say)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if "rclone" in args[0] and str(path) in args and drive_watchdog.process_start(int(entry.name)) is not None:
+            found.append(int(entry.name))
+    return found
 
 
 def _pid_alive(pid) -> bool:
@@ -412,6 +449,11 @@ def _write_state(root: Path, state: dict) -> Path:
     return path
 
 
+def _owner() -> dict:
+    """This process, as the state file names it: a pid alone could be reused by another process."""
+    return {"owner": os.getpid(), "owner_start": drive_watchdog.process_start(os.getpid())}
+
+
 def _read_state(root: Path) -> dict | None:
     try:
         state = json.loads(_state_file(root).read_text())
@@ -464,8 +506,8 @@ def _start_mount(root: Path, path: Path, spec: str, env: dict, readonly: bool, t
         _remove_empty(path)
         raise
     result._state = _write_state(root, {"mountpoint": str(root), "path": str(path), "mode": "mount",
-                                        "owner": os.getpid(), "pid": process.pid, "socket": str(sock),
-                                        "runtime": str(runtime), "remote": spec})
+                                        **_owner(), "pid": process.pid, "socket": str(sock),
+                                        "runtime": str(runtime), "remote": spec, "readonly": readonly})
     return result
 
 
@@ -581,7 +623,8 @@ def _start_mirror(root: Path, path: Path, spec: str, env: dict, readonly: bool, 
             shutil.rmtree(workdir, ignore_errors=True)
         raise
     result._state = _write_state(root, {"mountpoint": str(root), "path": str(path), "mode": "mirror",
-                                        "owner": os.getpid(), "remote": spec, "workdir": str(workdir)})
+                                        **_owner(), "remote": spec, "workdir": str(workdir),
+                                        "readonly": readonly})
     result._thread = threading.Thread(target=_sync_every, args=(result,), daemon=True, name=f"mirror {path}")
     result._thread.start()
     return result
@@ -624,7 +667,49 @@ def _stop_mirror(m: Mount) -> int:
     return 1
 
 
-# --- at exit -----------------------------------------------------------------------------------
+# --- at exit, and after a kernel that could not finish its own exit ----------------------------
+
+def _start_watchdog(m: Mount) -> None:
+    """A process outside the kernel's process group that unmounts once the kernel is gone."""
+    m._watchdog = drive_watchdog.start(m.mountpoint, m._env)
+    if m._watchdog is not None:
+        m._state = _write_state(m.mountpoint, {**(_read_state(m.mountpoint) or {}), "watchdog": m._watchdog.pid})
+
+
+def _stop_other_watchdog(state: dict) -> None:
+    """Before cleaning up a mount left behind: its watchdog must not clean up at the same time."""
+    pid = state.get("watchdog")
+    if isinstance(pid, int) and pid != os.getpid() and drive_watchdog.is_watchdog(pid):
+        os.kill(pid, signal.SIGTERM)
+        _wait_gone(pid, 5)
+
+
+def _let_orphan_syncs_end(path: Path, workdir: Path, seconds: float = 600) -> None:
+    """Wait for the syncs a dead kernel (or its stopped watchdog) started: rclone finishes its
+    transfers after a SIGTERM. Then drop the bisync locks that nobody holds any more."""
+    deadline = time.monotonic() + seconds
+    while _rclone_processes_on(path) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if not _rclone_processes_on(path):
+        for lock in workdir.glob("*.lck"):  # left by a bisync killed with the kernel
+            lock.unlink(missing_ok=True)
+
+
+def clean_up_after_owner(root: Path, state: dict) -> None:
+    """What unmount does, for a mount whose kernel is gone (run by its watchdog, as in unmount)."""
+    path = Path(state["path"])
+    if state.get("mode") == "mount":
+        _clean_stale(path, flush_timeout=600)
+        return
+    workdir = Path(state["workdir"])
+    _let_orphan_syncs_end(path, workdir)
+    if not path.is_dir():  # the kernel's own unmount got as far as removing the mirror
+        shutil.rmtree(workdir, ignore_errors=True)
+        _remove_state(root)
+        return
+    m = Mount(root, path, state.get("remote", ""), "mirror", bool(state.get("readonly")), _workdir=workdir)
+    _stop_mirror(m)
+
 
 def _register_exit() -> None:
     global _ATEXIT

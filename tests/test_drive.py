@@ -27,8 +27,8 @@ HAVE_FUSE = Path("/dev/fuse").exists() and bool(shutil.which("fusermount3") or s
 needs_fuse = pytest.mark.skipif(not HAVE_FUSE, reason="needs /dev/fuse and fusermount3 (apt-get install fuse3)")
 
 
-def our_rclone_processes(marker: str) -> list[int]:
-    """rclone processes whose command line mentions MARKER (this test's temp folder)."""
+def our_processes(marker: str) -> list[int]:
+    """rclone and mount watchdog processes whose command line mentions MARKER (this test's temp folder)."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -37,7 +37,7 @@ def our_rclone_processes(marker: str) -> list[int]:
                 state = (entry / "stat").read_text().split()[2]
             except OSError:
                 continue
-            if "rclone" in cmd and marker in cmd and state != "Z":
+            if ("rclone" in cmd or "colabmagic.drive_watchdog" in cmd) and marker in cmd and state != "Z":
                 found.append(int(entry.name))
     return found
 
@@ -102,7 +102,7 @@ def served(tmp_path, monkeypatch):
     finally:
         drive.unmount_all()
         server.stop()
-        leftovers = fuse_mounts(marker), our_rclone_processes(marker)
+        leftovers = fuse_mounts(marker), our_processes(marker)
         for line in leftovers[0]:  # clean up for the next test, then fail this one
             subprocess.run(["fusermount3", "-uz", line.split()[4]], capture_output=True)
         for pid in leftovers[1]:
@@ -167,12 +167,13 @@ def test_killed_mount_is_detected_and_cleaned(served, tmp_path, shell):
 
 @needs_fuse
 def test_stale_mount_of_a_killed_kernel(served, tmp_path):
-    """Another kernel mounted and was SIGKILLed: its state file and dead FUSE mount remain."""
+    """Another kernel mounted and was SIGKILLed with its watchdog: its state file and dead FUSE mount remain."""
     point = tmp_path / "drive"
     script = (f"from colabmagic import drive; m = drive.mount({str(point)!r}, remote='served', mode='mount'); "
-              "print(m._process.pid, flush=True); import time; time.sleep(60)")
+              "print(m._process.pid, m._watchdog.pid, flush=True); import time; time.sleep(60)")
     kernel = subprocess.Popen([os.sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    rclone_pid = int(kernel.stdout.readline())
+    rclone_pid, watchdog = map(int, kernel.stdout.readline().split())
+    os.kill(watchdog, signal.SIGKILL)
     kernel.kill()
     kernel.wait()
     os.kill(rclone_pid, signal.SIGKILL)
@@ -299,13 +300,70 @@ def test_kernel_exit_flushes_and_unmounts(served, tmp_path, mode):
     assert not fuse_mounts(str(tmp_path)) and list(point.iterdir()) == []
 
 
+BIG = 24 << 20  # at --bwlimit 4M its upload takes >= 5 s: longer than Jupyter's ~2.5 s shutdown grace
+
+
+def state_files(tmp_path) -> list[Path]:
+    return list((tmp_path / "cache" / "colabmagic" / "mounts").glob("*.json"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode, how", [("mount", "shutdown"), ("mount", "kill"), ("mirror", "shutdown"),
+                                       ("mirror", "kill")])
+def test_a_real_kernel_that_cannot_finish_its_exit_still_flushes_and_unmounts(served, tmp_path, mode, how):
+    """shutdown: Jupyter's shutdown request, then its SIGTERM of the kernel's process group while the
+    atexit flush of a bandwidth-limited upload is still running; kill: SIGKILL of the group at once.
+    Either way the kernel's atexit unmount never finishes: the mount's watchdog does it."""
+    if mode == "mount" and not HAVE_FUSE:
+        pytest.skip("needs FUSE")
+    jupyter_client = pytest.importorskip("jupyter_client")
+    point, marker = tmp_path / "drive", str(tmp_path)
+    size = BIG if how == "shutdown" else 100_000
+    env = {**os.environ, **({"RCLONE_BWLIMIT": "4M"} if how == "shutdown" else {})}  # rclone reads its flags here
+    ours = lambda: [pid for pid in our_processes(marker) if pid != served.process.pid]  # noqa: E731
+    km = jupyter_client.KernelManager(kernel_name="python3")
+    km.start_kernel(env=env, cwd=str(tmp_path))
+    kernel = km.provisioner.process
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        reply = kc.execute_interactive(
+            f"from colabmagic import drive\nm = drive.mount({str(point)!r}, remote='served', mode={mode!r}, "
+            f"interval=3600)\n(m.path / 'big.bin').write_bytes(bytes(range(256)) * ({size} // 256))", timeout=60)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        assert state_files(tmp_path) and ours() != []
+    finally:
+        kc.stop_channels()
+    km.shutdown_kernel(now=(how == "kill"))
+    # the kernel did not exit by itself: its atexit unmount was cut short
+    assert kernel.returncode == (-signal.SIGTERM if how == "shutdown" else -signal.SIGKILL)
+    wait_for(lambda: not ours() and not state_files(tmp_path), 120)
+    assert (served.folder / "big.bin").read_bytes() == bytes(range(256)) * (size // 256)
+    assert not fuse_mounts(marker) and list(point.iterdir()) == []
+
+
+def test_process_start_tells_a_reused_pid(tmp_path):
+    from colabmagic.drive_watchdog import process_start
+
+    assert process_start(os.getpid()) == process_start(os.getpid()) is not None
+    child = subprocess.Popen(["sleep", "30"])
+    started = process_start(child.pid)
+    assert started is not None and started >= process_start(os.getpid())
+    child.kill()
+    child.wait()
+    assert process_start(child.pid) is None
+
+
 def test_mirror_of_a_killed_kernel_is_synced_by_force_remount(served, tmp_path):
+    """The kernel and its watchdog were killed (the machine's OOM killer, say): the mirror is left."""
     point = tmp_path / "drive"
     script = (f"from colabmagic import drive; m = drive.mount({str(point)!r}, remote='served', mode='mirror', "
-              "interval=3600); (m.path / 'unpushed.txt').write_text('u'); print('ok', flush=True); "
+              "interval=3600); (m.path / 'unpushed.txt').write_text('u'); print(m._watchdog.pid, flush=True); "
               "import time; time.sleep(60)")
     kernel = subprocess.Popen([os.sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    assert kernel.stdout.readline().strip() == "ok"
+    watchdog = int(kernel.stdout.readline())
+    os.kill(watchdog, signal.SIGKILL)
     kernel.kill()
     kernel.wait()
     assert not (served.folder / "unpushed.txt").exists()
