@@ -375,6 +375,23 @@ def test_mirror_of_a_killed_kernel_is_synced_by_force_remount(served, tmp_path):
     drive.unmount(point)
 
 
+def test_force_remount_while_the_dead_kernels_watchdog_cleans_up(served, tmp_path):
+    """The new mount stops the old watchdog (or finds its work done): never two syncs at once."""
+    point = tmp_path / "drive"
+    script = (f"from colabmagic import drive; m = drive.mount({str(point)!r}, remote='served', mode='mirror', "
+              "interval=3600); (m.path / 'unpushed.txt').write_text('u'); print('ok', flush=True); "
+              "import time; time.sleep(60)")
+    kernel = subprocess.Popen([os.sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert kernel.stdout.readline().strip() == "ok"
+    kernel.kill()
+    kernel.wait()
+    m = drive.mount(point, remote="served", mode="mirror", force_remount=True)
+    assert (m.path / "unpushed.txt").read_text() == "u"
+    assert (served.folder / "unpushed.txt").read_text() == "u"
+    drive.unmount(point)
+    assert list(point.iterdir()) == []
+
+
 @needs_fuse
 def test_a_remote_that_never_answers_times_out_with_a_clear_line(served, tmp_path):
     silent = socket.socket()  # accepts connections (the kernel's backlog) and never says a word
