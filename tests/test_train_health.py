@@ -202,3 +202,25 @@ def test_peak_memory_is_this_runs_not_the_processs_lifetime(workdir):
     lifetime_peak = peak_rss()
     result = train("mlp", "digits", epochs=1)
     assert result.peak_rss_bytes < lifetime_peak - 512 * 2**20
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 64 KiB tmpfs: a folder fits, a cnn checkpoint (~100 KiB) does not (needs root to mount)."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True)
+    if done.returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_a_checkpoint_that_does_not_fit_is_one_line_and_leaves_no_part_file(shell, small_disk, workdir):
+    # torch.save reports the failed write as "[enforce fail at inline_container.cc] unexpected pos ..."
+    message = usage_error(shell, f"%train cnn digits --epochs 1 --quiet --checkpoint-dir {small_disk / 'ck'}")
+    assert message.startswith(f"Cannot write a checkpoint in {small_disk / 'ck'} (")
+    assert "MiB free there): free some space, or choose another --checkpoint-dir" in message
+    assert os.listdir(small_disk / "ck") == []  # no .part, no half checkpoint

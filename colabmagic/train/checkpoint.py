@@ -63,8 +63,16 @@ def save_checkpoint(folder: Path, state: dict[str, Any], keep: int) -> Path:
 
     state = {"format": FORMAT, "version": VERSION, **state}
     folder.mkdir(parents=True, exist_ok=True)
-    path = write_atomically(folder / checkpoint_name(state["epoch"], state["step"]),
-                            lambda file: torch.save(state, file))
+    try:
+        path = write_atomically(folder / checkpoint_name(state["epoch"], state["step"]),
+                                lambda file: torch.save(state, file))
+    except (OSError, RuntimeError) as err:  # torch.save words a failed write (a full disk) as a RuntimeError
+        import shutil
+
+        reason = (getattr(err, "strerror", None) or str(err)).strip().splitlines()[0][:160]
+        free = shutil.disk_usage(folder).free / 2**20
+        raise CheckpointError(f"Cannot write a checkpoint in {folder} ({reason}; {free:.1f} MiB free there): "
+                              f"free some space, or choose another checkpoint_dir=") from None
     if keep:
         for old in checkpoint_files(folder)[:-keep]:
             old.unlink(missing_ok=True)
