@@ -147,7 +147,9 @@ def test_a_checkpoint_failing_half_way_leaves_the_earlier_ones_and_no_part(tmp_p
         raise DiskFull(28, "No space left on device")
 
     monkeypatch.setattr(torch, "save", save_half)
-    with pytest.raises(DiskFull):
+    from colabmagic.errors import CheckpointError
+
+    with pytest.raises(CheckpointError, match=r"\(No space left on device; .* MiB free there\)"):
         save_checkpoint(tmp_path, {"epoch": 2, "step": 0, "weights": torch.zeros(3)}, keep=1)
     assert leftovers(tmp_path) == [first.name]
     assert checkpoint_files(tmp_path) == [first]
