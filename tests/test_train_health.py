@@ -139,20 +139,23 @@ def test_a_checkpoint_dir_that_is_a_file_names_the_checkpoint_dir_flag(shell, wo
     assert message == "Cannot create the run folder afile: afile is a file. Choose another --checkpoint-dir"
 
 
-@pytest.fixture
-def full_disk(tmp_path):
-    """A real tmpfs with three inodes: its root and two folders, so runs/NAME fits and runs/NAME/checkpoints
-    does not (needs root to mount; skipped elsewhere)."""
-    folder = tmp_path / "full"
+def small_tmpfs(tmp_path, name: str, options: str):
+    """A real tmpfs mounted at tmp_path/name for the test, unmounted after (needs root; skipped elsewhere)."""
+    folder = tmp_path / name
     folder.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,nr_inodes=3", "tmpfs", str(folder)],
-                          capture_output=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
     if done.returncode:
         pytest.skip("cannot mount a small tmpfs here (needs root)")
     try:
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """Three inodes: its root and two folders, so runs/NAME fits and runs/NAME/checkpoints does not."""
+    yield from small_tmpfs(tmp_path, "full", "size=1m,nr_inodes=3")
 
 
 def test_a_full_disk_is_one_line_and_leaves_no_half_made_folders(shell, full_disk, monkeypatch):
@@ -206,16 +209,8 @@ def test_peak_memory_is_this_runs_not_the_processs_lifetime(workdir):
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A real 64 KiB tmpfs: a folder fits, a cnn checkpoint (~100 KiB) does not (needs root to mount)."""
-    folder = tmp_path / "small"
-    folder.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True)
-    if done.returncode:
-        pytest.skip("cannot mount a small tmpfs here (needs root)")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
+    """64 KiB: a folder fits, a cnn checkpoint (~100 KiB) does not."""
+    yield from small_tmpfs(tmp_path, "small", "size=64k")
 
 
 def test_a_checkpoint_that_does_not_fit_is_one_line_and_leaves_no_part_file(shell, small_disk, workdir):
