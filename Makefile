@@ -1,33 +1,46 @@
 # Every target installs what it needs into .venv first, so each works on a fresh machine.
-# torch==2.13.0 goes in before anything that depends on torch: that pin takes the CPU wheel on
-# this machine's disk; an unpinned torch would pull a multi-GB CUDA build.
+# What it installs is requirements.lock: every Python package, torch==2.13.0 (the CPU wheel on
+# this kind of machine's disk) and the build backends included, at an exact version and hash.
+# `make lock` regenerates it; `make test-latest` runs the suite on the newest releases instead.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
+LOCK   := requirements.lock
 TORCH  ?= torch==2.13.0
 # Every editable install first drops `make lab`'s link to the built extension: pip would write
 # install.json through it into colabmagic/labextension/, and the next install would then add that
-# file twice ("A second file is being added"). .lab-built depends on the installs and links it again.
+# file twice ("A second file is being added"). .lab-built depends on the install and links it again.
 LAB_LINK   := $(VENV)/share/jupyter/labextensions/colabmagic
 UNLINK_LAB := rm -rf $(LAB_LINK) colabmagic/labextension/install.json
 
-.PHONY: demo test bench lab clean
+# LATEST=1 (make test-latest): the newest release of everything pyproject.toml allows, build
+# backends included, instead of the lock.
+ifeq ($(LATEST),1)
+EDITABLE := --no-deps
+else
+EDITABLE := --no-deps --no-build-isolation
+endif
 
+.PHONY: demo test test-latest bench lab lock system gpu-check gpu-wheels clean
+
+# The lock holds wheels for CPython 3.11 on Linux x86_64 (the machine CI runs on).
 $(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || [ "$(LATEST)" = 1 ] || { \
+	  echo "requirements.lock is for CPython 3.11; run with PYTHON=python3.11, or use make test-latest"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(LOCK) pyproject.toml | $(PY)
+	$(UNLINK_LAB)
+ifeq ($(LATEST),1)
 	$(PIP) install -q --upgrade pip
-
-$(VENV)/.train-installed: pyproject.toml | $(PY)
 	$(PIP) install -q $(TORCH)
-	$(UNLINK_LAB)
-	$(PIP) install -q -e '.[train]' ipykernel jupyter_client
-	touch $@
-
-# The tests need every extra: data (kagglehub, gdown, rclone), lab (Jupyter server, proxy, JupyterLab).
-$(VENV)/.test-installed: pyproject.toml $(VENV)/.train-installed
-	$(UNLINK_LAB)
-	$(PIP) install -q -e '.[all,test]'
+	$(PIP) install -q --upgrade --upgrade-strategy eager --group dev -e '.[all,test,bench]'
+else
+	$(PIP) install -q --require-hashes -r $(LOCK)
+	$(PIP) install -q $(EDITABLE) -e .
+endif
+	$(PIP) check
 	touch $@
 
 # The JupyterLab extension: labextension/ (TypeScript) built into colabmagic/labextension/ with jlpm
@@ -36,30 +49,44 @@ $(VENV)/.test-installed: pyproject.toml $(VENV)/.train-installed
 LAB_SOURCES := $(shell find labextension/src labextension/style labextension/schema -type f 2>/dev/null) \
                labextension/package.json labextension/yarn.lock labextension/tsconfig.json labextension/build_hook.py
 
-$(VENV)/.lab-built: $(LAB_SOURCES) $(VENV)/.test-installed
+$(VENV)/.lab-built: $(LAB_SOURCES) $(VENV)/.installed
 	$(UNLINK_LAB)
-	COLABMAGIC_BUILD_LAB=1 $(PIP) install -q --no-deps -e .
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" COLABMAGIC_BUILD_LAB=1 $(PIP) install -q $(EDITABLE) -e .
 	rm -rf $(LAB_LINK) && mkdir -p $(dir $(LAB_LINK)) && ln -s $(CURDIR)/colabmagic/labextension $(LAB_LINK)
 	touch $@
 
 lab: $(VENV)/.lab-built
 
-$(VENV)/.bench-installed: pyproject.toml $(VENV)/.test-installed
-	$(UNLINK_LAB)
-	$(PIP) install -q -e '.[all,test,bench]'
-	touch $@
+# Debian's chromium (browser tests, through Playwright) and fuse3 (rclone mounts): installed with
+# apt-get where we are root, else the exact command is printed once and those tests skip.
+system:
+	@bash .ci/system-packages
 
 # The main job: a real `%train` on the embedded digits dataset inside a real IPython kernel.
-demo: $(VENV)/.train-installed
+demo: $(VENV)/.installed
 	$(PY) examples/demo.py
 
 # pytest runs last; it exits non-zero (5) if it collects no test, so an empty run cannot pass.
-test: $(VENV)/.test-installed $(VENV)/.lab-built
+test: system $(VENV)/.installed $(VENV)/.lab-built
 	cd labextension && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" jlpm test
 	$(PY) -m pytest -q --timeout=600
 
-bench: $(VENV)/.bench-installed
-	@for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done
+# The same suite on the newest releases, in a venv of its own: where drift is met on purpose.
+test-latest:
+	rm -rf .venv-latest
+	$(MAKE) test VENV=.venv-latest LATEST=1
+
+# Every benchmark; one that needs a missing system tool prints a one-line skip and the others run.
+bench: system $(VENV)/.installed $(VENV)/.lab-built
+	@failed=0; for script in benchmarks/bench_*.py; do $(PY) $$script || failed=1; done; exit $$failed
+
+# Regenerate the lock from pyproject.toml (extras all, test, bench and the dev group) with the locked
+# uv. Pins already in the lock are kept where they still fit; LOCK_FLAGS=--upgrade takes the newest.
+lock: | $(PY)
+	$(PIP) install -q "$$(grep -m1 '^uv==' $(LOCK) | cut -d' ' -f1)"
+	$(VENV)/bin/uv pip compile pyproject.toml --extra all --extra test --extra bench --group pyproject.toml:dev \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 $(if $(wildcard /opt/wheels),--find-links /opt/wheels) \
+	  --generate-hashes --custom-compile-command 'make lock' $(LOCK_FLAGS) -o $(LOCK)
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) .venv-latest runs .pytest_cache

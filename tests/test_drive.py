@@ -22,9 +22,8 @@ from colabmagic import drive, rclone
 from colabmagic.errors import MountError
 
 from conftest import run_ok
+from system_tools import needs_fuse, require_fuse
 
-HAVE_FUSE = Path("/dev/fuse").exists() and bool(shutil.which("fusermount3") or shutil.which("fusermount"))
-needs_fuse = pytest.mark.skipif(not HAVE_FUSE, reason="needs /dev/fuse and fusermount3 (apt-get install fuse3)")
 
 
 def our_processes(marker: str) -> list[int]:
@@ -290,8 +289,8 @@ def test_drive_token_secret_goes_through_the_environment(served, monkeypatch):
 
 @pytest.mark.parametrize("mode", ["mount", "mirror"])
 def test_kernel_exit_flushes_and_unmounts(served, tmp_path, mode):
-    if mode == "mount" and not HAVE_FUSE:
-        pytest.skip("needs FUSE")
+    if mode == "mount":
+        require_fuse()
     point = tmp_path / "drive"
     script = (f"from colabmagic import drive; m = drive.mount({str(point)!r}, remote='served', mode={mode!r}); "
               "(m.path / 'at-exit.txt').write_text('bye')")  # and the interpreter exits without %unmount_drive
@@ -314,8 +313,8 @@ def test_a_real_kernel_that_cannot_finish_its_exit_still_flushes_and_unmounts(se
     """shutdown: Jupyter's shutdown request, then its SIGTERM of the kernel's process group while the
     atexit flush of a bandwidth-limited upload is still running; kill: SIGKILL of the group at once.
     Either way the kernel's atexit unmount never finishes: the mount's watchdog does it."""
-    if mode == "mount" and not HAVE_FUSE:
-        pytest.skip("needs FUSE")
+    if mode == "mount":
+        require_fuse()
     jupyter_client = pytest.importorskip("jupyter_client")
     point, marker = tmp_path / "drive", str(tmp_path)
     size = BIG if how == "shutdown" else 100_000

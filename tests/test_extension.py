@@ -130,18 +130,28 @@ def test_bad_variable_name_is_one_usage_error(shell):
     assert "variable name" in str(result.error_in_exec)
 
 
-def test_jupyter_labextension_develop_links_the_built_extension(tmp_path):
-    """`jupyter labextension develop --overwrite .` (jupyter_builder underneath) finds the build
-    through _jupyter_labextension_paths and links it, as `make lab` does."""
+def test_jupyter_builder_develop_links_the_built_extension(tmp_path):
+    """`jupyter-builder develop --overwrite .` (what `jupyter labextension develop` now runs) finds the
+    build through _jupyter_labextension_paths and links it, as `make lab` does. Run as a user runs it,
+    on the checkout's path: jupyter_builder's Python API changed its argument from a module name to a
+    path in 1.3.1, the command line did not."""
+    import subprocess
+    import sys
     from pathlib import Path
 
     import colabmagic
 
-    builder = pytest.importorskip("jupyter_builder.federated_extensions")
+    builder = Path(sys.executable).parent / "jupyter-builder"
+    if not builder.exists():
+        pytest.skip("jupyter_builder is not installed here (make test installs it from the lock)")
     built = Path(colabmagic.__file__).parent / colabmagic._jupyter_labextension_paths()[0]["src"]
     if not (built / "package.json").exists():
         pytest.skip("the JupyterLab extension is not built here (make lab builds it)")
-    builder.develop_labextension_py("colabmagic", labextensions_dir=str(tmp_path), overwrite=True, symlink=True)
+    root = Path(colabmagic.__file__).parent.parent
+    done = subprocess.run([str(builder), "develop", "--overwrite", "--DevelopLabExtensionApp.sys_prefix=False",
+                           f"--DevelopLabExtensionApp.labextensions_dir={tmp_path}",
+                           str(root)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
     link = tmp_path / "colabmagic"
     assert link.is_symlink() and link.resolve() == built.resolve()
     assert json.loads((link / "package.json").read_text())["name"] == "colabmagic"

@@ -27,12 +27,13 @@ from pathlib import Path
 
 import pytest
 
+from system_tools import CHROMIUM, require_chromium
+
 if os.environ.get("COLABMAGIC_SKIP_BROWSER") == "1":
     pytest.skip("COLABMAGIC_SKIP_BROWSER=1", allow_module_level=True)
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "ui-tests" / "artifacts"
-CHROMIUM = os.environ.get("COLABMAGIC_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--no-first-run"]
@@ -73,8 +74,7 @@ def lab(tmp_path_factory):
     if built_extension() is None:
         pytest.fail("the JupyterLab extension is not built or not installed: run `make lab` "
                     "(or set COLABMAGIC_SKIP_BROWSER=1 to skip the browser tests here)")
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (or set COLABMAGIC_CHROMIUM)")
+    require_chromium()
     home = tmp_path_factory.mktemp("lab")
     root = home / "root"
     root.mkdir()

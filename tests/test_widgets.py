@@ -26,6 +26,7 @@ from colabmagic.widgets.runtime_panel import RuntimePanel
 from colabmagic.widgets.session_view import SessionView, level
 from colabmagic.widgets.ticker import ManualTicker, Ticker
 from test_system import FakeGpu, fake_nvml, fresh_nvml  # noqa: F401 (fixtures)
+from system_tools import require_chromium
 
 GiB = 2**30
 HTML_MANAGER = "1.0.15"  # @jupyter-widgets/html-manager: the renderer ipywidgets 8's embed pages load
@@ -420,8 +421,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-s
 @pytest.mark.slow
 def test_widgets_drawn_in_chromium(tmp_path, fake, fake_nvml):
     playwright = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("needs /usr/bin/chromium")
+    chromium = require_chromium()
     dist = html_manager_dist()
     from ipywidgets import VBox
     from ipywidgets.embed import embed_minimal_html
@@ -458,7 +458,7 @@ def test_widgets_drawn_in_chromium(tmp_path, fake, fake_nvml):
     shot = tmp_path / "shots" / "widgets.png"
     shot.parent.mkdir()
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 900, "height": 900})
             page.route("**/*", serve)
