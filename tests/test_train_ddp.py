@@ -309,3 +309,125 @@ def test_a_worker_stops_when_its_kernel_or_its_agent_dies_even_without_a_death_s
         assert "stopped cleanly" in output and code in (0, None) and elapsed < 10
     else:
         assert "stopped cleanly" not in output and code == 1 and 0.9 < elapsed < 10
+
+
+# --- a stop that cannot deadlock: bursts of SIGTERM, a main thread stuck in a collective ----------
+
+GROUP_PROBE = """
+import os, signal, sys, time
+import torch, torch.distributed as dist
+import colabmagic.train.worker as worker
+from colabmagic.train.ddp_job import Owner
+
+worker.EXIT_GRACE = 1.0
+rank = int(os.environ["RANK"])
+if sys.argv[1] == "lifeline":
+    def stop(signum, frame):  # stands in for fit()'s handler: stop at the next step (it never comes)
+        print("stop requested", flush=True)
+    signal.signal(signal.SIGINT, stop)
+    worker.Lifeline(Owner.of(os.getppid())).start()
+worker.join_group("cpu", 0)
+print("joined", flush=True)
+if rank == 1:  # a peer that hangs: it never reaches the collective
+    time.sleep(120)
+    os._exit(0)
+start = time.monotonic()
+try:
+    dist.all_reduce(torch.ones(1))
+    print("collective returned", flush=True)
+except Exception as err:
+    print(f"collective failed after {time.monotonic() - start:.1f} s: {type(err).__name__}", flush=True)
+os._exit(3)
+"""
+
+
+def _group(mode: str, timeout: float):
+    """Two gloo ranks of GROUP_PROBE on this machine; rank 0 ends up inside an all_reduce that rank 1
+    never joins."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": "2",
+           "COLABMAGIC_DDP_TIMEOUT": str(timeout)}
+    return [subprocess.Popen([sys.executable, "-c", GROUP_PROBE, mode], env={**env, "RANK": str(rank)},
+                             stdout=subprocess.PIPE, text=True) for rank in (0, 1)]
+
+
+def test_a_burst_of_sigterms_inside_a_collective_stops_the_worker_once_and_ends_it():
+    """The main thread is blocked in all_reduce (a hung peer): it runs no Python signal handler, so only
+    the deadline, woken by the C-level handler's byte, can end the worker. A burst of SIGTERMs asks for
+    one stop, and the worker exits after EXIT_GRACE (1 s here), long before the collective's timeout."""
+    import time
+
+    rank0, rank1 = _group("lifeline", timeout=120)
+    try:
+        assert rank0.stdout.readline().strip() == "joined"
+        time.sleep(0.5)  # into the all_reduce
+        start = time.monotonic()
+        for _ in range(50):
+            rank0.send_signal(signal.SIGTERM)
+        output = rank0.stdout.read()  # closes when rank 0 exits
+        elapsed = time.monotonic() - start
+        code = rank0.wait(timeout=10)
+    finally:
+        for process in (rank0, rank1):
+            process.kill()
+            process.wait()
+    assert code == 1, output  # the deadline's exit, not the collective's timeout (exit 3)
+    assert 0.9 < elapsed < 20
+    # the collective never returned, so the handler ran at most when the process was already ending
+    assert output.count("stop requested") <= 1 and "collective" not in output
+
+
+def test_a_burst_of_sigterms_while_python_runs_asks_for_one_stop():
+    """Fifty SIGTERMs into a busy main thread: the handler (which takes no lock) asks fit() to stop
+    exactly once, and the deadline ends the worker when the stop never finishes."""
+    import subprocess
+    import sys
+    import time
+
+    probe = subprocess.Popen([sys.executable, "-c", LIFELINE_PROBE.replace("time.sleep(60)", BUSY), str(os.getpid()),
+                              "hangs"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert probe.stdout.readline().strip() == "watching"
+        start = time.monotonic()
+        for _ in range(50):
+            probe.send_signal(signal.SIGTERM)
+        output = probe.stdout.read()
+        elapsed = time.monotonic() - start
+        code = probe.wait(timeout=10)
+    finally:
+        probe.kill()
+        probe.wait()
+    assert output.count("stop requested") == 1
+    assert code == 1 and 0.9 < elapsed < 20
+
+
+BUSY = """
+import torch
+w = torch.randn(64, 64, requires_grad=True)
+end = time.monotonic() + 60
+while time.monotonic() < end:  # the worker's main thread in backward(), where SIGTERMs land
+    (w @ w).sum().backward()
+"""
+
+
+def test_collectives_give_up_on_a_peer_that_hangs():
+    """Without a lifeline to end it, a rank waiting for a hung peer fails after COLLECTIVE_TIMEOUT
+    (2 s here) instead of waiting forever."""
+    rank0, rank1 = _group("plain", timeout=2)
+    try:
+        assert rank0.stdout.readline().strip() == "joined"
+        output = rank0.stdout.read()
+        code = rank0.wait(timeout=60)
+    finally:
+        for process in (rank0, rank1):
+            process.kill()
+            process.wait()
+    assert code == 3 and "collective failed after" in output, output
+    seconds = float(output.split("after ")[1].split(" s")[0])
+    assert 1.5 < seconds < 30

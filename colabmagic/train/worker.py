@@ -15,6 +15,12 @@ run can be resumed) and, should that take longer than EXIT_GRACE seconds, exits 
 counts, later ones change nothing (a second SIGINT-like signal would skip the checkpoint). When the
 kernel is gone there is no one to report to: rank 0 removes the job folder instead.
 
+Why that holds even in the worst moment (a burst of SIGTERMs during backward(), or the main thread
+inside a collective whose peer is dead): the exit deadline is a thread armed before anything can
+block, woken through a pipe that Python's C-level signal handler writes to (signal.set_wakeup_fd)
+even while the main thread runs no Python code; the SIGTERM handler takes no lock, so it cannot
+deadlock when it interrupts itself; and every collective gives up after COLLECTIVE_TIMEOUT.
+
 The same watcher passes on a stop the launcher asks for (request_stop() in the kernel, e.g. the
 session expiring; ddp_job.write_stop): it calls request_stop() here with the launcher's reason, and
 the ranks stop as for an interrupt, the reason in the message.
@@ -22,12 +28,14 @@ the ranks stop as for an interrupt, the reason in the message.
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import sys
 import threading
 import time
 from dataclasses import fields
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,20 +53,19 @@ from .plan import Plan
 
 WATCH_SECONDS = 0.2  # how often a worker checks that its kernel and its agent still run
 EXIT_GRACE = 5.0     # seconds a stop may take (next sync step, checkpoint) before the worker just exits
+# How long a collective waits for the other ranks before it fails: the longest legitimate wait is
+# sync_every (25) steps of a slow rank, or rank 0's epoch end. A dead peer is normally noticed much
+# sooner (torchrun stops the others); this is the backstop for a peer that hangs.
+COLLECTIVE_TIMEOUT = timedelta(seconds=float(os.environ.get("COLABMAGIC_DDP_TIMEOUT", 600)))
+WATCH_WAKE = b"\0"   # the watcher's byte on the wake-up pipe; a signal's byte is its number (never 0)
 
 
 def main(job_path: str) -> int:
     job = read_job(job_path)
     lifeline = Lifeline(job["owner"], job["stop"])
-    lifeline.start()
+    lifeline.start()  # before anything that can block: joining the group, the collectives
     rank, world, local_rank = (int(os.environ[k]) for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
-    if job["device"] == "cuda":
-        device = torch.device("cuda", local_rank)
-        torch.cuda.set_device(device)
-        backend = "nccl"
-    else:
-        device, backend = torch.device("cpu"), "gloo"
-    dist.init_process_group(backend)
+    device = join_group(job["device"], local_rank)
     try:
         plan = worker_plan(job, device)
         torch.manual_seed(derive_seed("rank", plan.config.seed, rank))  # each rank its own dropout stream
@@ -78,6 +85,19 @@ def main(job_path: str) -> int:
     finally:
         dist.destroy_process_group()
     return 0
+
+
+def join_group(device_type: str, local_rank: int) -> torch.device:
+    """Join torchrun's process group (nccl on CUDA, one GPU per local rank; gloo on the CPU), with
+    collectives that fail after COLLECTIVE_TIMEOUT instead of waiting forever for a peer."""
+    if device_type == "cuda":
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+        backend = "nccl"
+    else:
+        device, backend = torch.device("cpu"), "gloo"
+    dist.init_process_group(backend, timeout=COLLECTIVE_TIMEOUT)
+    return device
 
 
 def worker_plan(job: dict[str, Any], device: torch.device) -> Plan:
@@ -102,19 +122,25 @@ class Lifeline:
     def __init__(self, owner: Owner, stop_file: str | None = None):
         self.owner = owner
         self.parent = os.getppid()
-        self.stopping = threading.Event()
         self.stop_file = stop_file
         self.stop_passed = stop_file is None
+        self.stopping = False  # set by the deadline thread; a plain flag: the signal handler takes no lock
+        self._sigterms = itertools.count()
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_write, False)  # set_wakeup_fd requires it; a full pipe already woke the deadline
 
     def start(self) -> None:
+        threading.Thread(target=self._deadline, name="colabmagic-exit-deadline", daemon=True).start()
         if threading.current_thread() is threading.main_thread():
+            signal.set_wakeup_fd(self._wake_write)
             signal.signal(signal.SIGTERM, self._on_sigterm)
         threading.Thread(target=self._watch, name="colabmagic-lifeline", daemon=True).start()
 
     def _watch(self) -> None:
-        while not self.stopping.is_set():
+        while not self.stopping:
             if os.getppid() != self.parent or not self.owner.alive():
-                os.kill(os.getpid(), signal.SIGTERM)  # handled in the main thread: _on_sigterm
+                os.write(self._wake_write, WATCH_WAKE)  # the deadline runs even if no signal is ever handled
+                os.kill(os.getpid(), signal.SIGTERM)    # the stop itself: _on_sigterm, in the main thread
                 return
             if not self.stop_passed:
                 reason = read_stop(self.stop_file)
@@ -123,10 +149,12 @@ class Lifeline:
             time.sleep(WATCH_SECONDS)
 
     def _on_sigterm(self, signum, frame) -> None:
-        if self.stopping.is_set():
+        # Python runs this in the main thread between two bytecodes, also inside itself when SIGTERMs
+        # come in a burst (the watcher's, the agent's death signal, torchrun's). So: no lock (a lock taken
+        # here deadlocks when the handler interrupts itself), nothing that blocks. next() on a counter is
+        # a single C call, which no handler can interrupt: exactly one SIGTERM asks for the stop.
+        if next(self._sigterms):
             return
-        self.stopping.set()
-        threading.Thread(target=self._deadline, name="colabmagic-exit-deadline", daemon=True).start()
         # the SIGINT handler in force: fit()'s (stop at the next step, checkpoint) or Python's default
         handler = signal.getsignal(signal.SIGINT)
         if callable(handler):
@@ -135,6 +163,13 @@ class Lifeline:
             raise KeyboardInterrupt
 
     def _deadline(self) -> None:
+        """Waits for a SIGTERM or the watcher, then gives the stop EXIT_GRACE seconds."""
+        sigterm = bytes([signal.SIGTERM])
+        while True:
+            woken = os.read(self._wake_read, 512)  # every handled signal's number; only these two count
+            if sigterm in woken or WATCH_WAKE in woken:
+                break
+        self.stopping = True
         time.sleep(EXIT_GRACE)
         os._exit(1)
 
