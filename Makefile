@@ -69,11 +69,14 @@ demo: $(VENV)/.installed
 # pytest runs last; it exits non-zero (5) if it collects no test, so an empty run cannot pass.
 test: system $(VENV)/.installed $(VENV)/.lab-built
 	cd labextension && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" jlpm test
-	$(PY) -m pytest -q --timeout=600
+	COLABMAGIC_LOCKED=$(if $(filter 1,$(LATEST)),0,1) $(PY) -m pytest -q --timeout=600
 
 # The same suite on the newest releases, in a venv of its own: where drift is met on purpose.
+# It first lists what differs from the lock: where a failure here, and not in `make test`, comes from.
 test-latest:
 	rm -rf .venv-latest
+	$(MAKE) .venv-latest/.installed VENV=.venv-latest LATEST=1
+	.venv-latest/bin/python .ci/drift.py
 	$(MAKE) test VENV=.venv-latest LATEST=1
 
 # Every benchmark; one that needs a missing system tool prints a one-line skip and the others run.
@@ -87,6 +90,26 @@ lock: | $(PY)
 	$(VENV)/bin/uv pip compile pyproject.toml --extra all --extra test --extra bench --group pyproject.toml:dev \
 	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 $(if $(wildcard /opt/wheels),--find-links /opt/wheels) \
 	  --generate-hashes --custom-compile-command 'make lock' $(LOCK_FLAGS) -o $(LOCK)
+
+# Every check that needs an NVIDIA GPU, one summary (benchmarks/gpu_check.py). On the GPU machine
+# it runs on that machine's own python3 (PyTorch with CUDA), with the wheels of `make gpu-wheels`;
+# here it runs on .venv's and says "no NVIDIA GPU" for each part.
+gpu-check:
+	$(if $(wildcard $(PY)),$(PY),python3) benchmarks/gpu_check.py
+
+# What the GPU machine's python3 (3.12, no registry) lacks for gpu-check: IPython, ipywidgets and the
+# kernel client, at the lock's versions, into .whl/ (git-ignored) to be copied along. The GPU image
+# already holds the rest of their needs (GPU_IMAGE_HAS), and torch, pandas, tensorboard, psutil, NVML.
+GPU_IMAGE_HAS := packaging|psutil|pygments|python-dateutil|typing-extensions
+gpu-wheels: $(VENV)/.installed
+	rm -rf .whl && mkdir -p .whl
+	printf '%s\n' ipython ipywidgets ipykernel jupyter_client | $(VENV)/bin/uv pip compile - -q --no-header \
+	  --no-annotate --python-version 3.12 --python-platform x86_64-manylinux_2_28 -c $(LOCK) \
+	  | grep -vE '^($(GPU_IMAGE_HAS))==' > .whl/requirements.txt
+	$(PIP) download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	  --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+	  -d .whl -r .whl/requirements.txt
+	@du -sh .whl
 
 clean:
 	rm -rf $(VENV) .venv-latest runs .pytest_cache

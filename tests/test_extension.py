@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -155,3 +156,15 @@ def test_jupyter_builder_develop_links_the_built_extension(tmp_path):
     link = tmp_path / "colabmagic"
     assert link.is_symlink() and link.resolve() == built.resolve()
     assert json.loads((link / "package.json").read_text())["name"] == "colabmagic"
+
+
+@pytest.mark.skipif(os.environ.get("COLABMAGIC_LOCKED") != "1", reason="not a `make test` run from requirements.lock")
+def test_make_test_runs_on_exactly_the_locked_versions():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    drift = Path(__file__).resolve().parent.parent / ".ci" / "drift.py"
+    out = subprocess.run([sys.executable, str(drift)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("0 packages differ"), out.stdout
