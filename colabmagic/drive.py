@@ -631,15 +631,20 @@ def _start_mirror(root: Path, path: Path, spec: str, env: dict, readonly: bool, 
 
 
 def _sync(m: Mount, *, first: bool = False) -> None:
-    """One round: bisync (pull only when read-only). `first` builds bisync's listings (--resync)."""
+    """One round: bisync (pull only when read-only). `first` builds bisync's listings (--resync).
+
+    A sync is never cut short by the kernel's end or an interrupt (rclone.run's finish_on_interrupt):
+    a round that an interrupted kernel left running is waited for, never raced."""
     with m._syncing:
+        _let_orphan_syncs_end(m.path, m._workdir)
         if m.readonly:
-            rclone.run(["sync", m.remote, str(m.path), "--create-empty-src-dirs"], env=m._env, timeout=3600)
+            rclone.run(["sync", m.remote, str(m.path), "--create-empty-src-dirs"], env=m._env, timeout=3600,
+                       finish_on_interrupt=True)
             return
         m._workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
         args = ["bisync", m.remote, str(m.path), "--workdir", str(m._workdir), "--resilient", "--recover",
                 "--create-empty-src-dirs", "--conflict-resolve", "newer", "--max-lock", "2m"]
-        rclone.run(args + (["--resync"] if first else []), env=m._env, timeout=3600)
+        rclone.run(args + (["--resync"] if first else []), env=m._env, timeout=3600, finish_on_interrupt=True)
 
 
 def _sync_every(m: Mount) -> None:

@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -64,13 +65,32 @@ def version(exe: str) -> tuple[int, ...] | None:
     return tuple(int(x) for x in m.groups(default="0")) if m else None
 
 
-def run(args: list[str], *, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """rclone ARGS, output captured; a non-zero exit raises MountError with rclone's own last error line."""
-    try:
-        done = subprocess.run([binary(), *args], capture_output=True, text=True, timeout=timeout,
-                              env=_environ(env), stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as err:
-        raise MountError(f"rclone {args[0]} did not finish within {timeout:.0f} s") from err
+def run(args: list[str], *, env: dict | None = None, timeout: float = 120,
+        finish_on_interrupt: bool = False) -> subprocess.CompletedProcess:
+    """rclone ARGS, output captured; a non-zero exit raises MountError with rclone's own last error line.
+
+    finish_on_interrupt, for transfers (a mirror's sync): rclone runs in a session of its own, so a
+    signal to the caller's process group (Jupyter's interrupt, its shutdown SIGTERM, its kill) cannot
+    stop it half-way through a file, which some remotes (WebDAV) would keep truncated; and a caller
+    interrupted while waiting leaves it to finish. Whoever syncs next waits for it first
+    (drive._let_orphan_syncs_end). Its output goes to files, which never fill up as a pipe would."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen([binary(), *args], stdout=out, stderr=err, text=True, env=_environ(env),
+                                   stdin=subprocess.DEVNULL, start_new_session=finish_on_interrupt)
+        try:
+            returncode = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise MountError(f"rclone {args[0]} did not finish within {timeout:.0f} s") from None
+        except BaseException:
+            if not finish_on_interrupt:
+                process.kill()
+                process.wait()
+            raise
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(process.args, returncode, out.read(), err.read())
     if done.returncode != 0:
         raise MountError(f"rclone {args[0]} failed: {last_error(done.stderr)}")
     return done
@@ -154,7 +174,7 @@ def authorize_drive(ask: Callable[[str], str], show: Callable[[str], None], *, w
     reader.start()
     try:
         link = _wait_for(lambda: next((m.group(1) for line in list(output) if (m := AUTH_URL.search(line))), None),
-                         20, proc)
+                         20, proc, reader)
         show("Google Drive set-up (rclone's headless authorize flow):\n"
              f"  1. Open {link} in a browser on this machine, sign in and allow access;\n"
              "     when the page says Success, press Enter below.\n"
@@ -162,7 +182,7 @@ def authorize_drive(ask: Callable[[str], str], show: Callable[[str], None], *, w
              "     and paste the token it prints (the {...} line) below.")
         answer = ask("Token (or Enter after Success): ").strip()
         if not answer:
-            answer = _wait_for(lambda: _token_in("".join(output)), wait, proc) or ""
+            answer = _wait_for(lambda: _token_in("".join(output)), wait, proc, reader) or ""
         token = _token_in(answer)
         if token is None:
             raise MountError("That is not an rclone token: paste the whole {\"access_token\": ...} line that "
@@ -189,13 +209,13 @@ def _token_in(text: str) -> str | None:
     return None
 
 
-def _wait_for(probe, seconds: float, proc):
+def _wait_for(probe, seconds: float, proc, reader: threading.Thread):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if (value := probe()) is not None:
             return value
         if proc.poll() is not None:
-            time.sleep(0.1)  # let the reader thread take the last lines
+            reader.join(5)  # it ends at the pipe's end: the last lines are in (a fixed sleep lost them under load)
             if (value := probe()) is not None:
                 return value
             raise MountError("rclone authorize stopped before it was done: run %mount_drive again")

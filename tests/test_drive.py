@@ -41,6 +41,17 @@ def our_processes(marker: str) -> list[int]:
     return found
 
 
+def bisyncing(marker: str) -> bool:
+    """Whether an `rclone bisync` of this test's mirror runs."""
+    for pid in our_processes(marker):
+        try:
+            if b"\0bisync\0" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def fuse_mounts(marker: str) -> list[str]:
     return [line for line in Path("/proc/self/mountinfo").read_text().splitlines()
             if " - fuse" in line and marker in line]
@@ -317,8 +328,8 @@ def test_a_real_kernel_that_cannot_finish_its_exit_still_flushes_and_unmounts(se
         require_fuse()
     jupyter_client = pytest.importorskip("jupyter_client")
     point, marker = tmp_path / "drive", str(tmp_path)
-    size = BIG if how == "shutdown" else 100_000
-    env = {**os.environ, **({"RCLONE_BWLIMIT": "4M"} if how == "shutdown" else {})}  # rclone reads its flags here
+    size = BIG  # a bandwidth-limited upload: the kernel's end always comes in the middle of it
+    env = {**os.environ, "RCLONE_BWLIMIT": "4M"}  # rclone reads its flags here
     ours = lambda: [pid for pid in our_processes(marker) if pid != served.process.pid]  # noqa: E731
     km = jupyter_client.KernelManager(kernel_name="python3")
     km.start_kernel(env=env, cwd=str(tmp_path))
@@ -340,6 +351,34 @@ def test_a_real_kernel_that_cannot_finish_its_exit_still_flushes_and_unmounts(se
     wait_for(lambda: not ours() and not state_files(tmp_path), 120)
     assert (served.folder / "big.bin").read_bytes() == bytes(range(256)) * (size // 256)
     assert not fuse_mounts(marker) and list(point.iterdir()) == []
+
+
+def test_a_kernel_killed_while_its_mirror_uploads_loses_nothing(served, tmp_path):
+    """Jupyter's kill (SIGKILL to the kernel's process group) lands while a periodic bisync is in the
+    middle of a bandwidth-limited upload. The sync runs in a session of its own, so it finishes
+    the upload; the watchdog waits for it, syncs once more and removes the mirror. (When the sync
+    shared the kernel's group it died mid-upload, the remote kept a truncated file, and the final
+    bisync's newer-wins rule could then copy the truncated one over the user's file.)"""
+    jupyter_client = pytest.importorskip("jupyter_client")
+    point, marker = tmp_path / "drive", str(tmp_path)
+    km = jupyter_client.KernelManager(kernel_name="python3")
+    km.start_kernel(env={**os.environ, "RCLONE_BWLIMIT": "4M"}, cwd=str(tmp_path))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        reply = kc.execute_interactive(
+            f"from colabmagic import drive\nm = drive.mount({str(point)!r}, remote='served', mode='mirror', "
+            f"interval=0.5)\n(m.path / 'big.bin').write_bytes(bytes(range(256)) * ({BIG} // 256))", timeout=60)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        wait_for(lambda: bisyncing(marker), 30)  # the periodic bisync is uploading
+        time.sleep(1)  # well into the upload (24 MB at 4 MB/s)
+    finally:
+        kc.stop_channels()
+    km.shutdown_kernel(now=True)
+    wait_for(lambda: [served.process.pid] == our_processes(marker) and not state_files(tmp_path), 120)
+    assert (served.folder / "big.bin").read_bytes() == bytes(range(256)) * (BIG // 256)
+    assert not point.exists() or list(point.iterdir()) == []
 
 
 def test_process_start_tells_a_reused_pid(tmp_path):

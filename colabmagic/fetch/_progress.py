@@ -1,10 +1,27 @@
 """One byte-counting progress bar (tqdm: bytes, speed, ETA) fed by `progress(done, total)` callbacks.
 
-tqdm.auto picks the notebook widget in Jupyter and the text bar in a terminal. tqdm is imported on
-first use, never at module level, so `%load_ext colabmagic` stays cheap.
+The notebook widget inside a Jupyter kernel, the text bar elsewhere (tqdm_class). tqdm is imported
+on first use, never at module level, so `%load_ext colabmagic` stays cheap.
 """
 
 from __future__ import annotations
+
+import sys
+
+
+def tqdm_class():
+    """tqdm's notebook bar when the running shell is a Jupyter kernel's, else its text bar.
+
+    Not tqdm.auto: it decides once per process, by whether ipykernel's shell module was ever imported,
+    so a terminal IPython or a script that merely imported it (a kernel client, say) would draw a
+    widget that nobody sees."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if type(shell).__name__ == "ZMQInteractiveShell":
+        from tqdm.notebook import tqdm
+    else:
+        from tqdm.std import tqdm
+    return tqdm
 
 
 class ByteProgress:
@@ -33,9 +50,7 @@ class ByteProgress:
         if not self.enabled:
             return
         if self._bar is None:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(desc=self.desc, unit="B", unit_scale=True, unit_divisor=1024,
+            self._bar = tqdm_class()(desc=self.desc, unit="B", unit_scale=True, unit_divisor=1024,
                              miniters=1, mininterval=0.2, dynamic_ncols=True)
         bar_total = None if total is None else self._base + total
         if bar_total != self._bar.total:

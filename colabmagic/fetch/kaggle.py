@@ -723,9 +723,9 @@ def _goog_md5(headers) -> str | None:
 
 
 def _bar(label: str, total: int | None, initial: int, enabled: bool):
-    from tqdm.auto import tqdm
+    from ._progress import tqdm_class
 
-    return tqdm(total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024, desc=label,
+    return tqdm_class()(total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024, desc=label,
                 disable=not enabled, leave=False, dynamic_ncols=True, miniters=1, mininterval=0.2)
 
 

@@ -16,6 +16,7 @@ from typing import Callable, Mapping, Sequence
 
 from ...errors import ConfigError, DataError, DownloadError
 from ...fetch import NetworkError, download
+from ...fetch._progress import ByteProgress
 
 
 @dataclass(frozen=True)
@@ -88,25 +89,7 @@ def _checksums(dataset: str, files: Sequence[RemoteFile], overrides: Mapping[str
     return table
 
 
-class _Bar:
-    """A tqdm bar made on the first byte, so nothing shows for a request that fails at once."""
-
-    def __init__(self, label: str):
-        self.label, self.bar = label, None
-
-    def __call__(self, done: int, total: int | None) -> None:
-        if self.bar is None:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=self.label)
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def _progress(label: str, progress):
-    if progress is True:
-        return _Bar(label)
+    if progress is True:  # drawn on the first byte: nothing shows for a request that fails at once
+        return ByteProgress(label)
     return progress or None
