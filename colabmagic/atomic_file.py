@@ -1,21 +1,34 @@
-"""Files that appear whole or not at all: NAME.part is written, flushed, fsynced and renamed.
+"""Files that appear whole or not at all, and read-modify-write that two processes can share.
 
-A reader (or a process started after a crash) sees the old file or the complete new one, never a
-torn one; a leftover NAME.part is just garbage to delete.
+write_atomically writes a new temporary file beside the target (NAME.<random>.part), flushes,
+fsyncs and renames it over NAME. A reader (or a process started after a crash) sees the old file
+or the complete new one, never a torn one; a leftover *.part is just garbage to delete. The
+temporary name is new for every write and created exclusively, never through a symlink: two
+writers never share it, and nothing planted at a guessable name is opened, followed or truncated.
+
+locked() serialises a read-modify-write across processes (the kernel and the Jupyter server
+writing one session file, say): a per-process lock cannot.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
+
+# O_NOFOLLOW: a symlink at the name fails the open instead of being followed (POSIX; 0 elsewhere)
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-def write_atomically(path: Path, write: Callable[[Any], None]) -> Path:
-    """Call write(file) on PATH.part, flush, fsync, rename to PATH: readers see all of it or nothing."""
-    part = path.with_name(path.name + ".part")
+def write_atomically(path: Path, write: Callable[[Any], None], *, mode: int = 0o666) -> Path:
+    """Call write(file) on a new temporary file, flush, fsync, rename to PATH: readers see all of
+    it or nothing. MODE is the new file's permission before the umask (0o600 for secrets)."""
+    path = Path(path)
+    fd, part = _new_part(path, mode)
     try:
-        with open(part, "wb") as file:
+        with os.fdopen(fd, "wb") as file:
             write(file)
             file.flush()
             os.fsync(file.fileno())
@@ -25,6 +38,15 @@ def write_atomically(path: Path, write: Callable[[Any], None]) -> Path:
         raise
     fsync_folder(path.parent)
     return path
+
+
+def _new_part(path: Path, mode: int) -> tuple[int, Path]:
+    while True:
+        part = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
+        try:
+            return os.open(part, _NEW_FILE, mode), part
+        except FileExistsError:  # another writer's, or planted: never reuse a name
+            continue
 
 
 def fsync_folder(folder: Path) -> None:
@@ -39,3 +61,20 @@ def fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def locked(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on LOCK_FILE (created 0600 when missing, never through a
+    symlink) for the block. Windows has no flock: there the block runs unlocked, writes stay atomic."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

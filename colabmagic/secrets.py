@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import os
@@ -23,7 +22,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic_file import write_atomically
+from .atomic_file import locked, write_atomically
 from .errors import ConfigError
 
 FILE_NAME = "secrets.json"
@@ -177,30 +176,20 @@ def _write(stored: dict[str, str]) -> Path:
 
     def write(out):
         if os.name == "posix":
-            os.fchmod(out.fileno(), 0o600)  # before the first byte: the .part is never readable by others
+            os.fchmod(out.fileno(), 0o600)  # whatever the umask: the .part is never readable by others
         out.write(payload)
 
-    return write_atomically(file, write)
+    return write_atomically(file, write, mode=0o600)
 
 
 def _make_folder(folder: Path) -> None:
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.name == "posix" and folder.stat().st_mode & 0o077:
+        folder.chmod(0o700)  # made earlier with a looser mode (by hand, an older version): keep it private
 
 
-@contextlib.contextmanager
 def _locked():
     """Serialise read-modify-write between processes (a lock file next to the secrets file)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks in the standard library; writes stay atomic
-        yield
-        return
     folder = path().parent
     _make_folder(folder)
-    fd = os.open(folder / ".secrets.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+    return locked(folder / ".secrets.lock")

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .atomic_file import write_atomically
+from .atomic_file import locked, write_atomically
 from .errors import ConfigError
 
 __all__ = ["DEFAULT_LIMIT", "Session", "SessionEvent", "apply", "current", "end", "format_clock", "format_duration",
@@ -108,6 +108,15 @@ def state_path(kernel_id: str) -> Path:
     if not kernel_id or not re.fullmatch(r"[\w.-]+", kernel_id):
         raise ConfigError(f"kernel id {kernel_id!r} cannot name a state file (letters, digits, -, _ and . only)")
     return state_dir() / f"colabmagic-session-{kernel_id}.json"
+
+
+def state_lock():
+    """Held around every read-modify-write of a state file, by a kernel's Session and by the server
+    extension alike: two processes writing one file need a lock both can see. One lock file for the
+    folder (never removed: removing a lock file is a race of its own)."""
+    folder = state_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return locked(folder / "colabmagic-sessions.lock")
 
 
 def read_state(kernel_id: str) -> dict | None:
@@ -206,7 +215,7 @@ class Session:
         self._dirty = True
         self._written_at = float("-inf")
         self._file_stamp = None  # (mtime_ns, size) of the state file as we last wrote or read it
-        self._flush_lock = threading.Lock()
+        self._unsaved = False  # the last write failed (and was said)
         self._rearm(self.clock())
 
     # ----- reading the clock
@@ -362,22 +371,26 @@ class Session:
         """Write the state file now (the timer does this at most every WRITE_EVERY seconds)."""
         if not self.persist:
             return None
-        # one writer at a time (the timer thread and a cell share the state file's .part name), and a
-        # change the server wrote since our last write is taken in first, never written over
-        with self._flush_lock:
-            self.adopt_server_change()
-            now = self.clock() if now is None else now
-            self._dirty = False
-            self._written_at = now
-            try:
+        # one writer at a time, in this process and across processes (the server extension writes the
+        # same file), and a change the server wrote since our last write is taken in first, never
+        # written over. self._lock first, as every other path takes it: one order, no deadlock.
+        try:
+            with self._lock, state_lock():
+                self.adopt_server_change()
+                now = self.clock() if now is None else now
+                self._dirty = False
+                self._written_at = now
                 path = write_state({**self.state(now), "changed_by": "kernel"})
                 self._file_stamp = _stamp(path)
+                self._unsaved = False
                 return path
-            except OSError as err:  # a read-only runtime dir must not break the kernel: say it once
-                if self.persist:
-                    self.persist = False
-                    self._notify(f"Session state not saved ({err}); set {STATE_ENV} to a writable folder")
-                return None
+        except OSError as err:
+            # Said once, and tried again at the next write: a full disk passes, and saving must not stop
+            # for good, or the kernel would stop seeing the toolbar's changes.
+            if not self._unsaved:
+                self._notify(f"Session state not saved ({err}); set {STATE_ENV} to a writable folder")
+            self._unsaved = self._dirty = True
+            return None
 
     # ----- the timer
 

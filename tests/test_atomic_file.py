@@ -106,7 +106,8 @@ def check_durable_order(calls, path: Path, size: int) -> None:
     replaces = [detail for what, detail in calls if what == "replace"]
     assert len(replaces) == 1, calls
     src, dst, inode = replaces[0]
-    assert src == path.with_name(path.name + ".part") and dst == path
+    assert src.parent == path.parent and src.name.startswith(path.name + ".") and src.suffix == ".part"
+    assert dst == path
     at = calls.index(("replace", replaces[0]))
     # the written file itself, with all its bytes flushed to the OS, was fsynced before the rename
     assert ("fsync", ("file", inode, size)) in calls[:at], calls
@@ -162,3 +163,59 @@ def test_a_checkpoint_is_fsynced_before_its_rename(tmp_path, calls):
 
     path = save_checkpoint(tmp_path, {"epoch": 1, "step": 5, "weights": torch.arange(1000.0)}, keep=0)
     check_durable_order(calls, path, path.stat().st_size)
+
+
+# --- two writers, and names another process planted --------------------------------------------
+
+RACER = """
+import sys
+from pathlib import Path
+from colabmagic.atomic_file import write_atomically
+path, me = Path(sys.argv[1]), sys.argv[2]
+for i in range(300):
+    write_atomically(path, lambda f: f.write((me * 4096).encode()))
+print("done", flush=True)
+"""
+
+
+def test_writers_in_several_processes_never_collide(tmp_path):
+    """Four processes rewrite one file 300 times each: every write succeeds (no shared .part to be
+    renamed from under another writer), a reader only ever sees one writer's whole file, and no
+    .part is left."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "state.json"
+    path.write_text("0" * 4096)
+    racers = [subprocess.Popen([sys.executable, "-c", RACER, str(path), str(n)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True) for n in range(1, 5)]
+    seen = set()
+    while any(r.poll() is None for r in racers):
+        text = path.read_text()
+        assert len(text) == 4096 and len(set(text)) == 1, "a torn file"
+        seen.add(text[0])
+    outputs = [r.communicate() for r in racers]
+    assert all(r.returncode == 0 for r in racers), [err for _, err in outputs]
+    assert all(out.strip() == "done" for out, _ in outputs)
+    assert leftovers(tmp_path) == ["state.json"]
+    assert len(seen) > 1  # the writers really overlapped
+
+
+@pytest.mark.parametrize("planted", ["symlink", "file", "fifo"])
+def test_a_name_planted_beside_the_file_is_never_opened_or_followed(tmp_path, planted):
+    """Whatever waits at the old fixed name NAME.part (a symlink to another file, a file, a FIFO that
+    would block an open) is left alone: the write uses a new name of its own."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("the user's own file")
+    path = tmp_path / "secrets.json"
+    part = tmp_path / "secrets.json.part"
+    if planted == "symlink":
+        part.symlink_to(victim)
+    elif planted == "file":
+        part.write_text("planted")
+    else:
+        os.mkfifo(part)
+    write_atomically(path, lambda f: f.write(NEW))
+    assert path.read_bytes() == NEW and not path.is_symlink()
+    assert victim.read_text() == "the user's own file"
+    assert part.is_symlink() or part.exists()  # not ours: not removed either

@@ -187,3 +187,20 @@ def test_magic_empty_answer_stores_nothing(shell, monkeypatch):
     result = shell.run_cell("%secrets set MY_TOKEN", store_history=False)
     assert type(result.error_in_exec) is UsageError
     assert not secrets.path().exists()
+
+
+def test_a_looser_folder_made_earlier_is_made_private_and_a_planted_part_is_ignored(home):
+    """~/.config/colabmagic made 0755 earlier (by hand, an older version) is 0700 after the next write;
+    a symlink planted at secrets.json.part to another file neither receives the secrets nor is
+    emptied."""
+    folder = home / ".config" / "colabmagic"
+    folder.mkdir(parents=True, mode=0o755)
+    folder.chmod(0o755)
+    victim = home / "notes.txt"
+    victim.write_text("mine")
+    (folder / "secrets.json.part").symlink_to(victim)
+    secrets.set("MY_TOKEN", "s3cret-value")
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    assert oct(secrets.path().stat().st_mode & 0o777) == "0o600" and not secrets.path().is_symlink()
+    assert victim.read_text() == "mine"
+    assert secrets.get("MY_TOKEN") == "s3cret-value"

@@ -372,6 +372,13 @@ def test_an_unwritable_state_dir_is_said_once_and_the_clock_goes_on(fake, state_
     assert len(notices) == 1 and "Session state not saved" in notices[0]
     fake.now += 12 * 3600
     assert [e.kind for e in s.check()] == ["expired"]
+    # once the folder can be written again, saving resumes: it was never turned off for good
+    if os.geteuid() == 0:
+        monkeypatch.setenv(clock.STATE_ENV, str(state_dir))
+    else:
+        state_dir.chmod(stat.S_IRWXU)
+    assert s.flush() is not None and clock.read_state(s.kernel_id)["expired"] is True
+    assert len(notices) == 2  # the expiry's own notice; the failure was said once
 
 
 def test_the_timer_fires_in_the_background(state_dir):
@@ -592,3 +599,63 @@ def test_a_kernel_of_a_jupyter_server_is_shut_down_by_it_not_restarted(tmp_path,
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+# --- the kernel and the server write one state file: real processes ----------------------------
+
+KERNEL_WRITER = """
+import json, sys, time
+from pathlib import Path
+from colabmagic.session import Session
+notes = []
+s = Session(limit=3600, kernel_id="racer", notify=notes.append)
+s.flush()
+print("ready", flush=True)
+stop = Path(sys.argv[1])
+while not stop.exists():  # cells running back to back: every change of state is written
+    s.cell_started()
+    s.flush()
+    s.cell_finished()
+    s.flush()
+s.flush()
+print(json.dumps({"extended": s.extended_seconds, "persist": s.persist, "notes": notes}), flush=True)
+"""
+
+SERVER_WRITER = """
+import sys
+from types import SimpleNamespace
+from colabmagic.server.sessions import SessionKeeper
+keeper = SessionKeeper(SimpleNamespace(get_kernel={}.__getitem__))  # a kernel Jupyter does not know
+for _ in range(int(sys.argv[1])):
+    keeper.change("racer", None, "extend", {"extend": 10.0})
+print("done", flush=True)
+"""
+
+
+def test_the_kernel_and_the_server_writing_one_state_file_lose_nothing(tmp_path):
+    """A kernel's Session writes its state file back to back while two server processes extend the
+    same session 100 times each (the toolbar's extend, POSTed in a burst). Every extension counts,
+    in the file and in the kernel's own clock; nothing fails; the kernel keeps saving."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLABMAGIC_STATE_DIR": str(tmp_path)}
+    stop = tmp_path / "stop"
+    kernel = subprocess.Popen([sys.executable, "-c", KERNEL_WRITER, str(stop)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert kernel.stdout.readline().strip() == "ready"
+        servers = [subprocess.Popen([sys.executable, "-c", SERVER_WRITER, "100"], env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        results = [server.communicate(timeout=120) for server in servers]
+        stop.touch()
+        out, err = kernel.communicate(timeout=60)
+    finally:
+        kernel.kill()
+    assert [server.returncode for server in servers] == [0, 0], [err for _, err in results]
+    assert kernel.returncode == 0, err
+    final = json.loads(out.strip().splitlines()[-1])
+    assert final["persist"] and final["notes"] == []
+    assert final["extended"] == 2000.0
+    assert json.loads((tmp_path / "colabmagic-session-racer.json").read_text())["extended_seconds"] == 2000.0
+    assert not list(tmp_path.glob("*.part"))

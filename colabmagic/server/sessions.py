@@ -179,7 +179,8 @@ class SessionKeeper:
 
         Used where no Session runs in the kernel (the clock was started here) or while the
         kernel is busy; a kernel's own Session adopts the change (changed_by: "server")."""
-        with self._write_lock:  # one read-modify-write at a time: no lost update, no .part race
+        # one read-modify-write at a time, here and against the kernel's own Session: no lost update
+        with self._write_lock, _session().state_lock():
             return self._change(kernel_id, pid, action, changes)
 
     def _change(self, kernel_id: str, pid: int | None, action: str, changes: dict) -> dict:
