@@ -77,3 +77,10 @@ class TrainingInterrupted(ColabMagicError):
 
 class TrainingDiverged(ColabMagicError):
     """The loss became NaN or infinite: the run stopped without checkpointing the broken weights."""
+
+
+def shown(value: object, width: int = 80) -> str:
+    """VALUE as a message quotes it: at most WIDTH characters, so a 100 KB path or name pasted by
+    mistake still gives a one-line message."""
+    text = str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"

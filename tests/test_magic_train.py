@@ -69,6 +69,22 @@ def test_bad_input_is_one_usage_error_and_writes_nothing(shell, workdir, line, e
     assert list(workdir.iterdir()) == []
 
 
+@pytest.mark.parametrize("name", ["..", ".", "../elsewhere", ".hidden", "x" * 101, "a/b"])
+def test_a_run_name_that_would_leave_runs_is_refused_and_the_users_files_stay(shell, workdir, name):
+    """`--name ..` used to write model.pt, checkpoints/ and event files into the working folder, over
+    the user's own model.pt; `--name .` straight into runs/."""
+    (workdir / "model.pt").write_bytes(b"the user's own model")
+    message = usage_error(shell, f"%train mlp digits --name {name} --epochs 1")
+    assert "Run name" in message and "\n" not in message and len(message) < 300
+    assert sorted(p.name for p in workdir.iterdir()) == ["model.pt"]
+    assert (workdir / "model.pt").read_bytes() == b"the user's own model"
+
+
+def test_a_huge_path_is_not_echoed_whole(shell, workdir):
+    message = usage_error(shell, f"%train mlp {'d' * 100_000}.csv --target label")
+    assert "\n" not in message and len(message) < 500, len(message)
+
+
 def test_csv_without_target_column(shell, workdir):
     csv = workdir / "table.csv"
     csv.write_text("a,b,c\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n")

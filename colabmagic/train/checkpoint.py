@@ -291,8 +291,9 @@ def run_folders(*, name: str | None, default_name: str, logdir: str | None, chec
 
 
 def safe_name(text: str) -> str:
-    """A folder-safe run name: path separators and odd characters become '_'."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "run"
+    """A folder-safe run name: path separators and odd characters become '_', at most 100 characters
+    (a long data path must not make a name the file system refuses)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")[:100].rstrip("._") or "run"
 
 
 def _numbered_runs(base: str) -> list[str]:

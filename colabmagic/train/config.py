@@ -12,7 +12,7 @@ import re
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, shown
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULERS = ("onecycle", "cosine", "none")
@@ -137,8 +137,8 @@ class TrainConfig:
         if self.rdzv_endpoint and not re.fullmatch(r"[^\s:]+:\d{1,5}", str(self.rdzv_endpoint)):
             raise ConfigError(f"rdzv_endpoint must be HOST:PORT, got {self.rdzv_endpoint!r}")
         if self.name is not None and not _RUN_NAME.fullmatch(str(self.name)):
-            raise ConfigError(f"Run name {self.name!r} must be letters, digits, '.', '_' or '-' "
-                              "(it becomes a folder name)")
+            raise ConfigError(f"Run name {shown(self.name, 60)!r} must start with a letter, digit or '_' and hold only "
+                              "letters, digits, '.', '_' or '-', at most 100 (it becomes a folder in runs/)")
         self.threads = _integer("threads", self.threads, minimum=0)
         for flag in ("compile", "resume"):
             setattr(self, flag, bool(getattr(self, flag)))
@@ -169,7 +169,8 @@ RESUMABLE_CHANGES = frozenset({
     "refresh_per_second",
 })
 
-_RUN_NAME = re.compile(r"[A-Za-z0-9._-]+")
+# a folder name inside runs/: never "." or "..", which would write beside or over the user's files
+_RUN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
 
 
 def parse_augment(spec: str | None) -> list[tuple[str, int]]:

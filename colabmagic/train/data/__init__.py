@@ -31,7 +31,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ...errors import ConfigError, DataError
+from ...errors import ConfigError, DataError, shown
 from .dataset import KINDS, Dataset, DataSpec
 
 __all__ = ["Dataset", "DataSpec", "KINDS", "data_dir", "from_arrays", "list_datasets", "load_dataset"]
@@ -89,7 +89,7 @@ def load_dataset(name_or_path: str | os.PathLike, *, data_dir: str | os.PathLike
                         natural_size=natural_image_size)
     else:
         path = Path(name_or_path).expanduser()
-        if not path.exists():
+        if not _exists(path):
             raise DataError(_unknown(str(name_or_path)))
         if base_url is not None:
             raise ConfigError(f"base_url= is for named datasets, not for {path.name}")
@@ -137,13 +137,20 @@ def _registered(name_or_path) -> str | None:
     return next((name for name in REGISTRY if name.replace("_", "") == key), None)
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name too long for the file system, a symlink loop: nothing to read there
+        return False
+
+
 def _unknown(text: str) -> str:
     if any(sep in text for sep in "/\\") or Path(text).suffix:
-        return f"No such file or folder: {text}"
+        return f"No such file or folder: {shown(text)}"
     close = difflib.get_close_matches(text.lower(), list(REGISTRY), n=1, cutoff=0.6)
     if close:
-        return f"Unknown dataset {text!r} - did you mean {close[0]!r}? (see %train --list)"
-    return f"Unknown dataset {text!r} and no file or folder of that name (see %train --list)"
+        return f"Unknown dataset {shown(text)!r} - did you mean {close[0]!r}? (see %train --list)"
+    return f"Unknown dataset {shown(text)!r} and no file or folder of that name (see %train --list)"
 
 
 def _call(module: str, function: str, label: str, options: dict[str, Any], *args,
