@@ -31,6 +31,7 @@ import hashlib
 import html
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -49,6 +50,9 @@ from .errors import ConfigError, MountError
 DEFAULT_MOUNTPOINT = "~/drive"
 DRIVE_FOLDER = "MyDrive"  # Colab's name for the Drive root inside the mount point
 MODES = ("auto", "mount", "mirror")
+# A mirror syncs at most this often: back-to-back bisyncs burn a Drive API quota (45 runs in 5 s at 0).
+MIN_SYNC_INTERVAL = 5.0  # seconds
+MAX_SECONDS = 7 * 86400  # any wait beyond a week is a typo (and inf overflows a timer)
 
 _MOUNTS: dict[str, "Mount"] = {}  # str(mountpoint) -> live Mount of this process
 _LOCK = threading.RLock()
@@ -136,6 +140,8 @@ def mount(mountpoint: str | os.PathLike = DEFAULT_MOUNTPOINT, *, remote: str | N
     """Mount REMOTE (default: Google Drive) at MOUNTPOINT/MyDrive (or MOUNTPOINT/NAME)."""
     if mode not in MODES:
         raise ConfigError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
+    _check_seconds("--interval", interval, MIN_SYNC_INTERVAL)
+    _check_seconds("--timeout", timeout, 1.0)
     root = Path(os.path.abspath(Path(mountpoint).expanduser()))
     with _LOCK:
         live = _MOUNTS.get(str(root))
@@ -172,6 +178,11 @@ def mount(mountpoint: str | os.PathLike = DEFAULT_MOUNTPOINT, *, remote: str | N
         _MOUNTS[str(root)] = result
         _register_exit()
         return result
+
+
+def _check_seconds(option: str, value, least: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not least <= value <= MAX_SECONDS:
+        raise ConfigError(f"{option} must be a number of seconds from {least:g} to {MAX_SECONDS:g}, not {value!r}")
 
 
 def unmount(mountpoint: str | os.PathLike | None = None, *, timeout: float = 600) -> Unmounted:
@@ -308,19 +319,27 @@ def _stale_message(root: Path, stale: Path) -> str:
 def _fuse_mounts_under(root: Path) -> list[Path]:
     """FUSE mounts at or below ROOT (from /proc/self/mountinfo), deepest first."""
     try:
-        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+        lines = Path("/proc/self/mountinfo").read_bytes().splitlines()
     except OSError:
         return []
     found = []
     for line in lines:
-        left, _, right = line.partition(" - ")
+        left, _, right = line.partition(b" - ")
         fields = left.split()
-        if len(fields) < 5 or not right.startswith("fuse"):
+        if len(fields) < 5 or not right.startswith(b"fuse"):
             continue
-        point = Path(fields[4].encode().decode("unicode_escape"))  # \040 is a space
+        point = mountinfo_path(fields[4])
         if point == root or root in point.parents:
             found.append(point)
     return sorted(found, key=lambda p: len(p.parts), reverse=True)
+
+
+def mountinfo_path(field: bytes) -> Path:
+    """A mount point as /proc/self/mountinfo writes it: the file name's own bytes, with space, tab,
+    newline and backslash as octal escapes (\\040). Decoded as the file system names are (UTF-8 é
+    stays é: unicode_escape turned it into 'Ã©' and a mount under a non-ASCII home never matched)."""
+    raw = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), field)
+    return Path(os.fsdecode(raw))
 
 
 def _clean_stale(point: Path, *, flush_timeout: float = 120) -> None:

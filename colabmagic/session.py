@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable
 
 from .atomic_file import locked, write_atomically
-from .errors import ConfigError
+from .errors import ConfigError, shown
 
 __all__ = ["DEFAULT_LIMIT", "Session", "SessionEvent", "apply", "current", "end", "format_clock", "format_duration",
            "options_from_text", "parse_duration", "read_state", "start", "state_path", "this_kernel_id", "time_left",
@@ -50,6 +50,9 @@ _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0}
 _DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?:in)?)?(?:(\d+(?:\.\d+)?)s)?")
 
 
+MAX_DURATION = 366 * 86400.0  # seconds: a limit or extension beyond a year is a typo
+
+
 def parse_duration(text) -> float | None:
     """'90m', '2h', '1h30m', '45s', '1.5h' -> seconds; 'none' -> None. Anything else: ConfigError."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
@@ -63,8 +66,9 @@ def parse_duration(text) -> float | None:
             raise ConfigError(f"Unknown duration {str(text)!r}: {DURATION_HELP}")
         hours, minutes, secs = (float(g) if g else 0.0 for g in match.groups())
         seconds = hours * 3600 + minutes * 60 + secs
-    if not seconds > 0:
-        raise ConfigError(f"A duration must be more than 0, not {text!r}: {DURATION_HELP}")
+    if not 0 < seconds <= MAX_DURATION:  # also refuses inf and nan (1e400, or 400 nines of hours)
+        raise ConfigError(f"A duration must be more than 0 and at most {MAX_DURATION // 86400:.0f} days, "
+                          f"not {shown(text, 40)!r}: {DURATION_HELP}")
     return seconds
 
 
@@ -534,9 +538,9 @@ def _checked_limit(limit) -> float | None:
         return None
     if isinstance(limit, str):
         return parse_duration(limit)
-    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit > 0:
-        raise ConfigError(f"a session limit must be a duration > 0 or none, not {limit!r}: {DURATION_HELP}")
-    return float(limit)
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)):
+        raise ConfigError(f"a session limit must be a duration > 0 or none, not {shown(limit, 40)!r}: {DURATION_HELP}")
+    return parse_duration(limit)
 
 
 def _checked_action(action: str) -> str:

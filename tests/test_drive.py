@@ -150,6 +150,28 @@ def test_mount_read_write_unmount_and_see_it_served(served, tmp_path, shell, cap
 
 
 @needs_fuse
+def test_a_mount_under_a_non_ascii_folder_completes(served, tmp_path):
+    """A home folder named in another script (学习, é) holds the default ~/drive: the mount is found
+    in /proc/self/mountinfo (it waited 15 s and blamed rclone when the path was decoded wrongly)."""
+    point = tmp_path / "用户 é" / "drive"
+    point.parent.mkdir()
+    started = time.monotonic()
+    m = drive.mount(point, remote="served", mode="mount", timeout=60)
+    assert time.monotonic() - started < 10
+    assert (m.path / "hello.txt").read_text().startswith("hello")
+    assert drive._fuse_mounts_under(point) == [m.path]
+    drive.unmount(point)
+    assert not fuse_mounts(str(tmp_path))
+
+
+@pytest.mark.parametrize("raw, path", [(b"/home/caf\303\251", "/home/café"), (b"/home/\346\226\207", "/home/文"),
+                                       (b"/mnt/my\040drive", "/mnt/my drive"), (b"/a\134b\011c", "/a\\b\tc")])
+def test_mountinfo_paths_decode_as_the_file_system_names_them(raw, path):
+    raw = raw.replace(b"\\303\\251", "é".encode()).replace(b"\\346\\226\\207", "文".encode())  # raw UTF-8 bytes
+    assert drive.mountinfo_path(raw) == Path(path)
+
+
+@needs_fuse
 def test_readonly_refuses_writes(served, tmp_path):
     m = drive.mount(tmp_path / "drive", remote="served", readonly=True, mode="mount")
     assert (m.path / "hello.txt").read_text().startswith("hello")
@@ -211,10 +233,20 @@ def test_mirror_read_write_unmount_and_see_it_served(served, tmp_path, shell):
     assert list(point.iterdir()) == []
 
 
+@pytest.mark.parametrize("option", ["--interval 0", "--interval -5", "--interval inf", "--timeout 0"])
+def test_absurd_seconds_are_one_usage_error_and_start_nothing(served, tmp_path, shell, option):
+    """--interval 0 ran bisync back to back (45 runs in 5 s: a Drive quota burnt)."""
+    point = tmp_path / "drive"
+    result = shell.run_cell(f"%mount_drive {point} --remote served --mode mirror {option}", store_history=False)
+    assert type(result.error_in_exec) is UsageError
+    assert option.split()[0] in str(result.error_in_exec) and "\n" not in str(result.error_in_exec)
+    assert not point.exists() and our_processes(str(tmp_path)) == [served.process.pid]
+
+
 def test_mirror_pushes_periodically(served, tmp_path):
-    m = drive.mount(tmp_path / "drive", remote="served", mode="mirror", interval=0.3)
+    m = drive.mount(tmp_path / "drive", remote="served", mode="mirror", interval=drive.MIN_SYNC_INTERVAL)
     (m.path / "periodic.txt").write_text("p")
-    wait_for(lambda: (served.folder / "periodic.txt").exists())
+    wait_for(lambda: (served.folder / "periodic.txt").exists(), 30)
     drive.unmount()
 
 
@@ -369,9 +401,9 @@ def test_a_kernel_killed_while_its_mirror_uploads_loses_nothing(served, tmp_path
         kc.wait_for_ready(timeout=60)
         reply = kc.execute_interactive(
             f"from colabmagic import drive\nm = drive.mount({str(point)!r}, remote='served', mode='mirror', "
-            f"interval=0.5)\n(m.path / 'big.bin').write_bytes(bytes(range(256)) * ({BIG} // 256))", timeout=60)
+            f"interval=5)\n(m.path / 'big.bin').write_bytes(bytes(range(256)) * ({BIG} // 256))", timeout=60)
         assert reply["content"]["status"] == "ok", reply["content"]
-        wait_for(lambda: bisyncing(marker), 30)  # the periodic bisync is uploading
+        wait_for(lambda: bisyncing(marker), 30)  # the periodic bisync (every 5 s) is uploading
         time.sleep(1)  # well into the upload (24 MB at 4 MB/s)
     finally:
         kc.stop_channels()

@@ -267,9 +267,23 @@ async def test_unknown_kernel_is_404(jp_fetch):
         assert code == 404
 
 
-async def test_body_must_be_a_json_object(jp_fetch, kernel_id):
-    code, message = await error_of(jp_fetch(*API, "session", kernel_id, method="POST", body="[1, 2"))
+@pytest.mark.parametrize("body", ["[1, 2", '{"action": "start", "limit": Infinity}', '{"limit": 1e400}'.replace("1e400", "NaN"),
+                                  "[" * 100_000 + "]" * 100_000])
+async def test_body_must_be_a_json_object(jp_fetch, kernel_id, body):
+    """Broken JSON, JSON's non-standard Infinity/NaN, and a body nested 100,000 deep (a RecursionError,
+    500, before) are one 400 each; nothing is stored."""
+    from colabmagic import session
+
+    code, message = await error_of(jp_fetch(*API, "session", kernel_id, method="POST", body=body))
     assert code == 400 and "JSON" in message
+    assert session.read_state(kernel_id) is None
+
+
+async def test_a_limit_of_1e400_is_refused_and_the_answer_stays_standard_json(jp_fetch, kernel_id):
+    """1e400 parses as inf: it used to be stored, answered as Infinity, and break %session."""
+    code, message = await error_of(jp_fetch(*API, "session", kernel_id, method="POST",
+                                            body='{"action": "start", "limit": 1e400}'))
+    assert code == 400 and "at most 366 days" in message
 
 
 # ---------------------------------------------------------------- session
@@ -342,6 +356,8 @@ SESSION_BAD = [
     ({"action": "start", "on_expire": "explode"}, "on_expire"),
     ({"action": "extend", "seconds": -5}, "extend"),
     ({"action": "reboot"}, "unknown action"),
+    ({"action": "start", "limit": 1e300}, "at most 366 days"),
+    ({"action": "limit", "limit": "9" * 400 + "h"}, "at most 366 days"),
 ]
 
 

@@ -474,6 +474,9 @@ def test_session_magic_tracks_idle_time_from_cells(shell):
     ("%session --extend none", "--extend needs a duration like 30m or 1h, not 'none'"),
     ("%session --on-expire explode", "Unknown expiry action 'explode': use warn or shutdown"),
     ("%session --limit", "expected one argument"),
+    ("%session --limit " + "9" * 400 + "h", "at most 366 days"),  # was an OverflowError traceback
+    ("%session --extend 400d", "Unknown duration"),
+    ("%session --extend 9000h", "at most 366 days"),
 ])
 def test_session_magic_bad_input_is_one_usage_error_and_changes_nothing(shell, line, expected):
     run_ok(shell, "%session --limit 3h -q")

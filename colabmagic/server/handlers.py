@@ -19,6 +19,10 @@ __all__ = ["ResourcesHandler", "RuntimeHandler", "SessionHandler", "handlers"]
 KERNEL_ID = r"(?P<kernel_id>[\w-]+)"
 
 
+def _not_json(constant: str):
+    raise ValueError(f"{constant} is not standard JSON")
+
+
 class _Base(APIHandler):
     @property
     def colabmagic(self):
@@ -28,9 +32,10 @@ class _Base(APIHandler):
         if not self.request.body:
             return {}
         try:
-            data = json.loads(self.request.body)
-        except ValueError as err:
-            raise web.HTTPError(400, "the body must be JSON") from err
+            # standard JSON only: Infinity and NaN are not numbers a limit can hold
+            data = json.loads(self.request.body, parse_constant=_not_json)
+        except (ValueError, RecursionError) as err:  # RecursionError: a body nested thousands deep
+            raise web.HTTPError(400, "the body must be a JSON object") from err
         if not isinstance(data, dict):
             raise web.HTTPError(400, "the body must be a JSON object")
         return data

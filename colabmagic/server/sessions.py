@@ -152,10 +152,8 @@ class SessionKeeper:
                 limit = request["limit"]
                 if limit in (None, "", "none", 0):
                     changes["limit"] = None
-                elif isinstance(limit, str):
-                    changes["limit"] = session.parse_duration(limit)
-                elif isinstance(limit, (int, float)) and not isinstance(limit, bool) and limit > 0:
-                    changes["limit"] = float(limit)
+                elif isinstance(limit, (str, int, float)) and not isinstance(limit, bool):
+                    changes["limit"] = session.parse_duration(limit)  # the kernel's own rule: finite, > 0, <= a year
                 else:
                     raise ConfigError(f"limit must be a duration like '12h' or a number of seconds, not {limit!r}")
             if "on_expire" in request:
