@@ -7,7 +7,8 @@ temporary name is new for every write and created exclusively, never through a s
 writers never share it, and nothing planted at a guessable name is opened, followed or truncated.
 
 locked() serialises a read-modify-write across processes (the kernel and the Jupyter server
-writing one session file, say): a per-process lock cannot.
+writing one session file, say): a per-process lock cannot. read_small_file reads a state file
+that anyone may have replaced: never through a symlink, never a FIFO or a device.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -78,3 +80,28 @@ def locked(lock_file: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def read_small_file(path: Path, limit: int = 1 << 20) -> bytes | None:
+    """PATH's bytes when it is a regular file of at most LIMIT bytes, else None (missing too).
+
+    Opened without following a symlink and without waiting: a FIFO planted at a state file's name
+    would otherwise block the reader (a server thread) until someone writes to it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        chunks, left = [], limit + 1
+        while left > 0 and (chunk := os.read(fd, min(left, 1 << 16))):
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+        return data if len(data) <= limit else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .atomic_file import locked, write_atomically
+from .atomic_file import locked, read_small_file, write_atomically
 from .errors import ConfigError, shown
 
 __all__ = ["DEFAULT_LIMIT", "Session", "SessionEvent", "apply", "current", "end", "format_clock", "format_duration",
@@ -124,13 +124,38 @@ def state_lock():
 
 
 def read_state(kernel_id: str) -> dict | None:
-    """The state a kernel's session last wrote, or None (no session, or an unreadable file)."""
-    try:
-        with open(state_path(kernel_id), encoding="utf-8") as f:
-            state = json.load(f)
-    except (OSError, ValueError):
+    """The state a kernel's session last wrote, checked field by field; None when there is none or
+    it cannot be one (not a regular file, not JSON, a field of the wrong type or out of range): a
+    bad file is ignored like a missing one, so it can stop neither this kernel's clock nor the
+    server's enforcement of the others."""
+    data = read_small_file(state_path(kernel_id))
+    if data is None:
         return None
-    return state if isinstance(state, dict) else None
+    try:
+        state = json.loads(data, parse_constant=_refuse)
+    except (ValueError, RecursionError):
+        return None
+    return state if _valid_state(state, kernel_id) else None
+
+
+def _refuse(constant: str):
+    raise ValueError(constant)
+
+
+def _valid_state(state, kernel_id: str) -> bool:
+    if not isinstance(state, dict) or state.get("kernel_id") != kernel_id:
+        return False
+
+    def number(key: str, *, optional: bool = False, least: float = 0.0, most: float = 1e11) -> bool:
+        value = state.get(key)
+        if value is None:
+            return optional
+        return not isinstance(value, bool) and isinstance(value, (int, float)) and least <= value <= most
+
+    return (number("started_at") and number("limit_seconds", optional=True, least=1e-9, most=MAX_DURATION)
+            and number("extended_seconds", optional=True, most=1e10) and number("last_activity", optional=True)
+            and state.get("on_expire", "warn") in ("warn", "shutdown")
+            and (state.get("pid") is None or (isinstance(state["pid"], int) and not isinstance(state["pid"], bool))))
 
 
 def write_state(state: dict) -> Path:

@@ -94,6 +94,12 @@ def kernel_id(jp_serverapp, jp_asyncio_loop, jp_data_dir):
 
 
 @pytest.fixture
+def other_kernel_id(kernel_id, jp_serverapp, jp_asyncio_loop):
+    """A second idle kernel (kernel_id made its kernel spec)."""
+    yield from started_kernel(jp_serverapp, jp_asyncio_loop, "idle")
+
+
+@pytest.fixture
 def real_kernel_id(jp_serverapp, jp_asyncio_loop):
     """A real ipykernel, for what must run code or answer a shutdown request."""
     yield from started_kernel(jp_serverapp, jp_asyncio_loop, "python3")
@@ -450,6 +456,36 @@ async def test_enforcement_warns_once_then_extension_clears_it(jp_fetch, kernel_
     body = await post_json(jp_fetch, "session", kernel_id, body={"action": "extend", "seconds": 600})
     assert not body["expired"] and body["time_left_seconds"] == 600  # counted from now, not the missed end
     assert kernel_id not in state.sessions.expired
+
+
+@pytest.mark.parametrize("planted", ["wrong types", "fifo", "symlink"])
+async def test_a_bad_state_file_stops_neither_its_reader_nor_the_others(jp_fetch, kernel_id, other_kernel_id, clock,
+                                                                       state, planted, tmp_path):
+    """Another kernel's state file with "limit_seconds": "abc" made every enforcement pass raise (no
+    limit enforced) and GET /session answer 500; a FIFO there hung the executor threads. A bad file
+    is read as no session; the good one's limit is enforced all the same."""
+    import asyncio
+
+    from colabmagic import session
+
+    bad = session.state_path(other_kernel_id)
+    if planted == "wrong types":
+        bad.write_text(json.dumps({"kernel_id": other_kernel_id, "started_at": 0, "limit_seconds": "abc"}))
+    elif planted == "fifo":
+        os.mkfifo(bad)
+    else:
+        target = tmp_path / "elsewhere.json"
+        target.write_text(json.dumps({"kernel_id": other_kernel_id, "started_at": 0, "limit_seconds": 1}))
+        bad.symlink_to(target)
+    try:
+        await post_json(jp_fetch, "session", kernel_id, body={"action": "start", "limit": 600})
+        clock.now += 601
+        assert await asyncio.wait_for(state.enforce(), 10) == [kernel_id]
+        for _ in range(6):  # more than the executor's threads: none may hang
+            body = await asyncio.wait_for(get_json(jp_fetch, "session", other_kernel_id), 10)
+            assert body["started"] is False
+    finally:
+        bad.unlink()
 
 
 async def test_enforcement_shuts_the_kernel_down(jp_fetch, real_kernel_id, clock, state, jp_serverapp):

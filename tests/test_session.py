@@ -246,7 +246,7 @@ def test_idle_time_comes_from_cell_starts(fake):
 
 
 @pytest.mark.parametrize("options, message", [
-    (dict(limit=0), "duration > 0"), (dict(limit="banana"), "Unknown duration 'banana'"),
+    (dict(limit=0), "more than 0"), (dict(limit=float("inf")), "at most 366 days"), (dict(limit="banana"), "Unknown duration 'banana'"),
     (dict(on_expire="explode"), "Unknown expiry action 'explode': use warn or shutdown"),
 ])
 def test_bad_options_are_config_errors(fake, options, message):

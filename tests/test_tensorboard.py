@@ -493,3 +493,21 @@ def test_metric_names_invert_the_writers_tags():
         assert tb.metric_name(tag(name)) == name
     assert tb.metric_name("Loss/train") == "train_loss"
     assert tb.metric_name("a/b/c") == "a/b/c"
+
+
+def test_a_registry_entry_never_gets_another_file_deleted(in_space, tmp_path):
+    """An entry of a dead instance whose "log" names the user's file: listing drops the entry and
+    removes only the log colabmagic made for that port. Entries of the wrong shape are skipped."""
+    victim = tmp_path / "thesis.tex"
+    victim.write_text("months of work")
+    registry = in_space["state"] / "colabmagic-tensorboard"
+    registry.mkdir(parents=True, exist_ok=True)
+    dead = {"port": 1, "pid": 2**22 + 12345, "logdir": "/nowhere", "started_at": 0.0, "create_time": 0.0,
+            "owner_pid": None, "version": "", "log": str(victim)}
+    (registry / "port-1.json").write_text(json.dumps(dead))
+    (registry / "port-1.log").write_text("TensorBoard's own output")
+    (registry / "port-2.json").write_text(json.dumps({**dead, "port": "2", "pid": "abc"}))
+    assert [i.port for i in tb.instances()] == [i.port for i in tb.instances() if i.port not in (1, 2)]
+    assert victim.read_text() == "months of work"
+    assert not (registry / "port-1.json").exists() and not (registry / "port-1.log").exists()
+    (registry / "port-2.json").unlink()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import math
 import os
 import signal
 import socket
@@ -33,7 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..atomic_file import write_atomically
+from ..atomic_file import read_small_file, write_atomically
 from ..errors import ConfigError, DataError, require
 
 DEFAULT_LOGDIR = "runs"      # where %train writes (train/checkpoint.py's RUNS_ROOT)
@@ -106,10 +107,15 @@ def _remember(instance: Instance) -> None:
     write_atomically(_entry(instance.port), lambda file: file.write(data))
 
 
+def _log(port: int) -> Path:
+    return registry_dir() / f"port-{port}.log"
+
+
 def _forget(instance: Instance) -> None:
     _entry(instance.port).unlink(missing_ok=True)
-    if instance.log:
-        Path(instance.log).unlink(missing_ok=True)
+    # the log we made for that port, never what the entry's "log" names: an entry is a file anyone
+    # with the folder could have edited, and nothing deletes a path it did not create
+    _log(instance.port).unlink(missing_ok=True)
     # TensorBoard's own registry: a SIGKILLed instance leaves its info file, which %tensorboard reuses
     Path(tempfile.gettempdir(), ".tensorboard-info", f"pid-{instance.pid}.info").unlink(missing_ok=True)
 
@@ -117,11 +123,26 @@ def _forget(instance: Instance) -> None:
 def _registered() -> list[Instance]:
     found = []
     for path in sorted(registry_dir().glob("port-*.json")):
+        data = read_small_file(path)
         try:
-            found.append(Instance(**json.loads(path.read_text())))
-        except (OSError, ValueError, TypeError):
+            instance = Instance(**json.loads(data))
+        except (TypeError, ValueError, RecursionError):
             continue  # not one of ours (files are written whole, so never a torn one)
+        if _well_typed(instance) and path.name == f"port-{instance.port}.json":
+            found.append(instance)
     return found
+
+
+def _well_typed(instance: Instance) -> bool:
+    def whole(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+    return (whole(instance.port) and instance.port < 65536 and whole(instance.pid)
+            and (instance.owner_pid is None or whole(instance.owner_pid))
+            and isinstance(instance.logdir, str) and isinstance(instance.log, str) and isinstance(instance.version, str)
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                    for v in (instance.started_at, instance.create_time)))
+
 
 
 _children: dict[int, subprocess.Popen] = {}  # pid -> the processes this one started (reaped here)
@@ -338,7 +359,7 @@ def _launch(path: str, port: int, *, keep: bool, timeout: float):
     import psutil
 
     owner = None if keep else os.getpid()
-    log = registry_dir() / f"port-{port}.log"
+    log = _log(port)
     command = [sys.executable, "-m", "colabmagic.tensorboard", "--owner", str(owner or 0), "--",
                "--logdir", path, "--host", HOST, "--port", str(port)]
     env = dict(os.environ)
