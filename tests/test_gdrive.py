@@ -488,3 +488,71 @@ def test_magic_unzip_again_is_idempotent(shell, workdir, members):
     assert (workdir / "data" / "train.csv").read_bytes() == b"a"
     assert (workdir / "data" / "sub" / "test.csv").read_bytes() == b"b"
     assert sorted(p.name for p in workdir.iterdir()) == ["data", "data.zip"]
+
+
+# --- hostile archives: each one line, nothing written ----------------------------------------
+
+def zeros_zip(path: Path, size: int) -> None:
+    """A real zip of SIZE zero bytes (deflate makes ~1000:1 of zeros), written in 1 MiB pieces."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf, zf.open("zeros.bin", "w", force_zip64=True) as out:
+        chunk = bytes(1 << 20)
+        for _ in range(size >> 20):
+            out.write(chunk)
+
+
+@pytest.fixture(scope="module")
+def bomb(tmp_path_factory) -> bytes:
+    path = tmp_path_factory.mktemp("bomb") / "bomb.zip"
+    zeros_zip(path, (1 << 30) + (64 << 20))  # 1.06 GiB from ~1 MB
+    return path.read_bytes()
+
+
+def refused(shell, line: str) -> str:
+    result = shell.run_cell(line, store_history=False)
+    assert type(result.error_in_exec) is UsageError, result.error_in_exec
+    message = str(result.error_in_exec)
+    assert "\n" not in message and len(message) < 400, message
+    return message
+
+
+def test_a_zip_bomb_is_refused_before_a_byte_is_unpacked(shell, workdir, bomb):
+    with LocalServer() as server:
+        server.files["bomb.zip"] = bomb
+        message = refused(shell, f"%drive_get {server.url}bomb.zip --unzip -q")
+    assert "zip bomb" in message and "1.1 GiB" in message
+    assert sorted(p.name for p in workdir.iterdir()) == ["bomb.zip"]  # the download stays; nothing unpacked
+
+
+def test_an_archive_bigger_than_the_free_space_is_refused(shell, tmp_path, monkeypatch):
+    """On a 64 MiB disk a 100 MiB zip of zeros (not a bomb: under 1 GiB) ended in a raw
+    OSError: [Errno 28] traceback, half extracted."""
+    from test_train_health import small_tmpfs
+
+    for disk in small_tmpfs(tmp_path, "small", "size=64m"):
+        archive = tmp_path / "zeros.zip"
+        zeros_zip(archive, 100 << 20)
+        monkeypatch.chdir(disk)
+        with LocalServer() as server:
+            server.files["zeros.zip"] = archive.read_bytes()
+            message = refused(shell, f"%drive_get {server.url}zeros.zip --unzip -q")
+        assert message.startswith("Not enough disk space to extract zeros.zip: it needs 100.0 MiB")
+        assert sorted(p.name for p in disk.iterdir()) == ["zeros.zip"]
+
+
+@pytest.mark.parametrize("members, words", [
+    ({"a": b"file", "a/b": b"inside the file"}, "both a file 'a' and 'a/b'"),
+    ({"/".join(["d"] * 1200) + "/deep.txt": b"x"}, "nested deeper than 64"),
+    ({"n" * 300 + ".txt": b"x"}, "longer than 255 bytes"),
+], ids=["file-and-folder", "1200-deep", "300-character-name"])
+def test_archives_that_cannot_be_unpacked_are_one_line(shell, workdir, members, words):
+    with LocalServer() as server:
+        server.files["odd.zip"] = zipped(members)
+        message = refused(shell, f"%drive_get {server.url}odd.zip --unzip -q")
+    assert words in message
+    assert sorted(p.name for p in workdir.iterdir()) == ["odd.zip"]
+
+
+def test_a_url_with_a_space_is_one_line(shell, workdir):
+    message = refused(shell, "%drive_get 'http://127.0.0.1:1/my file.zip' -q")
+    assert "Not a valid URL" in message or "%20" in message
+    assert list(workdir.iterdir()) == []

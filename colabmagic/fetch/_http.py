@@ -31,11 +31,17 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, NamedTuple
 
 from ..atomic_file import fsync_folder
-from ..errors import DataError, DownloadError, NetworkError  # NetworkError re-exported: fetch._http.NetworkError
+from ..errors import DataError, DownloadError, NetworkError, shown  # NetworkError re-exported: fetch._http.NetworkError
 
 __all__ = ["InTheWay", "NetworkError", "download", "extract"]
 
 CHUNK = 1 << 20  # bytes read per network call and per hashing step
+# Archives: refused when they unpack to more than BOMB_RATIO times their size and more than
+# BOMB_FLOOR (real datasets compress 2-30x; a zip bomb 1000x), or nest deeper than MAX_DEPTH.
+BOMB_RATIO = 200
+BOMB_FLOOR = 1 << 30  # bytes
+MAX_DEPTH = 64
+SPACE_MARGIN = 1 << 20  # bytes left free beyond what an extraction needs
 
 # progress(done_bytes, total_bytes_or_None), called after every chunk
 Progress = Callable[[int, "int | None"], None]
@@ -140,6 +146,8 @@ def extract(archive: str | os.PathLike, target_dir: str | os.PathLike, *, exclus
             infos = zf.infolist()
             for info in infos:
                 _check_zip_member(archive, info)
+            # zipfile reads no more than a member's declared file_size (and checks its CRC): the
+            # sizes the checks below add up are the bytes that will be written
             _unpack(archive, target, [_Member(i.filename, i.is_dir(), i.file_size, lambda i=i: zf.open(i))
                                       for i in infos], exclusive)
     else:
@@ -164,6 +172,8 @@ def _open(url: str, offset: int, timeout: float):
         if err.code == 416 and offset:
             raise _RangeNotSatisfiable from err
         raise NetworkError(f"Download of {url} failed: HTTP {err.code} {err.reason}") from err
+    except (http.client.InvalidURL, ValueError):  # a space or a control character in it; no scheme
+        raise DownloadError(f"Not a valid URL: {shown(url)!r} (write a space as %20)") from None
     except (urllib.error.URLError, OSError) as err:  # refused, DNS failure, timeout, TLS
         host = urllib.parse.urlsplit(url).hostname or url
         raise NetworkError(f"Cannot reach {host}: {_reason(err)}") from err
@@ -241,9 +251,35 @@ def _digests_match(got: dict[str, str], expected: dict[str, str]) -> bool:
 def _check_name(archive: Path, name: str) -> None:
     path = PurePosixPath(name.replace("\\", "/"))
     if path.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        raise DataError(f"Refusing to extract {archive.name}: member {name!r} has an absolute path")
+        raise DataError(f"Refusing to extract {archive.name}: member {shown(name)!r} has an absolute path")
     if ".." in path.parts:
-        raise DataError(f"Refusing to extract {archive.name}: member {name!r} points outside the target folder")
+        raise DataError(f"Refusing to extract {archive.name}: member {shown(name)!r} points outside the target folder")
+    if len(path.parts) > MAX_DEPTH or any(len(os.fsencode(part)) > 255 for part in path.parts):
+        raise DataError(f"Refusing to extract {archive.name}: member {shown(name)!r} is nested deeper than "
+                        f"{MAX_DEPTH} folders or has a name longer than 255 bytes")
+
+
+def _check_archive(archive: Path, target: Path, members: list[_Member]) -> None:
+    """What no single member shows: a file that is also a folder, the unpacked size against the
+    archive's (a zip bomb) and against the free space. Before anything is written."""
+    files = {PurePosixPath(m.name.replace("\\", "/")) for m in members if not m.is_dir}
+    for member in members:
+        for parent in PurePosixPath(member.name.replace("\\", "/")).parents:
+            if parent in files:
+                raise DataError(f"Refusing to extract {archive.name}: it holds both a file {shown(parent)!r} "
+                                f"and {shown(member.name)!r} inside it")
+    unpacked = sum(m.size for m in members if not m.is_dir)
+    packed = max(archive.stat().st_size, 1)
+    if unpacked > BOMB_FLOOR and unpacked > BOMB_RATIO * packed:
+        raise DataError(f"Refusing to extract {archive.name}: it unpacks to {unpacked / 2**30:.1f} GiB from "
+                        f"{packed / 2**20:.1f} MiB (over {BOMB_RATIO}x, as a zip bomb does); if you trust it, "
+                        "unpack it yourself")
+    existing = next(folder for folder in (target, *target.parents) if folder.is_dir())
+    free = shutil.disk_usage(existing).free
+    if unpacked + SPACE_MARGIN > free:
+        raise DataError(f"Not enough disk space to extract {archive.name}: it needs {unpacked / 2**20:,.1f} MiB, "
+                        f"{existing} has {free / 2**20:,.1f} MiB free; nothing was extracted")
+    target.mkdir(parents=True, exist_ok=True)
 
 
 def _check_tar_member(archive: Path, member: tarfile.TarInfo) -> None:
@@ -274,7 +310,7 @@ STAGING_PREFIX = ".extracting-"
 def _unpack(archive: Path, target: Path, members: list[_Member], exclusive: bool) -> None:
     """Check what is in the way, write the members under a temporary folder, then move in what is missing."""
     _check_nothing_in_the_way(archive, target, members, exclusive)
-    target.mkdir(parents=True, exist_ok=True)
+    _check_archive(archive, target, members)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target))
     try:
         root = staging.resolve()
@@ -290,6 +326,9 @@ def _unpack(archive: Path, target: Path, members: list[_Member], exclusive: bool
                 shutil.copyfileobj(src, out, CHUNK)
         for entry in staging.iterdir():
             _move_in(entry, target / entry.name)
+    except OSError as err:  # the disk filled up anyway (another writer took the space): one line
+        raise DataError(f"Could not extract {archive.name} into {target}: {err.strerror}; "
+                        "nothing was extracted") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
