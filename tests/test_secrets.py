@@ -204,3 +204,34 @@ def test_a_looser_folder_made_earlier_is_made_private_and_a_planted_part_is_igno
     assert oct(secrets.path().stat().st_mode & 0o777) == "0o600" and not secrets.path().is_symlink()
     assert victim.read_text() == "mine"
     assert secrets.get("MY_TOKEN") == "s3cret-value"
+
+
+def test_a_value_typed_in_the_line_is_never_repeated(shell):
+    result = shell.run_cell("%secrets set HF_TOKEN hf_typed_by_mistake", store_history=False)
+    assert type(result.error_in_exec) is UsageError
+    assert "hf_typed_by_mistake" not in str(result.error_in_exec) and "hidden prompt" in str(result.error_in_exec)
+    assert not secrets.path().exists()
+
+
+def test_a_frontend_without_input_gets_one_line(home, tmp_path):
+    """nbclient, papermill and some editors run kernels with allow_stdin=False: getpass raised
+    StdinNotImplementedError with a traceback. A real kernel, asked as they ask."""
+    import os
+
+    from jupyter_client import KernelManager
+
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel(env={**os.environ, "HOME": str(home)}, cwd=str(tmp_path))
+    client = manager.client()
+    try:
+        client.start_channels()
+        client.wait_for_ready(timeout=60)
+        reply = client.execute_interactive("%load_ext colabmagic\n%secrets set MY_TOKEN", allow_stdin=False,
+                                           timeout=60, output_hook=lambda msg: None)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    content = reply["content"]
+    assert content["status"] == "error" and content["ename"] == "UsageError", content
+    assert "cannot ask for input" in content["evalue"] and "MY_TOKEN" in content["evalue"]
+    assert not secrets.path().exists()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from IPython.core.error import UsageError
+from IPython.core.error import StdinNotImplementedError, UsageError
 from IPython.core.magic import line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
@@ -24,7 +24,13 @@ class SecretsMagics(ColabMagics):
 
         Values are never shown; `%secrets set NAME` asks for one with a hidden prompt.
         """
-        args = self.parse(self.secrets, line)
+        try:
+            args = self.parse(self.secrets, line)
+        except UsageError:
+            if line.split()[:1] == ["set"]:  # argparse would quote the extra word: maybe the secret itself
+                raise UsageError("%secrets set takes a NAME only: the value is asked for with a hidden prompt, "
+                                 "never typed in the line (the notebook and its history would keep it)") from None
+            raise
         from .. import secrets
 
         if args.action != "list" and not args.name:
@@ -33,7 +39,12 @@ class SecretsMagics(ColabMagics):
             secrets.source(args.name)  # checks the name before asking for a value
             import getpass
 
-            file = secrets.set(args.name, getpass.getpass(f"Value for {args.name} (hidden): "))
+            try:
+                value = getpass.getpass(f"Value for {args.name} (hidden): ")
+            except StdinNotImplementedError:
+                raise UsageError(f"This frontend cannot ask for input: set the environment variable {args.name} "
+                                 "instead, or run %secrets set in JupyterLab, Notebook or IPython") from None
+            file = secrets.set(args.name, value)
             print(f"Stored {args.name} in {file}" + (" (the environment variable of the same name is set and "
                                                      "wins)" if secrets.shadowed(args.name) else ""))
         elif args.action == "delete":
