@@ -124,12 +124,14 @@ def wait_for(condition, seconds: float = 20.0, every: float = 0.1):
 # --- the process manager ---------------------------------------------------------------------------
 
 def test_instance_answers_data_endpoints_on_loopback_only(space, shared):
-    status, _, body = get(shared.port, "/data/logdir")
+    assert re.fullmatch(r"/[0-9a-f]{32}", shared.prefix)
+    status, _, body = get(shared.port, shared.prefix + "/data/logdir")
     assert status == 200
     assert json.loads(body)["logdir"] == str(space["logdir"].resolve())
+    assert get(shared.port, "/data/logdir")[0] == 404  # without the secret prefix: nothing
 
     def runs():
-        status, _, body = get(shared.port, "/data/runs")
+        status, _, body = get(shared.port, shared.prefix + "/data/runs")
         return status == 200 and RUN in json.loads(body)
 
     wait_for(runs)
@@ -159,8 +161,11 @@ def test_hung_or_killed_instances_are_detected_and_replaced(shell, space, capsys
     assert not psutil.pid_exists(hung.pid)  # stopped for good (and reaped), not left frozen
 
     first = replaced.instance
-    info = Path(tempfile.gettempdir(), ".tensorboard-info", f"pid-{first.pid}.info")
-    assert info.exists()  # TensorBoard's own registry, which its %tensorboard trusts blindly
+    # TensorBoard's own registry file: in a private temp folder (it records the secret prefix), not
+    # the shared one other users and TensorBoard's own %tensorboard read
+    info = space["state"] / "colabmagic-tensorboard" / "tmp" / ".tensorboard-info" / f"pid-{first.pid}.info"
+    assert info.exists()
+    assert not Path(tempfile.gettempdir(), ".tensorboard-info", f"pid-{first.pid}.info").exists()
     os.kill(first.pid, signal.SIGKILL)
     wait_for(lambda: not get_answers(first.port))
 
@@ -271,7 +276,7 @@ def test_frame_reuses_and_goes_through_the_proxy_url(shell, in_space, shared, mo
     view = run_ok(shell, "%tensorboard_inline --height 500 -o")
     assert view.reused and view.instance.pid == shared.pid
     page = view._repr_html_()
-    assert f"src='/user/me/proxy/{shared.port}/'" in page and "height='500'" in page
+    assert f"src='/user/me/proxy/{shared.port}{shared.prefix}/'" in page and "height='500'" in page
     assert "localhost" not in page and "127.0.0.1" not in page
 
 
@@ -351,19 +356,20 @@ def test_frame_through_a_real_jupyter_server_with_base_url(space, jupyter):
 
     assert "Launching TensorBoard…" in first["text"]
     src = re.search(r"<iframe src='([^']+)'", first["html"]).group(1)
-    port = int(re.fullmatch(r"/jp/proxy/(\d+)/", src).group(1))
-    assert "reused" in second["html"] and f"src='/jp/proxy/{port}/'" in second["html"]
+    port, prefix = re.fullmatch(r"/jp/proxy/(\d+)(/[0-9a-f]{32})/", src).groups()
+    port = int(port)
+    assert "reused" in second["html"] and f"src='/jp/proxy/{port}{prefix}/'" in second["html"]
     assert "Launching" not in second["text"]
 
-    status, _, body = get(jupyter["port"], f"/jp/proxy/{port}/data/runs", jupyter["headers"])
+    status, _, body = get(jupyter["port"], f"/jp/proxy/{port}{prefix}/data/runs", jupyter["headers"])
     assert status == 200 and json.loads(body) == []
     status, _, page = get(jupyter["port"], src, jupyter["headers"])
     assert status == 200 and b"tensorboard" in page.lower()
-    status, headers, _ = get(jupyter["port"], f"/jp/proxy/{port}/data/runs")
+    status, headers, _ = get(jupyter["port"], f"/jp/proxy/{port}{prefix}/data/runs")
     assert status == 302 and "/jp/login" in headers["Location"]
 
     server = tb.find_server(kernel_id)  # from outside the kernel: found by its kernel id
-    assert server is not None and server.base_url == "/jp/" and server.proxy_path(port) == src
+    assert server is not None and server.base_url == "/jp/" and server.proxy_path(port) + prefix[1:] + "/" == src
     assert "s3cret" not in repr(server)
 
     pid = next(i.pid for i in tb.instances() if i.port == port)
@@ -511,3 +517,27 @@ def test_a_registry_entry_never_gets_another_file_deleted(in_space, tmp_path):
     assert victim.read_text() == "months of work"
     assert not (registry / "port-1.json").exists() and not (registry / "port-1.log").exists()
     (registry / "port-2.json").unlink()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another local user (nobody)")
+def test_another_local_user_cannot_read_tensorboard(space, shared):
+    """127.0.0.1 is every user's: as `nobody`, TensorBoard's port answers 404 without the secret
+    prefix, and the prefix is in neither the process's command line nor a file `nobody` can read."""
+    probe = ("import json, urllib.request, urllib.error, sys\n"
+             "try:\n    urllib.request.urlopen(sys.argv[1], timeout=10); print(200)\n"
+             "except urllib.error.HTTPError as err:\n    print(err.code)\n")
+
+    def as_nobody(*command: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *command],
+                              capture_output=True, text=True, timeout=30, cwd="/")
+
+    for path in ("/data/logdir", "/", "/data/runs"):
+        out = as_nobody("/usr/bin/python3", "-c", probe, f"http://127.0.0.1:{shared.port}{path}")
+        assert out.stdout.strip() == "404", out
+    secret = shared.prefix[1:]
+    cmdline = Path(f"/proc/{shared.pid}/cmdline").read_bytes().decode()
+    assert secret not in cmdline
+    readable = as_nobody("/usr/bin/grep", "-rlsF", secret, "/tmp", str(space["root"]))
+    assert readable.stdout.strip() == "", readable.stdout
+    # the owner still reaches it, directly and through the registry's record
+    assert tb.answers(shared.port, str(space["logdir"].resolve()))

@@ -83,7 +83,8 @@ class TensorBoardMagics(ColabMagics):
             _show(handle, outcome)
             raise UsageError(str(outcome).splitlines()[0] + " (its output is shown above)")
         instance = outcome.instance
-        src = self._finder_for(tb).frame_src(instance.port, self._kernel_id(), _in_kernel(self.shell))
+        src = self._finder_for(tb).frame_src(instance.port, self._kernel_id(), _in_kernel(self.shell),
+                                             instance.prefix)
         if src is None:  # a Jupyter server, but it cannot proxy: draw the scalars instead
             note = (f"This Jupyter server cannot proxy TensorBoard (pip install jupyter-server-proxy, restart "
                     f"Jupyter): scalars drawn inline. TensorBoard runs at {instance.local_url} on the kernel's "
@@ -142,7 +143,7 @@ class TensorBoardMagics(ColabMagics):
     def _urls(self, tb, live) -> dict:
         """port -> the URL a browser uses: through this kernel's Jupyter server where it can proxy."""
         finder, kernel_id, in_kernel = self._finder_for(tb), self._kernel_id(), _in_kernel(self.shell)
-        return {i.port: finder.frame_src(i.port, kernel_id, in_kernel) or i.local_url for i in live}
+        return {i.port: finder.frame_src(i.port, kernel_id, in_kernel, i.prefix) or i.local_url for i in live}
 
     def _kernel_id(self) -> str | None:
         if self._kernel is False:  # a kernel keeps its connection file: look it up once

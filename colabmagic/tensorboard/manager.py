@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 import json
 import math
+import secrets
 import os
 import signal
 import socket
@@ -44,6 +45,7 @@ POLL_SECONDS = 0.05          # s between readiness probes while starting (Tensor
 ANSWER_TIMEOUT = 2.0         # s for one /data/logdir probe of a running instance
 STOP_TIMEOUT = 5.0           # s between SIGTERM and SIGKILL
 WATCHDOG_SECONDS = 0.5       # s between the TensorBoard process's checks that its kernel is alive
+PREFIX_ENV = "COLABMAGIC_TENSORBOARD_PREFIX"  # how the secret path prefix reaches the TensorBoard process
 OUTPUT_LINES = 20            # lines of TensorBoard's output shown when it fails to start
 NOISE = ("TensorFlow installation not found", "NOTE: Using experimental fast data loading",
          "Serving TensorBoard on localhost", "Press CTRL+C to quit", "to expose to the network")
@@ -70,6 +72,8 @@ def registry_dir() -> Path:
     folder = state_dir() / "colabmagic-tensorboard"
     if folder not in _made or not folder.is_dir():
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if folder.stat().st_mode & 0o077:
+            folder.chmod(0o700)  # it holds each instance's secret path prefix
         _made.add(folder)
     return folder
 
@@ -86,10 +90,11 @@ class Instance:
     owner_pid: int | None       # the kernel it ends with; None = kept (--keep)
     version: str = ""
     log: str = ""               # TensorBoard's own output
+    prefix: str = ""            # its secret --path_prefix ("/<32 hex>"): see _launch
 
     @property
     def local_url(self) -> str:
-        return f"http://{HOST}:{self.port}/"
+        return f"http://{HOST}:{self.port}{self.prefix}/"
 
     def uptime(self, now: float | None = None) -> float:
         return max(0.0, (time.time() if now is None else now) - self.started_at)
@@ -98,13 +103,19 @@ class Instance:
         return asdict(self)
 
 
+def _private_temp() -> Path:
+    folder = registry_dir() / "tmp"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
 def _entry(port: int) -> Path:
     return registry_dir() / f"port-{port}.json"
 
 
 def _remember(instance: Instance) -> None:
     data = json.dumps(instance.to_dict(), indent=1).encode()
-    write_atomically(_entry(instance.port), lambda file: file.write(data))
+    write_atomically(_entry(instance.port), lambda file: file.write(data), mode=0o600)
 
 
 def _log(port: int) -> Path:
@@ -116,8 +127,10 @@ def _forget(instance: Instance) -> None:
     # the log we made for that port, never what the entry's "log" names: an entry is a file anyone
     # with the folder could have edited, and nothing deletes a path it did not create
     _log(instance.port).unlink(missing_ok=True)
-    # TensorBoard's own registry: a SIGKILLed instance leaves its info file, which %tensorboard reuses
-    Path(tempfile.gettempdir(), ".tensorboard-info", f"pid-{instance.pid}.info").unlink(missing_ok=True)
+    # TensorBoard's own registry: a SIGKILLed instance leaves its info file (in its private temp folder;
+    # older versions of this module let it write to the shared one)
+    for temp in (_private_temp(), Path(tempfile.gettempdir())):
+        (temp / ".tensorboard-info" / f"pid-{instance.pid}.info").unlink(missing_ok=True)
 
 
 def _registered() -> list[Instance]:
@@ -139,7 +152,7 @@ def _well_typed(instance: Instance) -> bool:
 
     return (whole(instance.port) and instance.port < 65536 and whole(instance.pid)
             and (instance.owner_pid is None or whole(instance.owner_pid))
-            and isinstance(instance.logdir, str) and isinstance(instance.log, str) and isinstance(instance.version, str)
+            and all(isinstance(v, str) for v in (instance.logdir, instance.log, instance.version, instance.prefix))
             and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
                     for v in (instance.started_at, instance.create_time)))
 
@@ -176,20 +189,21 @@ def instances(registered: list[Instance] | None = None) -> list[Instance]:
 
 
 class Probe:
-    """One `GET /data/logdir` to TensorBoard on 127.0.0.1:port: sent when made, read by answered().
+    """One `GET PREFIX/data/logdir` to TensorBoard on 127.0.0.1:port: sent when made, read by answered().
 
     Sending first lets TensorBoard work on it while the caller does its own bookkeeping. A plain
     socket, read up to the Content-Length: TensorBoard's server (werkzeug) closes the connection
     ~10 ms after its response, and http.client's parsing would add its own share to every reuse.
     """
 
-    def __init__(self, port: int, timeout: float | None = None) -> None:
+    def __init__(self, port: int, timeout: float | None = None, prefix: str = "") -> None:
         self.port = port
         self.deadline = time.monotonic() + (ANSWER_TIMEOUT if timeout is None else timeout)
         self.conn: socket.socket | None = None
         try:
             self.conn = socket.create_connection((HOST, port), timeout=self.deadline - time.monotonic())
-            self.conn.sendall(b"GET /data/logdir HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            self.conn.sendall(f"GET {prefix}/data/logdir HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                              .encode())
         except OSError:  # refused or timed out: nothing listens there
             self.close()
 
@@ -229,9 +243,12 @@ class Probe:
             self.conn = None
 
 
-def answers(port: int, logdir: str | None = None, timeout: float | None = None) -> bool:
-    """TensorBoard on 127.0.0.1:port answers /data/logdir (with this logdir when one is given)."""
-    return Probe(port, timeout).answered(logdir)
+def answers(port: int, logdir: str | None = None, timeout: float | None = None, prefix: str | None = None) -> bool:
+    """TensorBoard on 127.0.0.1:port answers /data/logdir (with this logdir when one is given) under
+    PREFIX (by default the one registered for that port)."""
+    if prefix is None:
+        prefix = next((i.prefix for i in _registered() if i.port == port), "")
+    return Probe(port, timeout, prefix).answered(logdir)
 
 
 # --- start / reuse / stop ------------------------------------------------------------------------
@@ -323,14 +340,16 @@ def start(logdir: str | os.PathLike = DEFAULT_LOGDIR, port: int | None = None, *
     registered = _registered()
     matching = [i for i in registered if i.logdir == path and port in (None, i.port)]
     # ask the newest match now: TensorBoard answers while the liveness bookkeeping below runs
-    probe = Probe(max(matching, key=lambda i: i.started_at).port) if matching else None
+    newest = max(matching, key=lambda i: i.started_at) if matching else None
+    probe = Probe(newest.port, prefix=newest.prefix) if newest else None
     live = instances(registered)
     for instance in live:
         if instance.logdir == path and port in (None, instance.port):
-            first = probe if probe is not None and probe.port == instance.port else Probe(instance.port)
+            first = probe if probe is not None and probe.port == instance.port else Probe(instance.port,
+                                                                                          prefix=instance.prefix)
             probe = None
             # a second, patient probe before replacing it: a busy machine can make a healthy one slow
-            if first.answered(path) or answers(instance.port, path, timeout=3 * ANSWER_TIMEOUT):
+            if first.answered(path) or answers(instance.port, path, 3 * ANSWER_TIMEOUT, instance.prefix):
                 if not keep or instance.owner_pid is None:
                     return StartReused(instance)
                 _adopt(instance)  # --keep on a reused instance: it now outlives its kernel
@@ -362,7 +381,12 @@ def _launch(path: str, port: int, *, keep: bool, timeout: float):
     log = _log(port)
     command = [sys.executable, "-m", "colabmagic.tensorboard", "--owner", str(owner or 0), "--",
                "--logdir", path, "--host", HOST, "--port", str(port)]
-    env = dict(os.environ)
+    # 127.0.0.1 is shared by every user of the machine: TensorBoard answers only under a secret path
+    # prefix, which travels in the environment (other users can read a command line, not that) and
+    # is kept in this user's 0700 registry. TensorBoard's own info file, which records it, goes to a
+    # private temp folder (its shared one is world-readable).
+    prefix = "/" + secrets.token_hex(16)
+    env = {**os.environ, PREFIX_ENV: prefix, "TMPDIR": str(_private_temp())}
     package_root = str(Path(__file__).resolve().parents[2])  # the child imports this colabmagic
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     started_at = time.time()
@@ -387,18 +411,19 @@ def _launch(path: str, port: int, *, keep: bool, timeout: float):
             output_text = _trimmed(log)
             log.unlink(missing_ok=True)
             return StartFailed(code, output_text)
-        if answers(port, path, timeout=1.0):
+        if answers(port, path, 1.0, prefix):
             from tensorboard.version import VERSION
 
             instance = Instance(port=port, pid=process.pid, logdir=path, started_at=started_at,
-                                create_time=create_time, owner_pid=owner, version=VERSION, log=str(log))
+                                create_time=create_time, owner_pid=owner, version=VERSION, log=str(log),
+                                prefix=prefix)
             _remember(instance)
             if owner is not None:
                 _stop_at_exit()
             return StartLaunched(instance)
         time.sleep(POLL_SECONDS)
     output_text = _trimmed(log)
-    _terminate(Instance(port, process.pid, path, started_at, create_time, owner, log=str(log)))
+    _terminate(Instance(port, process.pid, path, started_at, create_time, owner, log=str(log), prefix=prefix))
     return StartTimedOut(process.pid, timeout, output_text)
 
 
@@ -502,7 +527,8 @@ def serve(argv: list[str]) -> None:
     """Run TensorBoard in this process (`--owner PID -- TENSORBOARD-ARGS`), ending with PID unless it is 0."""
     owner = int(argv[argv.index("--owner") + 1]) if "--owner" in argv else 0
     arguments = argv[argv.index("--") + 1:] if "--" in argv else []
-    sys.argv = ["tensorboard", *arguments]
+    prefix = os.environ.pop(PREFIX_ENV, "")
+    sys.argv = ["tensorboard", *arguments, *(["--path_prefix", prefix] if prefix else [])]
     if owner:
         threading.Thread(target=_follow_owner, args=(owner,), name="follow-kernel", daemon=True).start()
     from tensorboard.main import run_main

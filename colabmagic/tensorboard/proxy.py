@@ -17,11 +17,11 @@ import os
 from ..jupyter_servers import JupyterServer, find_server
 
 
-def proxy_available(server: JupyterServer, port: int) -> bool | None:
-    """True when `server` reaches TensorBoard on `port` through jupyter-server-proxy, False when it
-    has no proxy, None when it could not be told (no answer)."""
+def proxy_available(server: JupyterServer, port: int, prefix: str = "") -> bool | None:
+    """True when `server` reaches TensorBoard on `port` (under its path PREFIX) through
+    jupyter-server-proxy, False when it has no proxy, None when it could not be told (no answer)."""
     try:
-        status, headers, body = server.get(f"proxy/{port}/data/logdir")
+        status, headers, body = server.get(f"proxy/{port}{prefix}/data/logdir")
     except (OSError, http.client.HTTPException):
         return None
     if status == 200:
@@ -44,22 +44,25 @@ class ProxyFinder:
         self._servers: dict[str | None, JupyterServer | None] = {}
         self._proxies: dict[str, bool] = {}
 
-    def frame_src(self, port: int, kernel_id: str | None, in_kernel: bool) -> str | None:
+    def frame_src(self, port: int, kernel_id: str | None, in_kernel: bool, prefix: str = "") -> str | None:
+        """PREFIX: the instance's secret path prefix, which the proxied URL ends with."""
         explicit = os.environ.get("TENSORBOARD_PROXY_URL")
         if explicit:  # the trailing slash matters: TensorBoard's page loads index.js relative to it
             src = explicit.replace("%PORT%", str(port))
-            return src if src.endswith("/") or "?" in src else src + "/"
+            if "?" in src:
+                return src
+            return src.rstrip("/") + prefix + "/"
         if not in_kernel:  # a terminal cannot show an iframe, whatever server started it
             return None
         server = self.server(kernel_id)
         if server is None:
             return None
         if server.url not in self._proxies:
-            available = proxy_available(server, port)
+            available = proxy_available(server, port, prefix)
             if available is None:
                 return None
             self._proxies[server.url] = available
-        return server.proxy_path(port) if self._proxies[server.url] else None
+        return server.proxy_path(port).rstrip("/") + prefix + "/" if self._proxies[server.url] else None
 
     def server(self, kernel_id: str | None) -> JupyterServer | None:
         if kernel_id not in self._servers:
