@@ -556,3 +556,12 @@ def test_a_url_with_a_space_is_one_line(shell, workdir):
     message = refused(shell, "%drive_get 'http://127.0.0.1:1/my file.zip' -q")
     assert "Not a valid URL" in message or "%20" in message
     assert list(workdir.iterdir()) == []
+
+
+def test_a_url_with_a_300_character_name_saves_under_a_shorter_one(shell, workdir):
+    """The name a URL ends with becomes the file's: 300 characters was an ENAMETOOLONG traceback."""
+    name = "n" * 300 + ".csv"
+    with LocalServer() as server:
+        server.files[name] = b"a,b\n1,2\n"
+        path = run_ok(shell, f"%drive_get {server.url}{name} -q -o")
+    assert path.path.name == "n" * 196 + ".csv" and path.path.read_bytes() == b"a,b\n1,2\n"

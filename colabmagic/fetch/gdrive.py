@@ -353,8 +353,15 @@ def _drop_if_empty(staging: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+MAX_NAME_BYTES = 200  # a file name, with room for the .part and staging suffixes under the 255-byte limit
+
+
 def _safe_name(name: str) -> str:
     name = name.replace("\x00", "").replace("/", "_").replace("\\", "_").strip()
+    if len(os.fsencode(name)) > MAX_NAME_BYTES:  # a URL's 300-character name: ENAMETOOLONG otherwise
+        suffix = PurePosixPath(name).suffix[:16]
+        room = MAX_NAME_BYTES - len(os.fsencode(suffix))
+        name = os.fsencode(name[: len(name) - len(suffix)])[:room].decode(errors="ignore") + suffix
     return "" if name in ("", ".", "..") else name
 
 
