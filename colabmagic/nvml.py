@@ -243,9 +243,24 @@ def _read_mig_devices(nvml, handle) -> list[MigDevice]:
     return devices
 
 
+def _running_processes(nvml, name: str, handle):
+    """nvmlDeviceGet{Compute,Graphics}RunningProcesses: the _v3 call nvidia-ml-py makes raises
+    NVMLLibraryMismatchError (not an NVMLError) on drivers before ~R510, which lack it: then _v2."""
+    try:
+        return _field(nvml, getattr(nvml, name), handle)
+    except nvml.NVMLLibraryMismatchError:
+        fallback = getattr(nvml, name + "_v2", None)
+        if fallback is None:
+            return None
+        try:
+            return _field(nvml, fallback, handle)
+        except nvml.NVMLLibraryMismatchError:
+            return None
+
+
 def _read_processes(nvml, handle, own_pid) -> list[GpuProcess] | None:
-    compute = _field(nvml, nvml.nvmlDeviceGetComputeRunningProcesses, handle)
-    graphics = _field(nvml, nvml.nvmlDeviceGetGraphicsRunningProcesses, handle)
+    compute = _running_processes(nvml, "nvmlDeviceGetComputeRunningProcesses", handle)
+    graphics = _running_processes(nvml, "nvmlDeviceGetGraphicsRunningProcesses", handle)
     if compute is None and graphics is None:
         return None
     found: dict[int, GpuProcess] = {}

@@ -537,3 +537,22 @@ def test_real_nvml_matches_nvidia_smi():
         assert gpu.uuid.startswith("GPU-") and gpu.driver_version and gpu.compute_capability
         assert 0 <= gpu.memory_used <= gpu.memory_total
         assert gpu.processes is not None
+
+
+def test_drivers_without_the_v3_process_calls_fall_back_to_v2(fake_nvml, monkeypatch):
+    """Before ~R510 the driver lacks nvmlDeviceGet*RunningProcesses_v3, which nvidia-ml-py calls by
+    default: it raises NVMLLibraryMismatchError (not an NVMLError) and the whole reading failed."""
+    me = os.getpid()
+    fake_nvml([FakeGpu()])
+
+    def mismatch(handle):
+        raise pynvml.NVMLLibraryMismatchError("Unversioned function called ...")
+
+    monkeypatch.setattr(pynvml, "nvmlDeviceGetComputeRunningProcesses", mismatch)
+    monkeypatch.setattr(pynvml, "nvmlDeviceGetGraphicsRunningProcesses", mismatch)
+    monkeypatch.setattr(pynvml, "nvmlDeviceGetComputeRunningProcesses_v2",
+                        lambda handle: [SimpleNamespace(pid=me, usedGpuMemory=GiB)])
+    monkeypatch.setattr(pynvml, "nvmlDeviceGetGraphicsRunningProcesses_v2", mismatch)  # and a v2 missing too
+    snap = snapshot()
+    assert [(p.pid, p.kind) for p in snap.gpus[0].processes] == [(me, "compute")]
+    assert snap.gpus[0].name == FULL_GPU["nvmlDeviceGetName"]

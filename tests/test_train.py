@@ -270,3 +270,30 @@ def test_config_object_and_options_merge(workdir):
     config = TrainConfig(model="mlp", epochs=1, lr=0.01)
     result = train(config, "digits", batch_size=32)
     assert (result.config["epochs"], result.config["lr"], result.config["batch_size"]) == (1, 0.01, 32)
+
+
+@pytest.mark.parametrize("capability, expected", [
+    ((9, 0), "bf16"), ((8, 6), "bf16"), ((8, 0), "bf16"),  # H100, RTX 30xx, A100
+    ((7, 5), "fp16"), ((7, 0), "fp16"), ((6, 0), "fp16"),  # T4, V100, P100: fp16 tensor cores or fast fp16
+    ((6, 1), "fp32"), ((5, 2), "fp32"),                    # GTX 10xx/P4/P40 (fp16 at 1/64 speed), Maxwell
+])
+def test_auto_precision_follows_the_chosen_gpus_capability(capability, expected):
+    """Decided from the device the run uses, never from whichever GPU is current (a T4 beside an A100
+    got bf16), and no fp16 on 6.1. The capability is given as the device would report it."""
+    import torch
+
+    from colabmagic.train.device import autocast_dtype, precision_name
+
+    assert precision_name(autocast_dtype("auto", torch.device("cuda", 1), capability)) == expected
+
+
+def test_bf16_asked_on_a_gpu_without_it_is_one_clear_error():
+    import torch
+
+    from colabmagic.errors import DeviceError
+    from colabmagic.train.device import autocast_dtype
+
+    with pytest.raises(DeviceError, match=r"cuda:1 \(compute capability 7.5\) has no native bf16"):
+        autocast_dtype("bf16", torch.device("cuda", 1), (7, 5))
+    assert autocast_dtype("fp16", torch.device("cuda", 1), (6, 1)) is torch.float16  # asked for: given
+    assert autocast_dtype("auto", torch.device("cpu")) is None

@@ -2,8 +2,10 @@
 
 Device specs are resolved by colabmagic.runtime (`auto`: the %runtime selection, else the first
 CUDA GPU, then Apple's MPS, then the CPU); resolve_device is kept here for the train code.
-Precision `auto` is bf16 autocast on a CUDA GPU with native bf16 (Ampere and newer), fp16 with a GradScaler on an older CUDA GPU
-(a T4 has fp16 tensor cores and no bf16), and fp32 elsewhere.
+Precision `auto` is decided from the chosen GPU's own compute capability (not the current
+device's: a machine can mix a T4 and an A100): bf16 autocast from 8.0 (Ampere) on, fp16 with a
+GradScaler from 7.0 (a T4 has fp16 tensor cores and no bf16) and on 6.0 (P100), and fp32 elsewhere,
+6.1 included (GTX 10xx, P4, P40 run fp16 at 1/64 of fp32's speed).
 """
 
 from __future__ import annotations
@@ -27,18 +29,24 @@ def resolve_device(spec: str | None) -> torch.device:
     return torch_device(spec)
 
 
-def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for `precision` on `device`, or None for plain fp32."""
+def autocast_dtype(precision: str, device: torch.device,
+                   capability: tuple[int, int] | None = None) -> torch.dtype | None:
+    """The autocast dtype for `precision` on `device`, or None for plain fp32. `capability`: the
+    CUDA device's (major, minor), read from that device when not given."""
     if precision == "fp32":
         return None
+    if device.type == "cuda" and precision in ("auto", "bf16"):
+        capability = capability or torch.cuda.get_device_capability(device)
     if precision == "auto":
         if device.type != "cuda":
             return None
-        return torch.bfloat16 if _native_bf16(device) else torch.float16
+        if capability >= (8, 0):
+            return torch.bfloat16
+        return torch.float16 if capability >= (7, 0) or capability == (6, 0) else None
     if precision == "bf16":
-        if device.type == "cuda" and not _native_bf16(device):
-            raise DeviceError(f"{torch.cuda.get_device_name(device)} has no native bf16: "
-                              "use precision fp16 (or auto)")
+        if device.type == "cuda" and capability < (8, 0):
+            raise DeviceError(f"{device_name(device)} (compute capability {capability[0]}.{capability[1]}) has no "
+                              "native bf16: use precision fp16 (or auto)")
         return torch.bfloat16
     if precision == "fp16":
         return torch.float16
@@ -91,11 +99,3 @@ def peak_rss() -> int:
         pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak if sys.platform == "darwin" else peak * 1024)  # Linux reports KiB, macOS bytes
-
-
-def _native_bf16(device: torch.device) -> bool:
-    try:
-        return torch.cuda.is_bf16_supported(including_emulation=False)
-    except TypeError:  # older torch: no emulation flag, and no emulation either
-        return torch.cuda.get_device_capability(device) >= (8, 0)
-

@@ -550,8 +550,11 @@ class DeviceData:
                 setattr(self, f"y_{split}", None)
                 continue
             if image and upfront:
-                # copy=True: the caller's tensors are never modified in place, even on the CPU
-                x = x.to(device=device, dtype=torch.float32, memory_format=fmt, copy=True).sub_(mean_t).div_(std_t)
+                # The raw dtype crosses to the device and is converted there: uint8 is a quarter of
+                # float32's bytes over PCIe and in host memory. A new tensor either way: the caller's
+                # is never modified in place, even on the CPU.
+                moved = x if x.device == device else x.to(device)
+                x = moved.to(dtype=torch.float32, memory_format=fmt, copy=moved is x).sub_(mean_t).div_(std_t)
             elif image:
                 x = x.to(device=device, memory_format=fmt)
             else:
