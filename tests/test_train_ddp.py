@@ -431,3 +431,18 @@ def test_collectives_give_up_on_a_peer_that_hangs():
     assert code == 3 and "collective failed after" in output, output
     seconds = float(output.split("after ")[1].split(" s")[0])
     assert 1.5 < seconds < 30
+
+
+def test_a_loss_that_stops_being_finite_ends_every_rank_together(workdir):
+    """Each rank used to check its loss on its own clock: the first to see nan raised, the others
+    waited for it in their next all-reduce, and the user read "torchrun exited ... before rank 0
+    reported". Now the ranks agree on it at a step, and the launcher says what happened."""
+    import time
+
+    from colabmagic.errors import TrainingDiverged
+
+    started = time.monotonic()
+    with pytest.raises(TrainingDiverged, match=r"The loss became (nan|infinite) by epoch 1, step \d+ \(lr=1e\+12\)"):
+        train("mlp", "digits", devices=2, device="cpu", lr=1e12, optimizer="sgd", epochs=5, seed=0)
+    assert time.monotonic() - started < 120  # not a collective's timeout
+    assert not list((workdir / "runs" / "mlp-digits" / "checkpoints").glob("*.pt"))  # no broken weights saved

@@ -10,7 +10,8 @@ One private folder per run, `<temp>/colabmagic-ddp-XXXXXXXX/` (mode 0700: it hol
     events.jsonl  rank 0's callback events, one `{"hook": ..., "payload": ...}` line each, appended
                   and flushed as they happen; the reader keeps a half-written last line for later
     result.json   rank 0's outcome: interrupted or not, the interrupt's message, where it stopped and
-                  the resume options, and every TrainResult field that is plain data
+                  the resume options, and every TrainResult field that is plain data; or, when the
+                  loss stopped being finite, only {"diverged": message}
     model.pt      rank 0's final weights (a state_dict), written before result.json
     stop.json     written by the launcher when request_stop() reaches it (a session expiring): the
                   reason; each worker's watcher passes it on to its own fit() (worker.Lifeline)
@@ -205,6 +206,12 @@ def write_outcome(job: dict[str, Any], result, interrupted, samples: list[int]) 
                "message": str(interrupted) if interrupted is not None else None,
                "where": getattr(interrupted, "where", ""), "resume": getattr(interrupted, "resume", None)}
     text = json.dumps(outcome).encode()
+    write_atomically(Path(job["result"]), lambda file: file.write(text))
+
+
+def write_diverged(job: dict[str, Any], message: str) -> None:
+    """Rank 0: the run ended because the loss stopped being finite (all ranks agreed on it)."""
+    text = json.dumps({"diverged": message}).encode()
     write_atomically(Path(job["result"]), lambda file: file.write(text))
 
 

@@ -41,7 +41,7 @@ from typing import Any, Iterable
 
 import torch
 
-from ..errors import DeviceError, TrainingInterrupted
+from ..errors import DeviceError, TrainingDiverged, TrainingInterrupted
 from .callbacks import Callback
 from .ddp_job import EventReplay, JobFolder
 from .loop import StopRequest, registered
@@ -106,6 +106,8 @@ def launch(plan: Plan, callbacks: Iterable[Callback] = ()) -> TrainResult:
         if outcome is None:
             raise RuntimeError(f"torchrun exited with code {process.returncode} before rank 0 reported a "
                                f"result; its last output:\n{folder.output_tail(OUTPUT_TAIL)}")
+        if outcome.get("diverged"):
+            raise TrainingDiverged(outcome["diverged"])
         result = make_result(plan, outcome, folder.read_weights())
         for callback in callbacks:
             callback.on_train_end(result)

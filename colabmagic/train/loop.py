@@ -381,14 +381,22 @@ class _Run:
         return order
 
     def agree_on_stop(self) -> None:
-        """DDP: every rank learns whether any rank was signalled, at the same step."""
-        flag = torch.tensor([1.0 if self.signalled.requested else 0.0], device=self.device)
-        self.dist.all_reduce(flag)
-        self.stop.requested = bool(flag.item())
+        """DDP: every rank learns, at the same step, whether any rank was signalled and whether any
+        rank's loss stopped being finite. A rank must never stop alone: the others would wait for it
+        in their next all-reduce."""
+        nonfinite = (~torch.isfinite(self.position.loss_sum)).to(torch.float32).reshape(1)
+        flags = torch.cat([torch.tensor([1.0 if self.signalled.requested else 0.0], device=self.device), nonfinite])
+        self.dist.all_reduce(flags)
+        requested, diverged = flags.tolist()  # the sync point of the agreement
+        if diverged:
+            self.check_finite(math.nan)  # on every rank at once, with the same message
+        self.stop.requested = bool(requested)
 
     def report(self, now: float) -> None:
         position = self.position
         loss = position.loss_sum.item()  # CPU-GPU sync point: ~refresh_per_second/s
+        if not math.isfinite(loss) and self.dist:
+            return  # the ranks' next agreement ends the run on all of them together
         self.check_finite(loss)
         if not self.main or not self.callbacks:
             return

@@ -42,10 +42,10 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from ..errors import TrainingInterrupted
+from ..errors import TrainingDiverged, TrainingInterrupted
 from .checkpoint import RunFolders, load_checkpoint
 from .config import TrainConfig
-from .ddp_job import EventLog, Owner, read_job, read_stop, write_outcome
+from .ddp_job import EventLog, Owner, read_job, read_stop, write_diverged, write_outcome
 from .device import autocast_dtype
 from .loop import Distributed, derive_seed, fit, request_stop
 from .models import build_model
@@ -75,6 +75,10 @@ def main(job_path: str) -> int:
             result = fit(plan, callbacks, Distributed(rank, world), signals=(signal.SIGINT,))
         except TrainingInterrupted as err:
             result, interrupted = err.result, err
+        except TrainingDiverged as err:  # every rank raises it at the same agreed step
+            if local_rank == 0 and lifeline.owner.alive():
+                write_diverged(job, str(err))
+            return 0
         samples: list[Any] = [None] * world
         dist.all_gather_object(samples, result.extra["rank_samples"])  # shows every rank took part
         if local_rank == 0:  # one report per node: each node's launcher waits for its own
