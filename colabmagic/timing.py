@@ -315,12 +315,22 @@ class _CudaClock:
         return [start.elapsed_time(end) / 1e3 for start, end in zip(starts, ends)]
 
 
+FLUSH_MIN_BYTES = 256 << 20  # what triton's do_bench writes to flush
+
+
+def flush_bytes(l2_bytes: int) -> int:
+    """How much to write to evict L2: twice its size, and never under 256 MiB. Writing exactly the L2
+    size leaves lines behind in the hashed, partitioned L2 of an A100/H100, and on a 4 MB L2 (T4) the
+    write is over before the timed kernel is even launched."""
+    return max(FLUSH_MIN_BYTES, 2 * l2_bytes)
+
+
 def _flush_buffer(torch, index: int):
-    """An int32 buffer as large as the device's L2 cache; writing it all evicts whatever L2 held."""
+    """An int32 buffer of flush_bytes(L2); zeroing it all evicts whatever L2 held."""
     buffer = _flush_buffers.get(index)
     if buffer is None:
         l2_bytes = torch.cuda.get_device_properties(index).L2_cache_size
-        buffer = torch.empty(max(l2_bytes // 4, 1), dtype=torch.int32, device=torch.device("cuda", index))
+        buffer = torch.empty(flush_bytes(l2_bytes) // 4, dtype=torch.int32, device=torch.device("cuda", index))
         _flush_buffers[index] = buffer
     return buffer
 

@@ -268,13 +268,14 @@ def test_cuda_events_count_asynchronous_gpu_work():
 
 @gpu
 @needs_cuda
-def test_flush_buffer_is_the_l2_size_and_allocated_once():
+def test_flush_buffer_is_twice_the_l2_at_least_256_mib_and_allocated_once():
     import torch
 
     index = torch.cuda.current_device()
     time_callable(lambda: None, number=1, repeat=2)
     buffer = timing._flush_buffers[index]
-    assert buffer.numel() * buffer.element_size() == torch.cuda.get_device_properties(index).L2_cache_size
+    l2 = torch.cuda.get_device_properties(index).L2_cache_size
+    assert buffer.numel() * buffer.element_size() == timing.flush_bytes(l2) >= 2 * l2
     result = time_callable(lambda: None, number=1, repeat=2)
     assert timing._flush_buffers[index] is buffer
     assert result.flush_l2
@@ -323,3 +324,10 @@ def test_graph_capture_of_a_cpu_sync_is_a_config_error_and_leaves_cuda_usable():
 def test_graph_of_a_cell_without_cuda_work_is_a_config_error():
     with pytest.raises(ConfigError, match="graph is empty"):
         time_callable(lambda: sum(range(10)), number=1, repeat=1, graph=True)
+
+
+@pytest.mark.parametrize("l2, expected", [(4 << 20, 256 << 20), (50 << 20, 256 << 20), (40 << 20, 256 << 20),
+                                          (192 << 20, 384 << 20)])
+def test_the_flush_writes_twice_the_l2_and_never_under_256_mib(l2, expected):
+    """T4 (4 MB), H100 (50 MB), A100 (40 MB), a future 192 MB L2."""
+    assert timing.flush_bytes(l2) == expected
