@@ -25,7 +25,7 @@ import os
 import re
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.util import find_spec
 
 from .errors import ConfigError, DeviceError
@@ -165,10 +165,13 @@ def discover() -> Runtime:
 
 
 def _visible_gpus():
-    """NVML's GPUs narrowed to those CUDA_VISIBLE_DEVICES named when the process started."""
+    """The CUDA devices as NVML knows them (a GPU, or each MIG slice of a GPU in MIG mode: CUDA
+    runs on slices, not on their parent), narrowed to those CUDA_VISIBLE_DEVICES named when the
+    process started."""
     from .nvml import read_gpus
 
     gpus, problem = read_gpus(processes=False)
+    gpus = [device for gpu in gpus for device in _cuda_devices(gpu)]
     if _VISIBLE_AT_START is None or problem is not None:
         return gpus, problem
     chosen = []
@@ -177,8 +180,8 @@ def _visible_gpus():
         if not entry:
             break
         if entry.lstrip("-").isdigit():
-            match = [g for g in gpus if g.index == int(entry)]
-        else:  # a UUID or a unique prefix of one, as CUDA accepts
+            match = [g for g in gpus if g.index == int(entry)][:1]
+        else:  # a UUID (GPU-... or MIG-...) or a unique prefix of one, as CUDA accepts
             match = [g for g in gpus if g.uuid and g.uuid.lower().startswith(entry.lower())]
         if len(match) != 1 or match[0] in chosen:
             break  # CUDA stops at the first entry it cannot use
@@ -186,6 +189,24 @@ def _visible_gpus():
     if not chosen:
         return [], f"{VISIBLE_ENV}={_VISIBLE_AT_START!r} hid every GPU when this kernel started"
     return chosen, None
+
+
+def _cuda_devices(gpu) -> list:
+    """A GPU in MIG mode is its slices to CUDA (name and memory the slice's, uuid MIG-...)."""
+    if not gpu.mig_mode or not gpu.mig_devices:
+        return [gpu]
+    return [replace(gpu, name=mig.name or f"{gpu.name} MIG {mig.index}", uuid=mig.uuid,
+                    memory_total=mig.memory_total, memory_used=mig.memory_used, mig_devices=[])
+            for mig in gpu.mig_devices]
+
+
+def _same_gpu(nvml_uuid: str | None, torch_uuid: str | None) -> bool:
+    """NVML says GPU-<uuid> or MIG-<uuid>, torch's device properties the bare uuid."""
+    def bare(text: str) -> str:
+        text = text.strip().lower()
+        return text.split("-", 1)[1] if text.startswith(("gpu-", "mig-")) else text
+
+    return bool(nvml_uuid and torch_uuid) and bare(nvml_uuid) == bare(torch_uuid)
 
 
 def _mps_available() -> bool:
@@ -227,16 +248,30 @@ def accelerators() -> list:
 
 
 def _cuda_initialized() -> str | None:
-    """Which library has (or may have) initialised CUDA in this process; None when none has."""
+    """Which library has (or may have) initialised CUDA in this process; None when none has.
+
+    torch.cuda.is_initialized() is not enough: torch.cuda.is_available() (or an import that calls
+    it) starts the CUDA driver, which reads CUDA_VISIBLE_DEVICES then, and is_initialized() stays
+    False. The process itself tells: the driver library is mapped once it has been loaded."""
     torch = sys.modules.get("torch")
     if torch is not None:
         is_initialized = getattr(getattr(torch, "cuda", None), "is_initialized", None)
         if is_initialized is not None and is_initialized():
             return "torch"
+    if _driver_loaded():
+        return "the CUDA driver (started by an earlier call such as torch.cuda.is_available())"
     for name in _OTHER_CUDA_USERS:
         if name in sys.modules:
             return name
     return None
+
+
+def _driver_loaded() -> bool:
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            return any("/libcuda.so" in line for line in maps)
+    except OSError:  # not Linux: only the libraries' own words are left
+        return False
 
 
 # ---------------------------------------------------------------- selection
@@ -527,7 +562,32 @@ def torch_device(spec="auto"):
     count = torch.cuda.device_count()
     if index >= count:
         raise DeviceError(_no_such_gpu(number, count))
-    return torch.device("cuda", index)
+    return torch.device("cuda", _checked_index(torch, number, index, count))
+
+
+def _checked_index(torch, number: int, index: int, count: int) -> int:
+    """torch's index of GPU `number` (NVML's numbering, which %runtime and %gpu_info show), checked
+    by UUID: CUDA numbers GPUs fastest first unless CUDA_DEVICE_ORDER=PCI_BUS_ID, and a CUDA driver
+    started before a selection keeps the GPUs it saw then. Unchecked when NVML cannot tell."""
+    gpus, _ = _visible_gpus()
+    if number >= len(gpus) or not gpus[number].uuid:
+        return index
+    wanted = gpus[number].uuid
+    uuids = [_torch_uuid(torch, i) for i in range(count)]
+    if _same_gpu(wanted, uuids[index]) or not all(uuids):
+        return index
+    matches = [i for i, uuid in enumerate(uuids) if _same_gpu(wanted, uuid)]
+    if not matches:
+        if not any(_same_gpu(g.uuid, uuid) for g in gpus for uuid in uuids):
+            return index  # torch words its UUIDs otherwise here (a driver or MIG quirk): nothing to compare
+        raise DeviceError(f"device cuda:{number} ({gpus[number].name}) is hidden from this kernel's CUDA, which "
+                          f"started before the selection: restart the kernel (%runtime cuda:{number} is kept)")
+    return matches[0]
+
+
+def _torch_uuid(torch, index: int) -> str | None:
+    uuid = getattr(torch.cuda.get_device_properties(index), "uuid", None)
+    return None if uuid is None else str(uuid)
 
 
 def cuda_missing() -> str | None:

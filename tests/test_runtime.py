@@ -428,3 +428,102 @@ def test_real_gpu_selection_resolves_for_train_and_timing():
     assert _choose_device(None, False)[1] == 0
     runtime.select("cpu")
     assert resolve_device("auto") == torch.device("cpu")
+
+
+# ---------------------------------------------------------------- the GPU CUDA really uses
+
+DRIVER_PROBE = """
+import ctypes, sys
+sys.path.insert(0, sys.argv[2])
+from colabmagic import runtime
+before = runtime._cuda_initialized()
+ctypes.CDLL(sys.argv[1])  # what torch.cuda.is_available() does first: load the CUDA driver library
+print(repr(before), repr(runtime._cuda_initialized()))
+"""
+
+
+def test_a_cuda_driver_loaded_by_an_earlier_call_counts_as_started(tmp_path):
+    """torch.cuda.is_available() starts the driver (which reads CUDA_VISIBLE_DEVICES then) while
+    torch.cuda.is_initialized() stays False; %runtime cuda:1 then believed it could still hide the
+    other GPUs. A library named libcuda.so.1 mapped into a real process is what the check reads."""
+    import shutil
+    from pathlib import Path
+
+    if shutil.which("gcc") is None:
+        pytest.skip("needs gcc to build a stand-in libcuda.so.1")
+    source = tmp_path / "driver.c"
+    source.write_text("int cuInit(unsigned int flags) { return 0; }\n")
+    library = tmp_path / "libcuda.so.1"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
+    root = str(Path(runtime.__file__).resolve().parents[1])
+    out = subprocess.run([sys.executable, "-c", DRIVER_PROBE, str(library), root], capture_output=True, text=True,
+                         check=True, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    before, after = out.stdout.split(" ", 1)
+    assert before == "None" and "CUDA driver" in after
+
+
+def fake_cuda(monkeypatch, uuids: list[str]):
+    """torch.cuda as a machine with these GPUs (in CUDA's order) would answer: what cannot exist here."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: len(uuids))
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: SimpleNamespace(uuid=uuids[i]))
+
+
+def test_cuda_numbering_is_mapped_to_nvmls_by_uuid(two_gpus, monkeypatch):
+    """NVML numbers by PCI bus (the A100 first here), CUDA fastest first (the T4 was first in
+    this stand-in): cuda:N means NVML's N, the GPU %runtime and %gpu_info name."""
+    import torch
+
+    fake_cuda(monkeypatch, ["bbbb0000-2222", "aaaa0000-1111"])
+    assert runtime.torch_device("cuda:0") == torch.device("cuda", 1)
+    assert runtime.torch_device("cuda:1") == torch.device("cuda", 0)
+    fake_cuda(monkeypatch, ["aaaa0000-1111", "bbbb0000-2222"])  # same order: unchanged
+    assert runtime.torch_device("cuda:1") == torch.device("cuda", 1)
+
+
+def test_a_gpu_hidden_from_an_earlier_cuda_start_is_refused_not_swapped(two_gpus, monkeypatch):
+    """CUDA started with only the T4 visible: cuda:0 (the A100) must not silently run on the T4."""
+    fake_cuda(monkeypatch, ["bbbb0000-2222"])
+    with pytest.raises(DeviceError, match=r"cuda:0 \(NVIDIA A100-SXM4-40GB\) is hidden from this kernel's CUDA"):
+        runtime.torch_device("cuda:0")
+
+
+MIG_SLICES = {
+    0: FakeGpu(nvmlDeviceGetName="NVIDIA A100-SXM4-40GB MIG 3g.20gb", nvmlDeviceGetUUID="MIG-cccc0000-3333",
+               nvmlDeviceGetMemoryInfo=SimpleNamespace(used=0, total=20 * GiB, free=20 * GiB)),
+    2: FakeGpu(nvmlDeviceGetName="NVIDIA A100-SXM4-40GB MIG 1g.5gb", nvmlDeviceGetUUID="MIG-dddd0000-4444",
+               nvmlDeviceGetMemoryInfo=SimpleNamespace(used=0, total=5 * GiB, free=5 * GiB)),
+}
+
+
+def test_mig_slices_are_the_cuda_devices(fake_nvml, monkeypatch):
+    """A GPU in MIG mode is its slices to CUDA: each is listed with its own name and memory (the
+    parent's whole 40 GB was shown), and CUDA_VISIBLE_DEVICES=MIG-... selects one (it matched no
+    GPU-... UUID, so %runtime cuda refused a slice torch could use)."""
+    fake_nvml([FakeGpu(**A100, nvmlDeviceGetMigMode=[1, 1], nvmlDeviceGetMaxMigDeviceCount=7, mig_slots=MIG_SLICES)])
+    gpus = [d for d in runtime.devices() if d.kind == "cuda"]
+    assert [(d.spec, d.name, d.memory_total_bytes) for d in gpus] == [
+        ("cuda:0", "NVIDIA A100-SXM4-40GB MIG 3g.20gb", 20 * GiB), ("cuda:1", "NVIDIA A100-SXM4-40GB MIG 1g.5gb", 5 * GiB)]
+    monkeypatch.setattr(runtime, "_VISIBLE_AT_START", "MIG-dddd0000-4444")
+    runtime_now = runtime.discover()
+    assert runtime_now.gpu_problem is None
+    assert [d.name for d in runtime_now.devices if d.kind == "cuda"] == ["NVIDIA A100-SXM4-40GB MIG 1g.5gb"]
+    assert runtime.select("cuda").applied
+
+
+@pytest.mark.gpu
+def test_real_gpus_cuda_n_is_nvmls_n_by_uuid():
+    """On a GPU machine: every cuda:N resolves to the torch device whose UUID NVML gives cuda:N, and
+    a started CUDA driver is seen as started."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    runtime._VISIBLE_AT_START = os.environ.get("CUDA_VISIBLE_DEVICES")  # the fixture cleared it
+    gpus = [d for d in runtime.devices() if d.kind == "cuda"]
+    assert gpus, "NVML lists no GPU beside a working CUDA"
+    for number, device in enumerate(gpus):
+        index = runtime.torch_device(f"cuda:{number}").index
+        assert runtime._same_gpu(device.details["uuid"], str(torch.cuda.get_device_properties(index).uuid))
+    assert runtime._driver_loaded()
