@@ -113,8 +113,9 @@ class TimingResult:
         if self.peak_memory is not None:
             details.append(f"peak memory {format_bytes(self.peak_memory)} "
                            f"above the {format_bytes(self.memory_before or 0)} already allocated")
-        if self.flush_l2:
-            details.append("L2 flushed before each run")
+        if self.flush_l2:  # once per run: of a run's loops only the first starts with a cold L2
+            details.append("L2 flushed before each run" if loops == 1 else
+                           f"L2 flushed before each run (its first loop of {loops:,} starts cold; -n 1: all)")
         if self.graph:
             details.append("CUDA graph replay")
         return line + ("\n" + ", ".join(details) if details else "")
@@ -200,6 +201,20 @@ def time_loops(loops: Callable[[int], object], *, number: int | None = None, rep
     torch, index = target
     with torch.cuda.device(index):
         return _time_on_cuda(torch, index, loops, number, repeat, warmup, flush_l2, graph)
+
+
+@contextmanager
+def on_timing_device(device=None, graph: bool = False):
+    """Make the device time_loops(device=...) will time on the current CUDA device for the block:
+    %%timeit_gpu's setup must allocate its tensors there (on GPU 0 they would be timed from GPU 1).
+    The CPU: nothing to do."""
+    target = _choose_device(device, graph)
+    if target is None:
+        yield
+        return
+    torch, index = target
+    with torch.cuda.device(index):
+        yield
 
 
 def _check_counts(number, repeat, warmup) -> None:

@@ -246,3 +246,23 @@ def test_graph_capture_failure_is_one_usage_error(shell):
     assert type(result.error_in_exec) is UsageError
     assert "could not be captured into a CUDA graph" in str(result.error_in_exec)
     assert "\n" not in str(result.error_in_exec)
+
+
+@gpu
+@needs_cuda
+def test_the_setup_allocates_on_the_gpu_that_is_timed(shell):
+    """%runtime cuda:1, then a setup with device='cuda': its tensors must be on GPU 1, where the events
+    are recorded (the setup ran before that GPU was made current, so they landed on GPU 0)."""
+    import torch
+
+    if torch.cuda.device_count() < 2:
+        pytest.skip("needs two CUDA devices")
+    from colabmagic import runtime
+
+    runtime.select("cuda:1")
+    try:
+        run_ok(shell, "%%timeit_gpu -n 1 -r 1 x = torch.ones(8, device='cuda'); import torch\nwhere = x.device.index")
+        run_ok(shell, "%%timeit_gpu -n 1 -r 1 import torch; x = torch.ones(8, device='cuda')\n"
+                      "assert x.device.index == torch.cuda.current_device() == 1")
+    finally:
+        runtime.select("auto")

@@ -225,8 +225,10 @@ def test_cuda_result_shows_memory_flush_and_graph():
     assert first.endswith("per loop (median \u00b1 std. dev. of 7 runs, 10 loops each) on NVIDIA H100 80GB HBM3") \
         or first.endswith("per loop (median +- std. dev. of 7 runs, 10 loops each) on NVIDIA H100 80GB HBM3")
     assert first.startswith("1 ms ")
-    assert second == ("peak memory 64.0 MiB above the 3.0 GiB already allocated, L2 flushed before each run, "
-                      "CUDA graph replay")
+    assert second == ("peak memory 64.0 MiB above the 3.0 GiB already allocated, L2 flushed before each run "
+                      "(its first loop of 10 starts cold; -n 1: all), CUDA graph replay")
+    single = TimingResult(all_runs=[0.01] * 7, loops=1, repeat=7, backend="cuda", device="T4", flush_l2=True)
+    assert str(single).splitlines()[1] == "L2 flushed before each run"
 
 
 @pytest.mark.parametrize("seconds, text", [

@@ -54,9 +54,10 @@ class TimeitGpuMagics(ColabMagics):
             a @ a
         """
         args = self.parse(self.timeit_gpu, line)
-        from ..timing import time_loops
+        from ..timing import on_timing_device, time_loops
 
-        loops, close = self.compile_cell(line, args.setup, cell)
+        with on_timing_device(None, args.graph):  # the setup's tensors land on the GPU that is timed
+            loops, close = self.compile_cell(line, args.setup, cell)
         try:
             result = time_loops(loops, number=args.number, repeat=args.repeat, warmup=args.warmup,
                                 flush_l2=not args.no_flush, graph=args.graph)
