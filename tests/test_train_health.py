@@ -219,3 +219,39 @@ def test_a_checkpoint_that_does_not_fit_is_one_line_and_leaves_no_part_file(shel
     assert message.startswith(f"Cannot write a checkpoint in {small_disk / 'ck'} (")
     assert "MiB free there): free some space, or choose another --checkpoint-dir" in message
     assert os.listdir(small_disk / "ck") == []  # no .part, no half checkpoint
+
+
+def test_the_estimate_counts_images_as_the_run_will_hold_them(monkeypatch):
+    """uint8 images that would take more than 40 % of the memory as float32 stay uint8 on the device
+    (a quarter of the bytes): the estimate counted them as float32 anyway and refused runs that fit."""
+    import torch
+
+    from colabmagic.train import memory
+    from colabmagic.train.data.dataset import Dataset
+    from colabmagic.train.models import build_model
+
+    x = torch.zeros(1000, 3, 32, 32, dtype=torch.uint8)
+    data = Dataset(name="pixels", kind="image", x_train=x, y_train=torch.zeros(1000, dtype=torch.int64),
+                   x_test=None, y_test=None, num_classes=10, mean=(0.5,) * 3, std=(0.25,) * 3)
+    model = memory.skeleton(lambda spec: build_model("cnn", spec), data.spec)
+    labels = 1000 * 8
+    roomy = memory.estimate(model, data, 64, "sgd", torch.device("cpu"))
+    assert roomy.data_bytes == x.numel() * 4 + labels  # normalised up front: float32
+    monkeypatch.setattr(memory, "memory_budget", lambda device: x.numel() * 4)  # float32 would take 100 %
+    assert memory.images_stay_raw(data, torch.device("cpu"))
+    tight = memory.estimate(model, data, 64, "sgd", torch.device("cpu"))
+    assert tight.data_bytes == x.numel() + labels  # kept uint8, as DeviceData keeps them
+
+
+def test_pytorchs_own_cache_counts_as_free_gpu_memory(monkeypatch):
+    """mem_get_info counts what PyTorch cached for an earlier run as used: a second %train in the same
+    kernel was refused. torch.cuda answers here as a GPU with 6 GiB cached would (no GPU exists here)."""
+    import torch
+
+    from colabmagic.train import memory
+
+    GiB = 2**30
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (2 * GiB, 16 * GiB))
+    monkeypatch.setattr(torch.cuda, "memory_reserved", lambda device: 7 * GiB)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda device: 1 * GiB)
+    assert memory.free_bytes(torch.device("cuda", 0)) == 8 * GiB

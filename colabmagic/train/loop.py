@@ -37,7 +37,7 @@ from .callbacks import Callback, Progress, RunInfo
 from .checkpoint import CheckpointWriter
 from .data.dataset import Dataset
 from .device import device_name, reset_peak_memory, synchronize
-from .memory import reset_peak_rss
+from .memory import images_stay_raw, reset_peak_rss
 from .notes import tell
 from .outcome import build_result, finished_result, python_call, resume_options
 from .plan import Plan
@@ -548,8 +548,7 @@ class DeviceData:
             raw = data.x_train.dtype == torch.uint8
             if raw:  # pixels in 0..255: fold the /255 into the statistics
                 mean_t, std_t = mean_t * 255, std_t * 255
-            float_bytes = sum(x.numel() * 4 for _, x, _ in splits if x is not None)
-            upfront = not raw or float_bytes <= 0.4 * _memory_budget(device)
+            upfront = not images_stay_raw(data, device)
             if not upfront:
                 self.normalise = lambda xb: xb.float().sub_(mean_t).div_(std_t)
         for split, x, y in splits:
@@ -585,14 +584,6 @@ def _image_stats(x: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]
     std = (squares / count - mean ** 2).clamp_min(0).sqrt()
     std[std == 0] = 1.0
     return tuple(mean.tolist()), tuple(std.tolist())
-
-
-def _memory_budget(device: torch.device) -> int:
-    if device.type == "cuda":
-        return torch.cuda.get_device_properties(device).total_memory
-    import psutil
-
-    return psutil.virtual_memory().available
 
 
 def make_optimizer(model: nn.Module, cfg) -> torch.optim.Optimizer:

@@ -51,10 +51,33 @@ def skeleton(build, spec) -> nn.Module:
         return build(spec)
 
 
+UPFRONT_SHARE = 0.4  # images are normalised to float32 up front while that fits this share of the memory
+
+
+def images_stay_raw(dataset, device: torch.device) -> bool:
+    """Whether a uint8 image dataset stays uint8 on `device` (each batch normalised as it is taken)
+    rather than being normalised to float32 up front, which costs 4x the bytes: the one rule that
+    the training data (loop.DeviceData) and the memory estimate both follow."""
+    if dataset.kind != "image" or dataset.x_train.dtype != torch.uint8:
+        return False
+    float_bytes = sum(x.numel() * 4 for x in (dataset.x_train, dataset.x_val, dataset.x_test) if x is not None)
+    return float_bytes > UPFRONT_SHARE * memory_budget(device)
+
+
+def memory_budget(device: torch.device) -> int:
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    import psutil
+
+    return psutil.virtual_memory().available
+
+
 def estimate(model: nn.Module, dataset, batch_size: int, optimizer: str, device: torch.device) -> MemoryEstimate:
     """The run's memory; `model` may be a skeleton() (then the estimate allocates nothing model-sized)."""
-    per_value = 4  # float32 on the device (images are normalised up front)
-    data = sum(getattr(dataset, s).numel() * (per_value if dataset.kind == "image" else getattr(dataset, s).element_size())
+    # images: float32 when normalised up front, else the uint8 they stay as (images_stay_raw)
+    per_image_value = 1 if images_stay_raw(dataset, device) else 4
+    data = sum(getattr(dataset, s).numel() * (per_image_value if dataset.kind == "image"
+                                             else getattr(dataset, s).element_size())
                for s in ("x_train", "x_val", "x_test") if getattr(dataset, s) is not None)
     data += sum(getattr(dataset, s).numel() * 8 for s in ("y_train", "y_val", "y_test") if getattr(dataset, s) is not None)
     params = sum(p.numel() * p.element_size() for p in model.parameters())
@@ -141,7 +164,10 @@ def _probe_copy(skeleton: nn.Module, real: bool) -> nn.Module:
 def free_bytes(device: torch.device) -> int | None:
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
-        return int(free)
+        # what PyTorch holds in its cache but no tensor uses is ours to reuse: the driver counts it
+        # as used, which refused a second %train in a kernel that fitted
+        cached = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+        return int(free + max(cached, 0))
     if device.type == "cpu":
         import psutil
 
