@@ -297,3 +297,14 @@ def test_bf16_asked_on_a_gpu_without_it_is_one_clear_error():
         autocast_dtype("bf16", torch.device("cuda", 1), (7, 5))
     assert autocast_dtype("fp16", torch.device("cuda", 1), (6, 1)) is torch.float16  # asked for: given
     assert autocast_dtype("auto", torch.device("cpu")) is None
+
+
+@pytest.mark.parametrize("examples, batch, compiled, steps", [
+    (1437, 64, False, 23), (1437, 64, True, 22),  # compiled: the 29-example last batch is dropped
+    (1408, 64, True, 22), (50, 64, True, 1),      # whole batches already; fewer examples than a batch
+])
+def test_a_compiled_run_takes_whole_batches_only(examples, batch, compiled, steps):
+    """A smaller last batch made torch.compile build a second graph (dynamic shapes) every run."""
+    from colabmagic.train.loop import steps_per_epoch
+
+    assert steps_per_epoch(examples, batch, compiled=compiled) == steps

@@ -199,15 +199,16 @@ class _Run:
         if cfg.compile:
             net = torch.compile(net)
         self.net = net
-        # evaluation skips the DDP wrapper: ranks evaluate different amounts and must not meet in forward()
-        self.eval_net = net if not self.dist else (torch.compile(self.model) if cfg.compile else self.model)
+        # evaluation runs the plain model: under DDP ranks evaluate different amounts and must not meet in
+        # forward(), and compiled, its last, smaller chunk would compile a second graph for one call
+        self.eval_net = self.model
 
         n = len(self.data.y_train)
         self.shard = n // self.world                              # equal shards: all ranks take as many steps
         if self.shard == 0:
             raise DataError(f"{plan.dataset.name} has {n} training examples: too few for {self.world} processes")
         self.batch = math.ceil(cfg.batch_size / self.world)      # per process; batch_size counts all of them
-        self.steps = math.ceil(self.shard / self.batch)
+        self.steps = steps_per_epoch(self.shard, self.batch, compiled=cfg.compile)
         self.optimizer = make_optimizer(self.model, cfg)
         self.scheduler = make_scheduler(self.optimizer, cfg, plan.phase["epochs"] * self.steps)
         self.scaler = torch.amp.GradScaler(device.type) if plan.autocast is torch.float16 else None
@@ -584,6 +585,15 @@ def _image_stats(x: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]
     std = (squares / count - mean ** 2).clamp_min(0).sqrt()
     std[std == 0] = 1.0
     return tuple(mean.tolist()), tuple(std.tolist())
+
+
+def steps_per_epoch(examples: int, batch: int, *, compiled: bool) -> int:
+    """Every example once, the last batch smaller; compiled, whole batches only (as airbench does):
+    a compiled graph is specialised to its batch shape, and a smaller last batch would compile a
+    second one every run. Each epoch draws its own order, so no example is always the one left out."""
+    if compiled and examples >= batch:
+        return examples // batch
+    return math.ceil(examples / batch)
 
 
 def make_optimizer(model: nn.Module, cfg) -> torch.optim.Optimizer:
