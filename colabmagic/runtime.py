@@ -164,18 +164,19 @@ def discover() -> Runtime:
                    visible_devices=os.environ.get(VISIBLE_ENV))
 
 
-def _visible_gpus():
+def _visible_gpus(*, now: bool = False):
     """The CUDA devices as NVML knows them (a GPU, or each MIG slice of a GPU in MIG mode: CUDA
     runs on slices, not on their parent), narrowed to those CUDA_VISIBLE_DEVICES named when the
-    process started."""
+    process started (`now`: as it is set now, which processes started from here will see)."""
     from .nvml import read_gpus
 
+    visible = os.environ.get(VISIBLE_ENV) if now else _VISIBLE_AT_START
     gpus, problem = read_gpus(processes=False)
     gpus = [device for gpu in gpus for device in _cuda_devices(gpu)]
-    if _VISIBLE_AT_START is None or problem is not None:
+    if visible is None or problem is not None:
         return gpus, problem
     chosen = []
-    for entry in _VISIBLE_AT_START.split(","):
+    for entry in visible.split(","):
         entry = entry.strip()
         if not entry:
             break
@@ -187,8 +188,17 @@ def _visible_gpus():
             break  # CUDA stops at the first entry it cannot use
         chosen.append(match[0])
     if not chosen:
-        return [], f"{VISIBLE_ENV}={_VISIBLE_AT_START!r} hid every GPU when this kernel started"
+        return [], f"{VISIBLE_ENV}={visible!r} hid every GPU" + ("" if now else " when this kernel started")
     return chosen, None
+
+
+def gpus_for_new_processes() -> int | None:
+    """How many CUDA devices a process started now (a torchrun worker) will see: CUDA_VISIBLE_DEVICES
+    as %runtime left it, which this process's own CUDA may no longer follow. None without NVML."""
+    gpus, problem = _visible_gpus(now=True)
+    if problem is not None and not problem.startswith(VISIBLE_ENV):  # NVML itself could not tell
+        return None
+    return len(gpus)
 
 
 def _cuda_devices(gpu) -> list:

@@ -527,3 +527,13 @@ def test_real_gpus_cuda_n_is_nvmls_n_by_uuid():
         index = runtime.torch_device(f"cuda:{number}").index
         assert runtime._same_gpu(device.details["uuid"], str(torch.cuda.get_device_properties(index).uuid))
     assert runtime._driver_loaded()
+
+
+def test_ddp_counts_the_gpus_its_workers_will_see(two_gpus, monkeypatch):
+    """%runtime cuda:1 after CUDA started here: this kernel's device_count() still says 2, but the
+    torchrun workers start with CUDA_VISIBLE_DEVICES naming one GPU, so --devices 2 cannot work."""
+    assert runtime.gpus_for_new_processes() == 2
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-bbbb0000-2222")
+    assert runtime.gpus_for_new_processes() == 1
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert runtime.gpus_for_new_processes() == 0

@@ -122,8 +122,16 @@ def check_devices(plan: Plan) -> None:
     per_node = plan.config.devices
     if plan.device.type == "mps":
         raise DeviceError("DDP (devices > 1) runs on CUDA GPUs or the CPU, not on mps: add --device cpu")
-    if plan.device.type == "cuda" and per_node > torch.cuda.device_count():
+    if plan.device.type != "cuda":
+        return
+    from ..runtime import gpus_for_new_processes
+
+    # what the workers will see (CUDA_VISIBLE_DEVICES now), not this kernel's device_count(), which
+    # stays what CUDA saw when it started here, before a %runtime selection
+    count = gpus_for_new_processes()
+    if count is None:
         count = torch.cuda.device_count()
+    if per_node > count:
         raise DeviceError(f"devices={per_node} asks for one CUDA GPU per process and this machine has {count}: "
                           f"use devices <= {count}, or device cpu")
 

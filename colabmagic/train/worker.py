@@ -93,15 +93,16 @@ def main(job_path: str) -> int:
 
 def join_group(device_type: str, local_rank: int) -> torch.device:
     """Join torchrun's process group (nccl on CUDA, one GPU per local rank; gloo on the CPU), with
-    collectives that fail after COLLECTIVE_TIMEOUT instead of waiting forever for a peer."""
+    collectives that fail after COLLECTIVE_TIMEOUT instead of waiting forever for a peer. (device_id
+    needs torch >= 2.3, which pyproject.toml asks for.)"""
     if device_type == "cuda":
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
-        backend = "nccl"
-    else:
-        device, backend = torch.device("cpu"), "gloo"
-    dist.init_process_group(backend, timeout=COLLECTIVE_TIMEOUT)
-    return device
+        # device_id binds the group to this GPU and sets NCCL up now, not at the first collective
+        dist.init_process_group("nccl", timeout=COLLECTIVE_TIMEOUT, device_id=device)
+        return device
+    dist.init_process_group("gloo", timeout=COLLECTIVE_TIMEOUT)
+    return torch.device("cpu")
 
 
 def worker_plan(job: dict[str, Any], device: torch.device) -> Plan:
