@@ -265,3 +265,18 @@ def test_the_setup_allocates_on_the_gpu_that_is_timed(shell):
                       "assert x.device.index == torch.cuda.current_device() == 1")
     finally:
         runtime.select("auto")
+
+
+@gpu
+@needs_cuda
+def test_the_flush_really_makes_a_memory_bound_cell_slower(shell):
+    """Checked for effect, not for the buffer's size: reading half an L2's worth of data is clearly
+    slower from a flushed L2 (-n 1: every loop starts cold) than from a warm one."""
+    import torch
+
+    l2 = torch.cuda.get_device_properties(torch.cuda.current_device()).L2_cache_size
+    run_ok(shell, f"import torch\nv = torch.ones({max(l2 // 8, 1 << 18)}, device='cuda')")  # float32: L2 / 2
+    warm = run_ok(shell, "%%timeit_gpu --no-flush -n 1 -r 30 -q -o\nv.sum()")
+    cold = run_ok(shell, "%%timeit_gpu -n 1 -r 30 -q -o\nv.sum()")
+    assert cold.median > 1.1 * warm.median, (cold.median, warm.median)
+    shell.user_ns.pop("v")
