@@ -270,18 +270,47 @@ def _read_processes(nvml, handle, own_pid) -> list[GpuProcess] | None:
             if seen is not None:
                 seen.kind = "compute+graphics"
                 continue
-            user, command = _describe_process(nvml, entry.pid)
+            local = _holds_gpu(entry.pid) is not False  # unknown (another user's process): trust it
+            user, command = _describe_process(nvml, entry.pid, local)
             found[entry.pid] = GpuProcess(pid=entry.pid, user=user, gpu_memory=entry.usedGpuMemory,
-                                          command=command, kind=kind, this_kernel=entry.pid == own_pid)
+                                          command=command, kind=kind,
+                                          this_kernel=entry.pid == own_pid and _holds_gpu(own_pid) is True)
     return sorted(found.values(), key=lambda p: -(p.gpu_memory or 0))
 
 
-def _describe_process(nvml, pid) -> tuple[str | None, str | None]:
+GPU_DEVICE_PREFIX = "/dev/nvidia"  # the device files a process using an NVIDIA GPU holds open
+
+
+def _holds_gpu(pid: int) -> bool | None:
+    """Whether local process PID has an NVIDIA device open; None when its files cannot be read.
+
+    NVML's pids are the driver's: in a container they can be the host's, and under MPS the MPS
+    server's, so the local process with that number may be another one entirely. It is described,
+    or called this kernel, only when it really holds a GPU."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except FileNotFoundError:
+        return False  # no such local process
+    except OSError:
+        return None
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith(GPU_DEVICE_PREFIX):
+                return True
+        except OSError:  # closed meanwhile (the listing's own descriptor, for one)
+            continue
+    return False
+
+
+def _describe_process(nvml, pid, local: bool = True) -> tuple[str | None, str | None]:
     """User and command line of a pid; NVML's process name where the OS hides the process
-    (another user's process, or a pid from the host's namespace inside a container)."""
+    (another user's process, or a pid from the host's namespace inside a container) or where the
+    local process of that number is not the one using the GPU (`local` False)."""
     import psutil
 
     user = command = None
+    if not local:
+        return None, _field(nvml, nvml.nvmlSystemGetProcessName, pid)
     try:
         process = psutil.Process(pid)
         with process.oneshot():

@@ -14,7 +14,7 @@ from IPython.core.error import UsageError
 from colabmagic import system
 from colabmagic.system import Snapshot
 from conftest import run_ok
-from test_system import FakeClock, FakeGpu, fake_nvml, fresh_nvml, no_real_gpu  # noqa: F401 (fixtures)
+from test_system import FakeClock, FakeGpu, fake_nvml, fresh_nvml, holding_a_gpu, no_real_gpu  # noqa: F401 (fixtures)
 
 
 def usage_error(shell, line: str) -> str:
@@ -52,7 +52,7 @@ def test_json_host_numbers_match_psutil(shell, capsys, tmp_path, monkeypatch):
     assert data["processes_read"] is True
 
 
-def test_two_gpus_and_this_kernel_through_the_magic(shell, capsys, fake_nvml):
+def test_two_gpus_and_this_kernel_through_the_magic(shell, capsys, fake_nvml, holding_a_gpu):
     from types import SimpleNamespace
 
     mine = SimpleNamespace(pid=os.getpid(), usedGpuMemory=1 << 30)

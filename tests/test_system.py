@@ -397,7 +397,15 @@ def test_mig_enabled_lists_its_slices(fake_nvml):
     assert "MIG 2g.10gb" in snap._repr_html_()
 
 
-def test_processes_with_this_kernel_marked(fake_nvml):
+@pytest.fixture
+def holding_a_gpu(tmp_path, monkeypatch):
+    """This process holds a (stand-in) NVIDIA device file open, as a process using a GPU does."""
+    monkeypatch.setattr(nvml, "GPU_DEVICE_PREFIX", str(tmp_path / "nvidia"))
+    with open(tmp_path / "nvidia0", "w"):
+        yield
+
+
+def test_processes_with_this_kernel_marked(fake_nvml, holding_a_gpu):
     me, parent = os.getpid(), os.getppid()
     gpu = FakeGpu(
         nvmlDeviceGetComputeRunningProcesses=[
@@ -556,3 +564,14 @@ def test_drivers_without_the_v3_process_calls_fall_back_to_v2(fake_nvml, monkeyp
     snap = snapshot()
     assert [(p.pid, p.kind) for p in snap.gpus[0].processes] == [(me, "compute")]
     assert snap.gpus[0].name == FULL_GPU["nvmlDeviceGetName"]
+
+
+def test_a_pid_nvml_gives_is_described_only_if_that_local_process_uses_a_gpu(fake_nvml):
+    """In a container NVML's pids can be the host's, under MPS the MPS server's: the local process of
+    that number (here this very process, which holds no GPU) is neither 'this kernel' nor described;
+    NVML's own name for the pid is shown instead."""
+    me = os.getpid()
+    fake = fake_nvml([FakeGpu(nvmlDeviceGetComputeRunningProcesses=[SimpleNamespace(pid=me, usedGpuMemory=GiB)])])
+    fake.process_names[me] = "/opt/host/bin/trainer"
+    (process,) = snapshot().gpus[0].processes
+    assert not process.this_kernel and process.user is None and process.command == "/opt/host/bin/trainer"
