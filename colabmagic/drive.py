@@ -35,6 +35,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -43,7 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import drive_watchdog, rclone
+from . import rclone
+from .processes import process_start
 from .atomic_file import write_atomically
 from .errors import ConfigError, MountError
 
@@ -151,7 +153,7 @@ def mount(mountpoint: str | os.PathLike = DEFAULT_MOUNTPOINT, *, remote: str | N
             unmount(root)
         elif live is not None:  # its rclone died under us
             _MOUNTS.pop(str(root), None)
-            drive_watchdog.stop(live._watchdog)
+            _stop_watchdog(live._watchdog)
             if live._process is not None:
                 live._process.wait()  # reap it
             if not force_remount:
@@ -205,7 +207,7 @@ def unmount(mountpoint: str | os.PathLike | None = None, *, timeout: float = 600
         else:
             flushed = _stop_mirror(live)
         _MOUNTS.pop(str(root), None)
-        drive_watchdog.stop(live._watchdog)
+        _stop_watchdog(live._watchdog)
         return Unmounted(root, live.mode, flushed, time.perf_counter() - started)
 
 
@@ -382,7 +384,7 @@ def _is_rclone(pid: int) -> bool:
 def _wait_gone(pid: int, seconds: float) -> None:
     """Wait for a process that is not our child to exit; SIGKILL it after SECONDS."""
     deadline = time.monotonic() + seconds
-    while drive_watchdog.process_start(pid) is not None:
+    while process_start(pid) is not None:
         if time.monotonic() > deadline:
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -402,7 +404,7 @@ def _rclone_processes_on(path: Path) -> list[int]:
             args = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
         except OSError:
             continue
-        if "rclone" in args[0] and str(path) in args and drive_watchdog.process_start(int(entry.name)) is not None:
+        if "rclone" in args[0] and str(path) in args and process_start(int(entry.name)) is not None:
             found.append(int(entry.name))
     return found
 
@@ -470,7 +472,7 @@ def _write_state(root: Path, state: dict) -> Path:
 
 def _owner() -> dict:
     """This process, as the state file names it: a pid alone could be reused by another process."""
-    return {"owner": os.getpid(), "owner_start": drive_watchdog.process_start(os.getpid())}
+    return {"owner": os.getpid(), "owner_start": process_start(os.getpid())}
 
 
 def _read_state(root: Path) -> dict | None:
@@ -693,9 +695,41 @@ def _stop_mirror(m: Mount) -> int:
 
 # --- at exit, and after a kernel that could not finish its own exit ----------------------------
 
+def _launch_watchdog(root: Path, env: dict) -> subprocess.Popen | None:
+    """Start the watchdog of the mount at ROOT for this process; ENV: the mount's credentials.
+
+    None without /proc (not Linux): there the atexit unmount is all there is."""
+    owner = os.getpid()
+    owner_start = process_start(owner)
+    if owner_start is None:
+        return None
+    package_parent = str(Path(__file__).resolve().parents[1])  # importable however the kernel found us
+    path = os.environ.get("PYTHONPATH")
+    child_env = {**os.environ, **env, "PYTHONPATH": package_parent + (os.pathsep + path if path else "")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "colabmagic.drive_watchdog", str(root), str(owner), str(owner_start)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=child_env,
+        cwd="/",  # never a working folder inside the mount: that would keep it busy
+        start_new_session=True)
+
+
+def _stop_watchdog(process: subprocess.Popen | None) -> None:
+    """Stop a watchdog whose mount was unmounted (or dropped) by its own kernel."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        process.wait()
+
+
+def _is_watchdog(pid: int) -> bool:
+    try:
+        return "colabmagic.drive_watchdog" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+
+
 def _start_watchdog(m: Mount) -> None:
     """A process outside the kernel's process group that unmounts once the kernel is gone."""
-    m._watchdog = drive_watchdog.start(m.mountpoint, m._env)
+    m._watchdog = _launch_watchdog(m.mountpoint, m._env)
     if m._watchdog is not None:
         m._state = _write_state(m.mountpoint, {**(_read_state(m.mountpoint) or {}), "watchdog": m._watchdog.pid})
 
@@ -703,7 +737,7 @@ def _start_watchdog(m: Mount) -> None:
 def _stop_other_watchdog(state: dict) -> None:
     """Before cleaning up a mount left behind: its watchdog must not clean up at the same time."""
     pid = state.get("watchdog")
-    if isinstance(pid, int) and pid != os.getpid() and drive_watchdog.is_watchdog(pid):
+    if isinstance(pid, int) and pid != os.getpid() and _is_watchdog(pid):
         os.kill(pid, signal.SIGTERM)
         _wait_gone(pid, 5)
 

@@ -10,63 +10,19 @@ per mount, in its own session (out of the kernel's process group):
 It polls the kernel's pid and start time (a reused pid has another start time) and the mount's
 state file. State file gone, or naming another owner: the mount was unmounted normally, it exits.
 Kernel gone: it does what %unmount_drive does (drive.clean_up_after_owner) and exits.
+
+This module is the process alone; drive.py starts and stops it (imports only go one way).
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from .processes import process_start
+
 POLL = 0.2  # seconds between looks at the kernel and the state file
-
-
-def process_start(pid: int) -> int | None:
-    """PID's start time (clock ticks after boot, /proc/PID/stat field 22); None when it is gone.
-
-    A zombie counts as gone: it will never flush anything again."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text.rpartition(")")[2].split()  # the command name in (...) may hold spaces
-    if len(fields) < 20 or fields[0] in ("Z", "X"):
-        return None
-    return int(fields[19])
-
-
-def start(root: Path, env: dict) -> subprocess.Popen | None:
-    """Start the watchdog of the mount at ROOT for this process; ENV: the mount's credentials.
-
-    None without /proc (not Linux): there the atexit unmount is all there is."""
-    owner = os.getpid()
-    owner_start = process_start(owner)
-    if owner_start is None:
-        return None
-    package_parent = str(Path(__file__).resolve().parents[1])  # importable however the kernel found us
-    path = os.environ.get("PYTHONPATH")
-    child_env = {**os.environ, **env, "PYTHONPATH": package_parent + (os.pathsep + path if path else "")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "colabmagic.drive_watchdog", str(root), str(owner), str(owner_start)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=child_env,
-        cwd="/",  # never a working folder inside the mount: that would keep it busy
-        start_new_session=True)
-
-
-def stop(process: subprocess.Popen | None) -> None:
-    """Stop a watchdog whose mount was unmounted (or dropped) by its own kernel."""
-    if process is not None and process.poll() is None:
-        process.terminate()
-        process.wait()
-
-
-def is_watchdog(pid: int) -> bool:
-    try:
-        return "colabmagic.drive_watchdog" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return False
 
 
 def watch(root: Path, owner: int, owner_start: int) -> None:

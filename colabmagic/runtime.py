@@ -232,31 +232,6 @@ def _mps_available() -> bool:
     return bool(backend is not None and backend.is_available())
 
 
-_accelerators_seen: tuple[int, list] | None = None
-
-
-def accelerators() -> list:
-    """MPS / XPU devices as system.Accelerator, only when torch is already imported (never imports
-    it). Availability never changes within a process, so the answer is kept."""
-    global _accelerators_seen
-    from .system import Accelerator
-
-    torch = sys.modules.get("torch")
-    if torch is None:
-        return []
-    if _accelerators_seen is not None and _accelerators_seen[0] == id(torch):
-        return _accelerators_seen[1]
-    found = []
-    mps = getattr(getattr(torch, "backends", None), "mps", None)
-    if mps is not None and mps.is_available():
-        found.append(Accelerator("mps", 0, "Apple Metal (MPS)"))
-    xpu = getattr(torch, "xpu", None)
-    if xpu is not None and xpu.is_available():
-        found.extend(Accelerator("xpu", i, "Intel XPU") for i in range(xpu.device_count()))
-    _accelerators_seen = (id(torch), found)
-    return found
-
-
 def _cuda_initialized() -> str | None:
     """Which library has (or may have) initialised CUDA in this process; None when none has.
 

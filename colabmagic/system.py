@@ -6,7 +6,7 @@ on the first call, never at import. torch is consulted only when the user alread
 asking torch about devices must never cost an import or a CUDA context.
 
 This module holds readings only. How they look (the %gpu_info table as text and HTML) lives with
-the views, in colabmagic/widgets/snapshot_view.py; Snapshot's __str__/_repr_html_ call it.
+the table, in colabmagic/snapshot_table.py; Snapshot's __str__/_repr_html_ call it.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ class Snapshot:
         }
 
     def __str__(self) -> str:
-        from .widgets.snapshot_view import render_text
+        from .snapshot_table import render_text
 
         return render_text(self)
 
@@ -119,7 +119,7 @@ class Snapshot:
         p.text(str(self))
 
     def _repr_html_(self) -> str:
-        from .widgets.snapshot_view import render_html
+        from .snapshot_table import render_html
 
         return render_html(self)
 
@@ -153,7 +153,6 @@ def snapshot(processes: bool = True, *, cpu_sample: float = CPU_FIRST_SAMPLE) ->
     """
     import psutil
 
-    from .runtime import accelerators
 
     gpus, problem = read_gpus(processes)
     return Snapshot(taken_at=time.time(), gpus=gpus, gpu_problem=problem, host=_read_host(psutil, cpu_sample),
@@ -325,3 +324,26 @@ def _read_disks(psutil) -> list[Disk]:
             continue
         by_device[device] = Disk(paths=[path], total=usage.total, used=usage.used, free=usage.free)
     return list(by_device.values())
+
+
+_accelerators_seen: tuple[int, list] | None = None
+
+
+def accelerators() -> list:
+    """MPS / XPU devices as system.Accelerator, only when torch is already imported (never imports
+    it). Availability never changes within a process, so the answer is kept."""
+    global _accelerators_seen
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return []
+    if _accelerators_seen is not None and _accelerators_seen[0] == id(torch):
+        return _accelerators_seen[1]
+    found = []
+    mps = getattr(getattr(torch, "backends", None), "mps", None)
+    if mps is not None and mps.is_available():
+        found.append(Accelerator("mps", 0, "Apple Metal (MPS)"))
+    xpu = getattr(torch, "xpu", None)
+    if xpu is not None and xpu.is_available():
+        found.extend(Accelerator("xpu", i, "Intel XPU") for i in range(xpu.device_count()))
+    _accelerators_seen = (id(torch), found)
+    return found

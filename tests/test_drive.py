@@ -414,7 +414,7 @@ def test_a_kernel_killed_while_its_mirror_uploads_loses_nothing(served, tmp_path
 
 
 def test_process_start_tells_a_reused_pid(tmp_path):
-    from colabmagic.drive_watchdog import process_start
+    from colabmagic.processes import process_start
 
     assert process_start(os.getpid()) == process_start(os.getpid()) is not None
     child = subprocess.Popen(["sleep", "30"])

@@ -234,9 +234,7 @@ def test_import_and_snapshot_never_import_torch():
 
 
 def test_torch_accelerators_only_when_torch_is_already_imported(monkeypatch):
-    from colabmagic import runtime
-
-    monkeypatch.setattr(runtime, "_accelerators_seen", None)
+    monkeypatch.setattr(system, "_accelerators_seen", None)
     monkeypatch.delitem(sys.modules, "torch", raising=False)
     assert snapshot().accelerators == []
     torch = types.ModuleType("torch")

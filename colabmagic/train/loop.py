@@ -36,6 +36,7 @@ from .augment import Augmentation
 from .callbacks import Callback, Progress, RunInfo
 from .checkpoint import CheckpointWriter
 from .data.dataset import Dataset
+from .data.images import image_stats
 from .device import device_name, reset_peak_memory, synchronize
 from .memory import images_stay_raw, reset_peak_rss
 from .notes import tell
@@ -542,7 +543,7 @@ class DeviceData:
         if image:
             mean, std = data.mean, data.std
             if mean is None or std is None:
-                mean, std = _image_stats(data.x_train)
+                mean, std = image_stats(data.x_train.cpu().numpy())
             shape = (1, len(mean), 1, 1)
             mean_t = torch.tensor(mean, dtype=torch.float32, device=device).view(shape)
             std_t = torch.tensor(std, dtype=torch.float32, device=device).view(shape)
@@ -569,22 +570,6 @@ class DeviceData:
                 x = x.to(device)
             setattr(self, f"x_{split}", x)
             setattr(self, f"y_{split}", y.to(device=device, dtype=torch.int64))
-
-
-def _image_stats(x: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel mean/std in 0..1 units for a Dataset built without them."""
-    scale = 255.0 if x.dtype == torch.uint8 else 1.0
-    total = torch.zeros(x.shape[1], dtype=torch.float64)
-    squares = torch.zeros(x.shape[1], dtype=torch.float64)
-    for start in range(0, len(x), 4096):
-        block = x[start:start + 4096].to(torch.float64) / scale
-        total += block.sum(dim=(0, 2, 3))
-        squares += (block ** 2).sum(dim=(0, 2, 3))
-    count = x.numel() / x.shape[1]
-    mean = total / count
-    std = (squares / count - mean ** 2).clamp_min(0).sqrt()
-    std[std == 0] = 1.0
-    return tuple(mean.tolist()), tuple(std.tolist())
 
 
 def steps_per_epoch(examples: int, batch: int, *, compiled: bool) -> int:

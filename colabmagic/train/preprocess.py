@@ -32,9 +32,9 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..errors import DataError
+from .data.reader import MISSING, is_frame
 
 TOKENIZER = "words-v1"
-MISSING = {"", "na", "nan", "null", "none", "?", "n/a", "nat", "<na>"}
 DATE_PARTS = ("year", "month", "dayofyear", "weekday")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt"}
@@ -78,7 +78,7 @@ def describe(dataset) -> dict[str, Any]:
     if kind == "image":
         mean, std = dataset.mean, dataset.std
         if mean is None or std is None:
-            from .data.arrays import image_stats
+            from .data.images import image_stats
 
             mean, std = image_stats(dataset.x_train.numpy())
         return image_info(shape, mean, std)
@@ -207,10 +207,6 @@ def _some(names: list[str], n: int = 8) -> str:
     return ", ".join(names[:n]) + (f", ... ({len(names)} in all)" if len(names) > n else "")
 
 
-def _is_frame(x: Any) -> bool:
-    return type(x).__module__.split(".")[0] == "pandas" and hasattr(x, "columns") and hasattr(x, "iloc")
-
-
 def _is_series(x: Any) -> bool:
     return type(x).__module__.split(".")[0] == "pandas" and hasattr(x, "dtype") and not hasattr(x, "columns")
 
@@ -218,11 +214,11 @@ def _is_series(x: Any) -> bool:
 def _table_columns(x: Any) -> tuple[list[str], list[np.ndarray]] | None:
     """(header, columns) for a CSV path, a DataFrame, a dict of columns, one row as a dict of scalars
     (`df.iloc[0].to_dict()`) or a list of row dicts."""
-    from .data.table import frame_columns, read_table
+    from .data.reader import frame_columns, read_table
 
     if isinstance(x, (str, Path)) and Path(x).suffix.lower() in TABLE_SUFFIXES:
         return read_table(Path(x).expanduser())
-    if _is_frame(x):
+    if is_frame(x):
         return frame_columns(x)
     if isinstance(x, dict) and x and all(np.ndim(v) == 0 for v in x.values()):
         x = [x]  # one row: its values are scalars (a string is one too), not columns
@@ -313,7 +309,7 @@ def image_files(folder: Path) -> list[Path]:
 
 def _images_from(info: dict[str, Any], x: Any) -> np.ndarray:
     """Raw image inputs -> (N, C, H, W) uint8 or float32 0..1 at the training size and channels."""
-    from .data.folder import decode_files
+    from .data.images import decode_files
 
     size = info["size"]
     paths = None
@@ -331,7 +327,7 @@ def _images_from(info: dict[str, Any], x: Any) -> np.ndarray:
             raise DataError(f"No such file or folder: {x}")
     elif isinstance(x, (list, tuple)) and x and all(isinstance(p, (str, Path)) for p in x):
         paths = [Path(p).expanduser() for p in x]
-    elif _is_frame(x):
+    elif is_frame(x):
         return _pixel_rows(info, x)
     elif isinstance(x, (list, tuple)) and x and all(hasattr(p, "convert") and hasattr(p, "resize") for p in x):
         paths = list(x)  # PIL images
@@ -429,7 +425,7 @@ def _table_from(info: dict[str, Any], x: Any) -> np.ndarray:
         header, values = table
         matrix = encode_columns(columns, dict(zip(header, values)))
     else:
-        a = _as_numpy(x.to_numpy() if _is_frame(x) else x)
+        a = _as_numpy(x.to_numpy() if is_frame(x) else x)
         if a.ndim == 1:
             a = a[None] if features > 1 else a[:, None]
         if columns is not None and a.ndim == 2 and a.shape[1] == len(columns):  # raw columns in training order

@@ -13,7 +13,7 @@ import time
 import ipywidgets as widgets
 
 from .guard import report
-from .snapshot_view import bar_colour, size, used_of
+from ..snapshot_table import bar_colour, used_of
 from .ticker import Ticker
 
 INTERVAL = 2.0  # seconds between readings

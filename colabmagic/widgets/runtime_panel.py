@@ -14,7 +14,7 @@ import ipywidgets as widgets
 
 from .. import runtime as rt
 from .guard import guarded
-from .snapshot_view import size
+from ..snapshot_table import size
 
 
 def choices(info: rt.Runtime) -> list[tuple[str, str]]:

@@ -118,11 +118,19 @@ def from_arrays(x: Any, y: Any, *, name: str = "arrays", val_split: float = 0.0,
     integer token ids need kind="text".
     """
     from .arrays import build
+    from .reader import is_frame
     from .split import carve_validation, check_fraction
 
     check_fraction("val_split", val_split)
-    dataset = build(x, y, name=name, source="arrays", kind=kind, drop=drop, text=text, image_size=image_size,
-                    natural_size=natural_image_size)
+    if is_frame(x):  # a DataFrame is a table: read like a CSV file
+        from .table import frame_dataset
+
+        if image_size is not None:
+            raise ConfigError("a DataFrame is split like a CSV file: give it whole, without image_size=")
+        dataset = frame_dataset(x, y, drop=drop, text=text, name=name, source="arrays")
+    else:
+        dataset = build(x, y, name=name, source="arrays", kind=kind, drop=drop, text=text, image_size=image_size,
+                        natural_size=natural_image_size)
     return carve_validation(dataset, val_split, seed)
 
 

@@ -31,6 +31,7 @@ from ...errors import ConfigError, DataError
 from .. import preprocess
 from ..preprocess import image_info, table_info, text_info
 from .dataset import KINDS, Dataset
+from .images import image_stats
 from .split import TEST_FRACTION, TEST_SEED, check_fraction, stratified_indices
 
 
@@ -119,26 +120,6 @@ def warn_sparse_classes(y: np.ndarray, num_classes: int, what: str) -> None:
                       UserWarning, stacklevel=3)
 
 
-def image_stats(x: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel mean and std of (N, C, H, W) images in 0..1 units, in float64, in bounded memory."""
-    means, stds = [], []
-    for c in range(x.shape[1]):
-        if x.dtype == np.uint8:  # a histogram is exact and needs no float copy (torch's is 7x numpy's speed)
-            hist = torch.bincount(torch.from_numpy(x[:, c]).flatten(), minlength=256).numpy().astype(np.float64)
-            values = np.arange(256) / 255.0
-            n, total, squares = hist.sum(), hist @ values, hist @ values**2
-        else:
-            n = total = squares = 0.0
-            for start in range(0, len(x), 4096):
-                block = np.asarray(x[start:start + 4096, c], dtype=np.float64)
-                n, total, squares = n + block.size, total + block.sum(), squares + (block**2).sum()
-        mean = total / n
-        std = math.sqrt(max(squares / n - mean**2, 0.0))
-        means.append(float(mean))
-        stds.append(float(std) if std > 0 else 1.0)  # a blank channel: normalising must not divide by 0
-    return tuple(means), tuple(stds)
-
-
 def encode_labels(y_train, y_test=None, names: Sequence[str] | None = None
                   ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
     """Labels of any type -> int64 0..K-1 (sorted by value) and the class names.
@@ -194,15 +175,6 @@ def build(x_train, y_train, x_test=None, y_test=None, *, name: str, source: str,
     if kind is not None and kind not in KINDS:
         raise ConfigError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     test_split = check_fraction("test_split", test_split)
-    if _is_frame(x_train):  # a DataFrame is a table: read like a CSV file
-        from .table import frame_columns, table_dataset
-
-        if x_test is not None or image_size is not None:
-            raise ConfigError("a DataFrame is split like a CSV file: give it whole (no x_test), without image_size=")
-        header, columns = frame_columns(x_train)
-        target = y_train if isinstance(y_train, str) else None
-        return table_dataset(header, columns, labels=None if target else y_train, target=target, drop=drop,
-                             text=text, test_split=test_split, name=name, source=source, what="the DataFrame")
     for option, value in (("drop", drop), ("text", text)):
         if value is not None:
             raise ConfigError(f"{option}= names columns of a table (a CSV file or a DataFrame); "
@@ -314,10 +286,6 @@ def image_target_size(found: tuple[int, int], image_size: Any, natural_size: int
                 f"natural size: image_size=HxW chooses another")
         return size, (note,)  # a note, told once by the run (notes.py), not a warning here too
     return None, ()
-
-
-def _is_frame(x: Any) -> bool:
-    return type(x).__module__.split(".")[0] == "pandas" and hasattr(x, "columns") and hasattr(x, "iloc")
 
 
 def load_npz(path: Path, *, kind: str | None = None, image_size: Any = None, test_split: float = TEST_FRACTION,

@@ -21,6 +21,7 @@ import numpy as np
 
 from ...errors import DataError, require
 from .arrays import image_dataset, image_target_size, parse_image_size
+from .images import decode_files
 from .split import TEST_FRACTION, TEST_SEED, check_fraction, stratified_indices
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -100,37 +101,3 @@ def _header(Image, path: Path) -> tuple[tuple[int, int], str]:
             return im.size, im.mode
     except (OSError, ValueError, Image.DecompressionBombError) as err:
         raise DataError(f"Cannot read image {path}: {err}") from err
-
-
-def decode_files(files, mode: str, size: tuple[int, int]) -> np.ndarray:
-    """(N, C, H, W) uint8: each image file (or PIL image) decoded as `mode` ("L", "RGB"), resized to size."""
-    Image = require("PIL.Image", "train")  # Pillow decodes the files
-
-    return np.stack([_decode(Image, f, mode, size) for f in files])
-
-
-def _decode(Image, path, mode: str, size: tuple[int, int]) -> np.ndarray:
-    try:
-        with (Image.open(path) if isinstance(path, (str, Path)) else _borrowed(path)) as im:
-            if isinstance(path, (str, Path)) and im.format == "JPEG" and (im.size[0] > 2 * size[1] and im.size[1] > 2 * size[0]):
-                im.draft(im.mode, (size[1], size[0]))  # decode a big JPEG at 1/2..1/8 scale: 10x faster
-            im = im.convert(mode)
-            if im.size != (size[1], size[0]):
-                im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-            a = np.asarray(im, dtype=np.uint8)
-    except (OSError, ValueError, Image.DecompressionBombError) as err:
-        raise DataError(f"Cannot read image {path}: {err}") from err
-    return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
-
-
-class _borrowed:
-    """A PIL image the caller owns: used as a context manager without closing it."""
-
-    def __init__(self, image):
-        self.image = image
-
-    def __enter__(self):
-        return self.image
-
-    def __exit__(self, *exc):
-        return False

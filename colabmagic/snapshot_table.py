@@ -2,7 +2,9 @@
 
 One list of sections feeds both forms. colabmagic.system holds the readings; this module only
 words and draws them (the %resources monitor reuses its sizes and bar colours). Plain Python: no
-IPython, no ipywidgets.
+IPython, no ipywidgets. Its functions take system's readings (a Snapshot, its GpuInfo, GpuProcess
+and HostInfo) without importing system, which imports this module to draw a Snapshot: imports only
+go one way.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import os
 import time
 from dataclasses import dataclass
 
-from ..system import GpuInfo, GpuProcess, HostInfo, Snapshot
 
 __all__ = ["bar_colour", "render_html", "render_text", "size", "used_of"]
 
@@ -30,7 +31,7 @@ class _Line:
     marked: int | None = None  # table row (0 = first data row) to emphasise
 
 
-def _sections(snap: Snapshot) -> list[tuple[str, list[_Line]]]:
+def _sections(snap) -> list[tuple[str, list[_Line]]]:
     sections = [(_gpu_title(g), _gpu_lines(g, snap.processes_read)) for g in snap.gpus]
     if snap.accelerators:
         sections.append(("torch accelerators",
@@ -39,11 +40,11 @@ def _sections(snap: Snapshot) -> list[tuple[str, list[_Line]]]:
     return sections
 
 
-def _gpu_title(g: GpuInfo) -> str:
+def _gpu_title(g) -> str:
     return f"GPU {g.index}: {g.name or NA}"
 
 
-def _gpu_lines(g: GpuInfo, processes_read: bool) -> list[_Line]:
+def _gpu_lines(g, processes_read: bool) -> list[_Line]:
     def known(value, fmt="{}"):
         return NA if value is None else fmt.format(value)
 
@@ -73,7 +74,7 @@ def _gpu_lines(g: GpuInfo, processes_read: bool) -> list[_Line]:
     return lines
 
 
-def _process_line(processes: list[GpuProcess] | None) -> _Line:
+def _process_line(processes) -> _Line:
     if processes is None:
         return _Line("processes", NA)
     if not processes:
@@ -89,7 +90,7 @@ def _process_line(processes: list[GpuProcess] | None) -> _Line:
     return _Line("processes", "", table=rows, marked=marked)
 
 
-def _host_lines(h: HostInfo) -> list[_Line]:
+def _host_lines(h) -> list[_Line]:
     cores = f"{h.logical_cores or NA} logical / {h.physical_cores or NA} physical cores"
     lines = [_Line("CPU", f"{h.cpu_model}, {cores}")]
     if h.cpu_percent is None:
@@ -136,11 +137,11 @@ def used_of(used: int | None, total: int | None) -> str:
     return f"{size(used)} / {size(total)}{share}"
 
 
-def _when(snap: Snapshot) -> str:
+def _when(snap) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(snap.taken_at))
 
 
-def _no_gpu_line(snap: Snapshot) -> str | None:
+def _no_gpu_line(snap) -> str | None:
     if snap.gpu_problem is None:
         return None
     return f"No NVIDIA GPU visible: {snap.gpu_problem}"
@@ -150,7 +151,7 @@ LABEL_WIDTH = 12
 BAR_WIDTH = 20
 
 
-def render_text(snap: Snapshot) -> str:
+def render_text(snap) -> str:
     out = [f"gpu_info at {_when(snap)}"]
     problem = _no_gpu_line(snap)
     if problem:
@@ -200,7 +201,7 @@ def bar_colour(fraction: float) -> str:
     return "#1e88e5"
 
 
-def render_html(snap: Snapshot) -> str:
+def render_html(snap) -> str:
     from html import escape as esc
     parts = ['<div class="colabmagic-gpu-info" style="color:inherit">']
     problem = _no_gpu_line(snap)
