@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import stat
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -44,7 +43,7 @@ def write_atomically(path: Path, write: Callable[[Any], None], *, mode: int = 0o
 
 def _new_part(path: Path, mode: int) -> tuple[int, Path]:
     while True:
-        part = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
+        part = path.with_name(f"{path.name}.{os.urandom(4).hex()}.part")  # (the secrets module costs 3 ms to import)
         try:
             return os.open(part, _NEW_FILE, mode), part
         except FileExistsError:  # another writer's, or planted: never reuse a name
