@@ -219,3 +219,39 @@ def test_a_name_planted_beside_the_file_is_never_opened_or_followed(tmp_path, pl
     assert path.read_bytes() == NEW and not path.is_symlink()
     assert victim.read_text() == "the user's own file"
     assert part.is_symlink() or part.exists()  # not ours: not removed either
+
+
+FILE_SIZE_LIMIT = """
+import resource, signal, sys
+from pathlib import Path
+import torch
+from colabmagic.errors import CheckpointError
+from colabmagic.train.checkpoint import checkpoint_files, save_checkpoint
+folder = Path(sys.argv[1])
+first = save_checkpoint(folder, {"epoch": 1, "step": 0, "weights": torch.ones(3)}, keep=0)
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+try:
+    save_checkpoint(folder, {"epoch": 2, "step": 0, "weights": torch.zeros(1 << 20)}, keep=1)
+except CheckpointError as err:
+    print("refused:", str(err).splitlines()[0][:120])
+import json
+print(json.dumps([[p.name for p in sorted(folder.iterdir())], [p.name for p in checkpoint_files(folder)], first.name]))
+"""
+
+
+def test_a_checkpoint_the_os_cuts_off_half_way_leaves_the_earlier_one(tmp_path):
+    """Without root (no small tmpfs) and without a mock: the OS refuses the write past a file-size
+    limit half-way through a 4 MB checkpoint (EFBIG). The earlier checkpoint stays, nothing partial."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", FILE_SIZE_LIMIT, str(tmp_path)], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    refused, listing = out.stdout.strip().splitlines()
+    assert refused.startswith("refused:")
+    import json
+
+    names, checkpoints, first = json.loads(listing)
+    assert names == checkpoints == [first]

@@ -494,3 +494,22 @@ def test_auto_mode_falls_back_to_mirror_when_fuse_refuses(served, tmp_path, monk
     with pytest.raises(MountError, match="failed"):
         drive.mount(tmp_path / "other", remote="served", mode="mount", timeout=20)  # asked for: no fallback
     drive.unmount(tmp_path / "drive")
+
+
+@pytest.mark.parametrize("mode", ["mirror", "mount"])
+def test_a_mount_point_whose_mydrive_holds_files_is_refused(served, tmp_path, mode):
+    """An empty MyDrive/ left by an earlier mount is fine; one holding files is not: in mirror mode the
+    first bisync would push those local files to the remote."""
+    if mode == "mount":
+        require_fuse()
+    point = tmp_path / "drive"
+    (point / "served").mkdir(parents=True)
+    (point / "served" / "notes.txt").write_text("local only")
+    with pytest.raises(MountError, match="is not empty"):
+        drive.mount(point, remote="served", mode=mode)
+    assert not (served.folder / "notes.txt").exists()
+    assert (point / "served" / "notes.txt").read_text() == "local only"
+    (point / "served" / "notes.txt").unlink()  # empty again: the earlier mount's folder is reused
+    m = drive.mount(point, remote="served", mode=mode)
+    assert (m.path / "hello.txt").exists()
+    drive.unmount(point)

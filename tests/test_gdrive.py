@@ -22,7 +22,7 @@ import requests
 from IPython.core.error import UsageError
 from requests.adapters import HTTPAdapter
 
-from colabmagic.errors import ConfigError, DownloadError, NetworkError
+from colabmagic.errors import ConfigError, DataError, DownloadError, NetworkError
 from colabmagic.fetch.gdrive import Downloaded, download, parse
 
 from conftest import run_ok
@@ -565,3 +565,14 @@ def test_a_url_with_a_300_character_name_saves_under_a_shorter_one(shell, workdi
         server.files[name] = b"a,b\n1,2\n"
         path = run_ok(shell, f"%drive_get {server.url}{name} -q -o")
     assert path.path.name == "n" * 196 + ".csv" and path.path.read_bytes() == b"a,b\n1,2\n"
+
+
+def test_a_shared_folder_named_dotdot_writes_nothing_outside_the_target(drive, workdir):
+    """A subfolder named '..' in someone's shared folder: gdown 6.5.1 lists it as '_' (our own guard
+    in _get_drive_folder refuses a '..' that would get through), and either way every file lands
+    inside the target folder."""
+    drive.folders[SUB_ID] = ("..", [("file", DEEP_ID)])
+    result = download(f"https://drive.google.com/drive/folders/{FOLDER_ID}", progress=False)
+    target = workdir / "dataset"
+    assert all(target in path.parents for path, _ in result.files)
+    assert [p.relative_to(workdir).as_posix() for p in workdir.rglob("deep.txt")] == ["dataset/_/deep.txt"]

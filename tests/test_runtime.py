@@ -537,3 +537,18 @@ def test_ddp_counts_the_gpus_its_workers_will_see(two_gpus, monkeypatch):
     assert runtime.gpus_for_new_processes() == 1
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     assert runtime.gpus_for_new_processes() == 0
+
+
+def test_a_kernel_started_with_some_gpus_hidden_goes_back_to_exactly_those(fake_nvml, monkeypatch):
+    """Started with CUDA_VISIBLE_DEVICES naming two of three GPUs: they are cuda:0 and cuda:1, hiding
+    one of them works, and 'all' means back to what the kernel started with, never every GPU."""
+    third = dict(nvmlDeviceGetName="NVIDIA L4", nvmlDeviceGetUUID="GPU-eeee0000-5555")
+    fake_nvml([FakeGpu(**A100), FakeGpu(**third), FakeGpu(**T4)])
+    started_with = "GPU-aaaa0000-1111,GPU-bbbb0000-2222"
+    monkeypatch.setattr(runtime, "_VISIBLE_AT_START", started_with)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", started_with)
+    assert [d.name for d in runtime.devices() if d.kind == "cuda"] == ["NVIDIA A100-SXM4-40GB", "Tesla T4"]
+    assert runtime.select("cuda:1").applied
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "GPU-bbbb0000-2222"
+    assert runtime.select("gpu:0,1").applied
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == started_with

@@ -182,6 +182,28 @@ async def test_no_token_cannot_post(jp_fetch, kernel_id):
     assert code == 403
 
 
+async def test_every_route_and_method_needs_jupyters_login(jp_fetch, kernel_id, jp_serverapp):
+    """Per route and per method, read from the handlers the server really has: a method a handler
+    defines answers 403 without a token (a forgotten @authenticated on one of them shows here), one
+    it does not define 403 or 405, and nothing answers 2xx."""
+    from colabmagic.server.handlers import KERNEL_ID, handlers
+
+    base = jp_serverapp.base_url
+    checked = 0
+    for pattern, handler in handlers(base):
+        path = pattern.replace(KERNEL_ID, kernel_id)
+        assert "(" not in path, f"a route pattern this test cannot fill: {pattern}"
+        parts = path[len(base):].split("/")
+        for method in ("GET", "POST", "PUT", "DELETE", "PATCH"):
+            defined = getattr(handler, method.lower()) is not getattr(tornado.web.RequestHandler, method.lower())
+            body = "{}" if method in ("POST", "PUT", "PATCH") else None
+            code, _ = await error_of(jp_fetch(*parts, method=method, body=body, headers={"Authorization": ""},
+                                              allow_nonstandard_methods=True))
+            assert code == 403 if defined else code in (403, 405), (path, method, code)
+            checked += 1
+    assert checked >= 25
+
+
 async def login_cookie(jp_fetch, jp_serverapp) -> str:
     """The cookie a browser gets for opening the server's ?token= URL."""
     token = jp_serverapp.identity_provider.token
