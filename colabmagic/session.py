@@ -19,7 +19,6 @@ whoever starts it: `%session`, or the Jupyter server extension's silent execute.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from . import records
 from .atomic_file import locked, read_small_file, write_atomically
 from .errors import ConfigError, shown
 
@@ -128,18 +128,11 @@ def read_state(kernel_id: str) -> dict | None:
     it cannot be one (not a regular file, not JSON, a field of the wrong type or out of range): a
     bad file is ignored like a missing one, so it can stop neither this kernel's clock nor the
     server's enforcement of the others."""
-    data = read_small_file(state_path(kernel_id))
-    if data is None:
-        return None
     try:
-        state = json.loads(data, parse_constant=_refuse)
-    except (ValueError, RecursionError):
-        return None
+        state = records.decode(STATE_RECORD, STATE_VERSION, read_small_file(state_path(kernel_id)))
+    except records.NewerRecord:
+        return None  # a newer colabmagic's session: not ours to read or change
     return state if _valid_state(state, kernel_id) else None
-
-
-def _refuse(constant: str):
-    raise ValueError(constant)
 
 
 def _valid_state(state, kernel_id: str) -> bool:
@@ -158,11 +151,17 @@ def _valid_state(state, kernel_id: str) -> bool:
             and (state.get("pid") is None or (isinstance(state["pid"], int) and not isinstance(state["pid"], bool))))
 
 
+# The state file is a record (records.py): the kernel and the server extension may run different
+# colabmagic versions. Version 1: the fields _valid_state checks (more are ignored).
+STATE_RECORD = "colabmagic-session"
+STATE_VERSION = 1
+
+
 def write_state(state: dict) -> Path:
     """Write a state dict (kernel_id required) whole or not at all; returns the path."""
     path = state_path(state["kernel_id"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = json.dumps(state, indent=1, sort_keys=True).encode("utf-8")
+    data = records.encode(STATE_RECORD, STATE_VERSION, state)
     return write_atomically(path, lambda f: f.write(data))
 
 

@@ -264,6 +264,7 @@ def test_state_file_has_the_contracts_keys(fake, state_dir):
     state = json.loads(path.read_text())
     assert CONTRACT_KEYS <= set(state)
     assert state["limit_seconds"] == 7200 and state["on_expire"] == "shutdown" and state["pid"] == os.getpid()
+    assert (state.pop("record_format"), state.pop("record_version")) == ("colabmagic-session", clock.STATE_VERSION)
     assert clock.read_state("abc-123") == state
     assert clock.time_left(state, fake.now + 200) == 7000
     assert not list(state_dir.glob("*.part"))

@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from .. import records
 from ..atomic_file import read_small_file, write_atomically
 from ..errors import ConfigError, DataError, require
 
@@ -113,8 +114,12 @@ def _entry(port: int) -> Path:
     return registry_dir() / f"port-{port}.json"
 
 
+REGISTRY_RECORD = "colabmagic-tensorboard"
+REGISTRY_VERSION = 1  # Instance's fields; a newer minor version may add some (ignored here)
+
+
 def _remember(instance: Instance) -> None:
-    data = json.dumps(instance.to_dict(), indent=1).encode()
+    data = records.encode(REGISTRY_RECORD, REGISTRY_VERSION, instance.to_dict())
     write_atomically(_entry(instance.port), lambda file: file.write(data), mode=0o600)
 
 
@@ -136,11 +141,11 @@ def _forget(instance: Instance) -> None:
 def _registered() -> list[Instance]:
     found = []
     for path in sorted(registry_dir().glob("port-*.json")):
-        data = read_small_file(path)
         try:
-            instance = Instance(**json.loads(data))
-        except (TypeError, ValueError, RecursionError):
-            continue  # not one of ours (files are written whole, so never a torn one)
+            values = records.decode(REGISTRY_RECORD, REGISTRY_VERSION, read_small_file(path))
+            instance = Instance(**records.fields_of(Instance, values or {}))
+        except (TypeError, records.NewerRecord):
+            continue  # not one of ours, or a newer colabmagic's (files are written whole: never torn)
         if _well_typed(instance) and path.name == f"port-{instance.port}.json":
             found.append(instance)
     return found
