@@ -13,17 +13,19 @@ import {
 } from './format';
 
 describe('formatBytes', () => {
-  it('uses decimal units with three significant digits', () => {
+  it('uses binary units with three significant digits, as %resources does', () => {
     expect(formatBytes(0)).toBe('0 B');
     expect(formatBytes(999)).toBe('999 B');
-    expect(formatBytes(1000)).toBe('1.00 KB');
-    expect(formatBytes(12_700_000_000)).toBe('12.7 GB');
-    expect(formatBytes(980_000_000)).toBe('980 MB');
-    expect(formatBytes(140_400_000_000)).toBe('140 GB');
+    expect(formatBytes(1024)).toBe('1.00 KiB');
+    expect(formatBytes(12.7 * 2 ** 30)).toBe('12.7 GiB');
+    expect(formatBytes(980 * 2 ** 20)).toBe('980 MiB');
+    expect(formatBytes(140 * 2 ** 30)).toBe('140 GiB');
+    expect(formatBytes(25_276_182_528)).toBe('23.5 GiB'); // this machine's RAM: what %resources says
   });
 
-  it('carries 999.5 MB to the next unit instead of printing 1000 MB', () => {
-    expect(formatBytes(999_600_000)).toBe('1.00 GB');
+  it('carries past 999 of a unit instead of printing four digits', () => {
+    expect(formatBytes(1000)).toBe('0.98 KiB');
+    expect(formatBytes(999.6 * 2 ** 20)).toBe('0.98 GiB');
   });
 
   it('prints a dash for what is unknown or impossible', () => {
@@ -36,8 +38,8 @@ describe('formatBytes', () => {
 
 describe('formatUsage', () => {
   it('writes the unit once when both share it', () => {
-    expect(formatUsage(3_200_000_000, 15_600_000_000)).toBe('3.20 / 15.6 GB');
-    expect(formatUsage(512_000_000, 15_600_000_000)).toBe('512 MB / 15.6 GB');
+    expect(formatUsage(3.2 * 2 ** 30, 15.6 * 2 ** 30)).toBe('3.20 / 15.6 GiB');
+    expect(formatUsage(512 * 2 ** 20, 15.6 * 2 ** 30)).toBe('512 MiB / 15.6 GiB');
   });
 });
 

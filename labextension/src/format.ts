@@ -5,10 +5,12 @@
 /** How worrying a reading is: drives the bar and countdown colours. */
 export type Level = 'ok' | 'warn' | 'critical';
 
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
 /**
- * Bytes the way Colab writes them: decimal units, three significant digits ("12.7 GB", "980 MB").
+ * Bytes as %resources and %gpu_info write them (one convention across the project): binary units,
+ * three significant digits ("12.7 GiB", "980 MiB"). A machine's 25,276,182,528 bytes of RAM read
+ * "23.5 GiB" in the toolbar and in the notebook alike (the toolbar said "25.3 GB").
  */
 export function formatBytes(bytes: number | null | undefined): string {
   if (bytes === null || bytes === undefined || !Number.isFinite(bytes) || bytes < 0) {
@@ -16,23 +18,19 @@ export function formatBytes(bytes: number | null | undefined): string {
   }
   let value = bytes;
   let unit = 0;
-  while (value >= 1000 && unit < UNITS.length - 1) {
-    value /= 1000;
+  // past 999 of a unit, the next one: "0.98 GiB" rather than a four-digit "1000 MiB"
+  while (Number(value.toPrecision(3)) >= 1000 && unit < UNITS.length - 1) {
+    value /= 1024;
     unit += 1;
   }
   if (unit === 0) {
     return `${Math.round(value)} B`;
   }
-  // 999.5 MB would print as "1000 MB": carry it to the next unit instead
-  if (Number(value.toPrecision(3)) >= 1000 && unit < UNITS.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
   const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
   return `${value.toFixed(digits)} ${UNITS[unit]}`;
 }
 
-/** "used / total unit" with one unit for both when they share it ("3.20 / 15.6 GB"). */
+/** "used / total unit" with one unit for both when they share it ("3.20 / 15.6 GiB"). */
 export function formatUsage(used: number, total: number): string {
   const u = formatBytes(used);
   const t = formatBytes(total);
