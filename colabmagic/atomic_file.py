@@ -8,7 +8,8 @@ writers never share it, and nothing planted at a guessable name is opened, follo
 
 locked() serialises a read-modify-write across processes (the kernel and the Jupyter server
 writing one session file, say): a per-process lock cannot. read_small_file reads a state file
-that anyone may have replaced: never through a symlink, never a FIFO or a device.
+that anyone may have replaced: never through a symlink, never a FIFO or a device. state_dir is
+the one folder those state files live in.
 """
 
 from __future__ import annotations
@@ -104,3 +105,20 @@ def read_small_file(path: Path, limit: int = 1 << 20) -> bytes | None:
         return None
     finally:
         os.close(fd)
+
+
+STATE_ENV = "COLABMAGIC_STATE_DIR"
+
+
+def state_dir() -> Path:
+    """The one folder for what colabmagic's processes share (session states, the TensorBoard
+    registry, mount records): $COLABMAGIC_STATE_DIR when set, else Jupyter's runtime dir, where the
+    kernels' connection files live."""
+    folder = os.environ.get(STATE_ENV)
+    if folder:
+        return Path(folder)
+    try:
+        from jupyter_core.paths import jupyter_runtime_dir
+    except ImportError:
+        return Path.home() / ".local" / "share" / "jupyter" / "runtime"
+    return Path(jupyter_runtime_dir())

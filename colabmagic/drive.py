@@ -46,7 +46,7 @@ from typing import Callable
 
 from . import rclone
 from .processes import process_start
-from .atomic_file import write_atomically
+from .atomic_file import state_dir, write_atomically
 from .errors import ConfigError, MountError
 
 DEFAULT_MOUNTPOINT = "~/drive"
@@ -454,9 +454,8 @@ def _choose_mode(mode: str) -> tuple[str, str]:
 # --- state files (one per mount point, for the next kernel) ----------------------------------
 
 def _state_dir() -> Path:
-    base = os.environ.get("COLABMAGIC_STATE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "colabmagic", "mounts")
-    return Path(base)
+    """Mount records, in the one state folder."""
+    return state_dir() / "colabmagic-mounts"
 
 
 def _state_file(root: Path) -> Path:
@@ -634,7 +633,7 @@ def _kill(process: subprocess.Popen) -> None:
 def _start_mirror(root: Path, path: Path, spec: str, env: dict, readonly: bool, interval: float) -> Mount:
     adopting = path.is_dir() and any(path.iterdir())
     path.mkdir(parents=True, exist_ok=True)
-    workdir = _state_dir() / ("bisync-" + hashlib.sha256(str(root).encode()).hexdigest()[:16])
+    workdir = _cache_dir().parent / ("bisync-" + hashlib.sha256(str(root).encode()).hexdigest()[:16])
     result = Mount(root, path, spec, "mirror", readonly, interval=interval, _env=env, _workdir=workdir)
     try:
         _sync(result, first=not (adopting and workdir.is_dir()))

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import records
-from .atomic_file import locked, read_small_file, write_atomically
+from .atomic_file import STATE_ENV, locked, read_small_file, state_dir, write_atomically
 from .errors import ConfigError, shown
 
 __all__ = ["DEFAULT_LIMIT", "Session", "SessionEvent", "apply", "current", "end", "format_clock", "format_duration",
@@ -39,7 +39,6 @@ __all__ = ["DEFAULT_LIMIT", "Session", "SessionEvent", "apply", "current", "end"
 DEFAULT_LIMIT = 12 * 3600.0  # seconds, Colab's longest session
 WARN_AT = (30 * 60.0, 10 * 60.0, 60.0)  # seconds left at which a warning is given
 ACTIONS = ("warn", "shutdown")
-STATE_ENV = "COLABMAGIC_STATE_DIR"
 SHUTDOWN_GRACE = 120.0  # seconds a running cell gets to stop and checkpoint before a shutdown
 SERVER_SHUTDOWN_WAIT = 15.0  # seconds a kernel's Jupyter server gets to shut it down before it exits itself
 WRITE_EVERY = 1.0  # seconds: activity is written at most this often (no fsync per cell)
@@ -93,19 +92,6 @@ def format_clock(seconds: float | None) -> str:
 
 
 # ---------------------------------------------------------------- the state file
-
-
-def state_dir() -> Path:
-    """$COLABMAGIC_STATE_DIR when set, else Jupyter's runtime dir (where kernels' connection files live)."""
-    folder = os.environ.get(STATE_ENV)
-    if folder:
-        return Path(folder)
-    try:
-        from jupyter_core.paths import jupyter_runtime_dir
-
-        return Path(jupyter_runtime_dir())
-    except ImportError:
-        return Path.home() / ".local" / "share" / "jupyter" / "runtime"
 
 
 def state_path(kernel_id: str) -> Path:

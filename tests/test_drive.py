@@ -102,6 +102,7 @@ def served(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("COLABMAGIC_STATE_DIR", str(tmp_path / "state"))
     for name in ("DRIVE_TOKEN", "DRIVE_SERVICE_ACCOUNT", "RCLONE_DRIVE_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     (tmp_path / "home").mkdir()
@@ -346,7 +347,7 @@ BIG = 24 << 20  # at --bwlimit 4M its upload takes >= 5 s: longer than Jupyter's
 
 
 def state_files(tmp_path) -> list[Path]:
-    return list((tmp_path / "cache" / "colabmagic" / "mounts").glob("*.json"))
+    return list((tmp_path / "state" / "colabmagic-mounts").glob("*.json"))
 
 
 @pytest.mark.slow

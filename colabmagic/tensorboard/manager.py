@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import records
-from ..atomic_file import read_small_file, write_atomically
+from ..atomic_file import read_small_file, state_dir, write_atomically
 from ..errors import ConfigError, DataError, require
 
 DEFAULT_LOGDIR = "runs"      # where %train writes (train/checkpoint.py's RUNS_ROOT)
@@ -53,18 +53,6 @@ NOISE = ("TensorFlow installation not found", "NOTE: Using experimental fast dat
 
 
 # --- the registry ---------------------------------------------------------------------------------
-
-def state_dir() -> Path:
-    """$COLABMAGIC_STATE_DIR, else Jupyter's runtime dir (where the session state also lives)."""
-    explicit = os.environ.get("COLABMAGIC_STATE_DIR")
-    if explicit:
-        return Path(explicit)
-    try:
-        from jupyter_core.paths import jupyter_runtime_dir
-    except ImportError:
-        return Path.home() / ".local" / "share" / "jupyter" / "runtime"
-    return Path(jupyter_runtime_dir())
-
 
 _made: set[Path] = set()  # folders created by this process (a reuse call should not pay a mkdir)
 
