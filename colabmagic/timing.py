@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .errors import ConfigError, DeviceError
+from .units import size as format_bytes  # the one byte formatter
 
 MIN_RUN_SECONDS = 0.2  # autorange: the shortest run IPython's %timeit accepts
 MAX_AUTORANGE_EXPONENT = 9  # at most 10**9 loops per run, as in %timeit
@@ -137,15 +138,6 @@ def format_time(seconds: float, digits: int = 3) -> str:
     if order > 0 and float(f"{seconds * 1000 ** order:.{digits}g}") >= 1000:
         order -= 1  # 999.7 µs rounds up: print 1 ms, not 1e+03 µs
     return f"{seconds * 1000 ** order:.{digits}g} {units[order]}"
-
-
-def format_bytes(count: int) -> str:
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(value) < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def _stdout_can_print(text: str) -> bool:

@@ -474,7 +474,10 @@ def test_importing_the_magic_does_not_import_kagglehub():
 
 
 def test_sizes_read_like_people_write_them():
-    assert kaggle.human(1536) == "1.5 KB" and kaggle.human(10) == "10 B" and kaggle.human(3 << 30) == "3.0 GB"
+    from colabmagic import units
+
+    assert units.size(1536) == "1.5 KiB" and units.size(10) == "10 B" and units.size(3 << 30) == "3.0 GiB"
+    assert units.rate(24_400_000) == "24.4 MB/s" and units.rate(850_000) == "850 kB/s"
 
 
 def test_without_kagglehub_the_error_is_the_pip_line():

@@ -33,6 +33,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .. import units
 from ..errors import ConfigError, DataError, DownloadError, NetworkError, require
 from ._http import download as http_download
 from ._http import InTheWay, extract
@@ -119,11 +120,11 @@ class Downloaded:
     def summary(self) -> str:
         what = {"file": "Drive file", "folder": "Drive folder", "url": "URL"}[self.source.kind]
         if self.reused:
-            head = f"{self.path} is already here ({_size(self.bytes)}); nothing downloaded"
+            head = f"{self.path} is already here ({units.size(self.bytes)}); nothing downloaded"
         else:
-            rate = f", {_size(self.bytes / self.seconds)}/s" if self.seconds > 0 else ""
+            rate = f", {units.rate(self.bytes / self.seconds)}" if self.seconds > 0 else ""
             head = (f"{what} → {self.path} ({len(self.files)} file{'s' if len(self.files) != 1 else ''}, "
-                    f"{_size(self.bytes)} in {self.seconds:.1f} s{rate})")
+                    f"{units.size(self.bytes)} in {self.seconds:.1f} s{rate})")
         lines = [head]
         if self.archive is not None:
             lines.append(f"extracted {self.archive.name} into {self.path}")
@@ -134,7 +135,7 @@ class Downloaded:
 
     def _repr_html_(self) -> str:
         rows = "".join(f"<tr><td><code>{html.escape(str(path))}</code></td><td style='text-align:right'>"
-                       f"{_size(size)}</td></tr>" for path, size in self.files[:20])
+                       f"{units.size(size)}</td></tr>" for path, size in self.files[:20])
         more = f"<tr><td colspan=2>… {len(self.files) - 20} more</td></tr>" if len(self.files) > 20 else ""
         return (f"<div><b>{html.escape(self.summary().splitlines()[0])}</b>"
                 + (f"<br>extracted {html.escape(self.archive.name)}" if self.archive else "")
@@ -421,9 +422,3 @@ def _first_line(err: BaseException) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
-def _size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qs, quote_plus, urlsplit
 
+from .. import units
 from ..atomic_file import fsync_folder
 from ..errors import ConfigError, CredentialsError, DataError, DownloadError, require
 from ._http import NetworkError, extract
@@ -248,12 +249,12 @@ class KaggleFiles:
         return sum(size for _, size in self.files)
 
     def summary(self) -> str:
-        what = f"{len(self.files)} file{'s' if len(self.files) != 1 else ''}, {human(self.total_bytes)}"
+        what = f"{len(self.files)} file{'s' if len(self.files) != 1 else ''}, {units.size(self.total_bytes)}"
         if self.cached:
             how = "from the cache (--force downloads again)"
         else:
-            speed = f", {human(self.downloaded_bytes / self.seconds)}/s" if self.seconds > 0 else ""
-            how = f"downloaded {human(self.downloaded_bytes)} in {self.seconds:.1f} s{speed}"
+            speed = f", {units.rate(self.downloaded_bytes / self.seconds)}" if self.seconds > 0 else ""
+            how = f"downloaded {units.size(self.downloaded_bytes)} in {self.seconds:.1f} s{speed}"
         where = f"; {self.placed} from {self.cache_path}" if self.placed else ""
         return f"{self.ref}: {what}, {how}{where}"
 
@@ -273,14 +274,6 @@ class KaggleFiles:
                 f"<small>{html.escape(self.summary())}</small><table>{rows}</table></div>")
 
 
-def human(size: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(size) < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TB"
-
-
 def _tree_rows(root: Path, files: list[tuple[str, int]], limit: int) -> list[tuple[str, str]]:
     """(label, size) rows: top-level files, and one row per top-level folder with its file count."""
     top: dict[str, list[int]] = {}
@@ -291,7 +284,7 @@ def _tree_rows(root: Path, files: list[tuple[str, int]], limit: int) -> list[tup
     for label in sorted(top, key=lambda n: (not n.endswith("/"), n)):
         sizes = top[label]
         note = f"{len(sizes)} files, " if label.endswith("/") else ""
-        rows.append((label, note + human(sum(sizes))))
+        rows.append((label, note + units.size(sum(sizes))))
     if len(rows) > limit:
         rest = rows[limit - 1:]
         rows = rows[:limit - 1] + [(f"... {len(rest)} more", "")]
@@ -540,7 +533,7 @@ def stream(response, dest: Path, *, label: str = "", progress: bool = True, retr
     offset = part.stat().st_size if part.is_file() else 0
     if offset and not (ranges and total and offset <= total):
         offset = 0
-    _check_space(part.parent, (total or 0) - offset, f"{label} ({human(total or 0)})")
+    _check_space(part.parent, (total or 0) - offset, f"{label} ({units.size(total or 0)})")
     received = 0
     bar = _bar(label, total, offset, progress)
     current = response
@@ -572,8 +565,8 @@ def stream(response, dest: Path, *, label: str = "", progress: bool = True, retr
                 current = None
                 attempts += 1
                 if attempts > retries:
-                    raise NetworkError(f"The download of {label} broke off after {human(offset)}"
-                                       + (f" of {human(total)}" if total else "")
+                    raise NetworkError(f"The download of {label} broke off after {units.size(offset)}"
+                                       + (f" of {units.size(total)}" if total else "")
                                        + f" ({type(err).__name__}); run the same line again to resume") from None
                 time.sleep(min(0.2 * 2 ** attempts, 5))
     except BaseException as err:
@@ -733,8 +726,8 @@ def _check_space(folder: Path, need: int, what: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(folder).free
     if need > 0 and need + SPACE_MARGIN > free:
-        raise DownloadError(f"Not enough disk space for {what}: it needs {human(need)} but {folder} has "
-                            f"{human(free)} free; free some space, or set KAGGLEHUB_CACHE to a folder on a "
+        raise DownloadError(f"Not enough disk space for {what}: it needs {units.size(need)} but {folder} has "
+                            f"{units.size(free)} free; free some space, or set KAGGLEHUB_CACHE to a folder on a "
                             "bigger disk (nothing was written)")
 
 
