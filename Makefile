@@ -22,7 +22,7 @@ else
 EDITABLE := --no-deps --no-build-isolation
 endif
 
-.PHONY: demo test test-latest bench lab lock system gpu-check gpu-wheels clean
+.PHONY: demo test test-latest test-lowest bench lab lock system gpu-check gpu-wheels clean
 
 # The lock holds wheels for CPython 3.11 on Linux x86_64 (the machine CI runs on).
 $(PY):
@@ -79,6 +79,19 @@ test-latest:
 	.venv-latest/bin/python .ci/drift.py
 	$(MAKE) test VENV=.venv-latest LATEST=1
 
+# The lowest torch pyproject.toml allows (torch>=2.4), on the CPU, with the rest of the lock: every
+# test that runs torch (training, DDP, timing, runtime). PyPI has CUDA builds only of it (several GB): run it now and then,
+# as test-latest, not in CI.
+TORCH_LOWEST ?= torch==2.4.1
+test-lowest:
+	rm -rf .venv-lowest && $(PYTHON) -m venv .venv-lowest
+	.venv-lowest/bin/python -m pip install -q --require-hashes -r $(LOCK)
+	.venv-lowest/bin/python -m pip install -q '$(TORCH_LOWEST)'  # with what it needs (its CUDA libraries)
+	.venv-lowest/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+	.venv-lowest/bin/python -c "import torch; print('torch', torch.__version__)"
+	.venv-lowest/bin/python -m pytest -q -p no:cacheprovider --timeout=600 tests/test_train*.py tests/test_magic_train.py \
+	  tests/test_timing.py tests/test_timeit_gpu.py tests/test_runtime.py
+
 # Every benchmark; one that needs a missing system tool prints a one-line skip and the others run.
 bench: system $(VENV)/.installed $(VENV)/.lab-built
 	@failed=0; for script in benchmarks/bench_*.py; do $(PY) $$script || failed=1; done; exit $$failed
@@ -112,4 +125,4 @@ gpu-wheels: $(VENV)/.installed
 	@du -sh .whl
 
 clean:
-	rm -rf $(VENV) .venv-latest runs .pytest_cache
+	rm -rf $(VENV) .venv-latest .venv-lowest runs .pytest_cache

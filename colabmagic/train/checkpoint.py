@@ -152,6 +152,7 @@ def read_plain_data(path: Path, *, named: str, unreadable: str) -> Any:
     "{named}{path} {unreadable}", the latter with the reason put in where it says {reason}.
     """
     import pickle
+    import tarfile
     import zipfile
 
     import torch
@@ -160,7 +161,10 @@ def read_plain_data(path: Path, *, named: str, unreadable: str) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise CheckpointError(f"{named}{path} does not exist") from None
-    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError, OSError) as err:
+    # KeyError, tarfile.TarError: older torch (2.4) reads a file that is not a zip as its legacy
+    # tar format, and a zeroed or truncated one fails in there ("filename 'storages' not found")
+    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, tarfile.TarError, EOFError, ValueError,
+            KeyError, OSError) as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CheckpointError(f"{named}{path} " + unreadable.format(reason=reason[:160])) from None
 

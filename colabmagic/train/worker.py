@@ -78,7 +78,8 @@ def main(job_path: str) -> int:
         except TrainingDiverged as err:  # every rank raises it at the same agreed step
             if local_rank == 0 and lifeline.owner.alive():
                 write_diverged(job, str(err))
-            return 0
+            dist.barrier()  # leave together, as the all_gather below does on the other paths (torch 2.4's
+            return 0        # gloo hung in destroy_process_group when one rank had already gone)
         samples: list[Any] = [None] * world
         dist.all_gather_object(samples, result.extra["rank_samples"])  # shows every rank took part
         if local_rank == 0:  # one report per node: each node's launcher waits for its own
