@@ -446,3 +446,39 @@ def test_a_loss_that_stops_being_finite_ends_every_rank_together(workdir):
         train("mlp", "digits", devices=2, device="cpu", lr=1e12, optimizer="sgd", epochs=5, seed=0)
     assert time.monotonic() - started < 120  # not a collective's timeout
     assert not list((workdir / "runs" / "mlp-digits" / "checkpoints").glob("*.pt"))  # no broken weights saved
+
+
+GIL_PROBE = """
+import re, sys, time
+import colabmagic.train.worker as worker
+from colabmagic.train.ddp_job import Owner
+
+worker.HANG_SECONDS = 1.5
+worker.Lifeline(Owner.of(int(sys.argv[1]))).start()
+print("watching", flush=True)
+time.sleep(0.5)  # the watcher re-arms the switch a few times
+re.match(r"(a+)+$", "a" * 64 + "b")  # a C call that holds the GIL for ever: no Python thread runs again
+print("never", flush=True)
+"""
+
+
+def test_a_worker_stuck_in_c_holding_the_gil_still_ends():
+    """torch 2.4's gloo hung in destroy_process_group holding the GIL: neither the deadline thread nor
+    the watcher can run then, only C's own timer (the dead man's switch) ends the process."""
+    import subprocess
+    import sys
+    import time
+
+    probe = subprocess.Popen([sys.executable, "-c", GIL_PROBE, str(os.getpid())], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert probe.stdout.readline().strip() == "watching"
+        start = time.monotonic()
+        code = probe.wait(timeout=30)
+        elapsed = time.monotonic() - start
+        stderr = probe.stderr.read()
+    finally:
+        probe.kill()
+        probe.wait()
+    assert code != 0 and "Timeout" in stderr and "match" in stderr  # faulthandler's traceback of the hang
+    assert 1.5 < elapsed < 20

@@ -28,6 +28,7 @@ the ranks stop as for an interrupt, the reason in the message.
 
 from __future__ import annotations
 
+import faulthandler
 import itertools
 import os
 import signal
@@ -58,6 +59,11 @@ EXIT_GRACE = 5.0     # seconds a stop may take (next sync step, checkpoint) befo
 # sooner (torchrun stops the others); this is the backstop for a peer that hangs.
 COLLECTIVE_TIMEOUT = timedelta(seconds=float(os.environ.get("COLABMAGIC_DDP_TIMEOUT", 600)))
 WATCH_WAKE = b"\0"   # the watcher's byte on the wake-up pipe; a signal's byte is its number (never 0)
+# A dead man's switch for what no Python thread can end: a C call that blocks while holding the GIL
+# (torch 2.4's gloo hung so in destroy_process_group), where neither the deadline nor the watcher can
+# run. The watcher re-arms it every WATCH_SECONDS; C's own timer thread (faulthandler) ends the
+# process, tracebacks in the job's output.log, once nothing re-armed it for this long.
+HANG_SECONDS = 120.0
 
 
 def main(job_path: str) -> int:
@@ -136,6 +142,7 @@ class Lifeline:
         os.set_blocking(self._wake_write, False)  # set_wakeup_fd requires it; a full pipe already woke the deadline
 
     def start(self) -> None:
+        faulthandler.dump_traceback_later(HANG_SECONDS, exit=True)
         threading.Thread(target=self._deadline, name="colabmagic-exit-deadline", daemon=True).start()
         if threading.current_thread() is threading.main_thread():
             signal.set_wakeup_fd(self._wake_write)
@@ -152,6 +159,7 @@ class Lifeline:
                 reason = read_stop(self.stop_file)
                 # 0 runs asked: fit() has not started yet; ask again at the next look
                 self.stop_passed = reason is not None and request_stop(reason) > 0
+            faulthandler.dump_traceback_later(HANG_SECONDS, exit=True)  # alive and not stuck: re-armed
             time.sleep(WATCH_SECONDS)
 
     def _on_sigterm(self, signum, frame) -> None:
