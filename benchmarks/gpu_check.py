@@ -36,7 +36,7 @@ PARTS = [
     ("timeit", 60, "%%timeit_gpu against torch.cuda.Event timing and triton's do_bench"),
     ("train", 110, "%train cnn and resnet9 (bf16, channels_last) against a plain loop"),
     ("load", 30, "load(..., device='cuda')"),
-    ("ddp", 60, "a --devices 1 NCCL run, and a killed kernel taking its GPU worker along"),
+    ("ddp", 60, "a one-worker NCCL run, and a killed kernel taking its GPU worker along"),
 ]
 GPU_TEST_FILES = ["tests/test_runtime.py", "tests/test_system.py", "tests/test_timeit_gpu.py",
                   "tests/test_timing.py", "tests/test_train_cuda.py"]
@@ -90,14 +90,14 @@ def gpu_present() -> str | None:
 
 def install_carried_wheels(target: Path) -> Path | None:
     """Installs .whl/*.whl (make gpu-wheels) into `target` when IPython is not importable here."""
+    from importlib.util import find_spec
+
     wheels = sorted((ROOT / ".whl").glob("*.whl"))
-    try:
-        import IPython  # noqa: F401
+    if find_spec("IPython") is not None:
         return None
-    except ImportError:
-        if not wheels:
-            print("IPython is missing and .whl/ holds no wheels: run `make gpu-wheels` where pip works")
-            return None
+    if not wheels:
+        print("IPython is missing and .whl/ holds no wheels: run `make gpu-wheels` where pip works")
+        return None
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile",
                     "--target", str(target), *map(str, wheels)], check=True)
     return target
@@ -249,7 +249,6 @@ def event_median_ms(fn, number: int, repeat: int = 7) -> float:
 
 
 def part_timeit() -> dict:
-    import torch
     from bench_timeit import do_bench_median, make_shell, ours, run
 
     shell = make_shell()
@@ -270,8 +269,7 @@ def part_timeit() -> dict:
     for label, ours_ms, peer_ms in rows:
         worst = max(worst, abs(ours_ms / peer_ms - 1))
         print(f"matmul 4096² bf16 {label}: {ours_ms:.4f} ms vs {peer_ms:.4f} ms ({ours_ms / peer_ms:.3f}x)")
-    del a, b
-    torch.cuda.empty_cache()
+    shell.user_ns.pop("a"), shell.user_ns.pop("b")  # the last references are this function's: freed at its end
     summary = "; ".join(f"{label} {o / p:.3f}x" for label, o, p in rows) + ("" if bench else "; no triton")
     return (ok if worst <= WITHIN else failed)(summary, worst_deviation=worst)
 
@@ -317,21 +315,28 @@ def part_load() -> dict:
     return ok("the model's parameters on cuda, predictions equal the CPU's")
 
 
-KERNEL_CELL = "%load_ext colabmagic\n%train mlp digits --devices 1 --device cuda --epochs 100000 --quiet"
+# devices=1 trains in the kernel's own process; a one-worker torchrun run (NCCL, the GPU worker a
+# killed kernel must take along) goes through the launcher directly, as --devices N does for N > 1
+ONE_WORKER = ("from colabmagic.train.config import TrainConfig\nfrom colabmagic.train.plan import make_plan\n"
+              "from colabmagic.train.launch import launch\n"
+              "result = launch(make_plan(TrainConfig(model='mlp', dataset='digits', device='cuda', epochs={epochs}, "
+              "seed=0)), [])")
+KERNEL_CELL = ONE_WORKER.format(epochs=100000)
 
 
 def part_ddp() -> dict:
-    from colabmagic.train import train
-
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)
         started = time.perf_counter()
-        result = train("mlp", "digits", devices=1, device="cuda", epochs=3, seed=0)
+        namespace: dict = {}
+        exec(ONE_WORKER.format(epochs=3), namespace)  # the same code the killed kernel runs below
+        result = namespace["result"]
         seconds = time.perf_counter() - started
         accuracy = result.metrics.get("test_accuracy", 0.0)
-        print(f"--devices 1 on cuda (NCCL): {seconds:.1f} s, test accuracy {accuracy:.2%}")
-        if accuracy < 0.9:
-            return failed(f"--devices 1 reached only {accuracy:.2%}")
+        print(f"one torchrun worker on cuda (NCCL): {seconds:.1f} s, test accuracy {accuracy:.2%}, "
+              f"world size {result.extra.get('world_size')}")
+        if accuracy < 0.9 or result.extra.get("world_size") != 1:
+            return failed(f"the one-worker NCCL run reached {accuracy:.2%} (world size {result.extra.get('world_size')})")
         exit_seconds, left = kill_a_kernel_mid_run(Path(tmp))
     if left:
         return failed(f"still alive {exit_seconds:.1f} s after the kernel's SIGKILL: {left}")
@@ -340,8 +345,8 @@ def part_ddp() -> dict:
 
 
 def kill_a_kernel_mid_run(folder: Path) -> tuple[float, list[str]]:
-    """A real kernel trains with --devices 1 on the GPU; SIGKILL it: (seconds until its workers and their
-    GPU processes are gone, what is still there)."""
+    """A real kernel trains through torchrun with one GPU worker; SIGKILL it: (seconds until the agent,
+    the worker and its GPU process are gone, what is still there)."""
     import psutil
     from jupyter_client import KernelManager
 
@@ -355,9 +360,11 @@ def kill_a_kernel_mid_run(folder: Path) -> tuple[float, list[str]]:
         deadline = time.monotonic() + 30
         while not any('"on_epoch_end"' in p.read_text() for p in folder.glob("colabmagic-ddp-*/events.jsonl")):
             if time.monotonic() > deadline:
-                raise RuntimeError("the kernel's --devices 1 run never finished an epoch")
+                raise RuntimeError("the kernel's one-worker run never finished an epoch")
             time.sleep(0.1)
         tree = psutil.Process(manager.provisioner.pid).children(recursive=True)
+        if not any("colabmagic.train.worker" in " ".join(p.cmdline()) for p in tree):
+            raise RuntimeError("no torchrun worker under the kernel: nothing to check")
         os.kill(manager.provisioner.pid, signal.SIGKILL)
         killed = time.monotonic()
         manager.provisioner.process.wait()
