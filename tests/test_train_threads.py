@@ -163,3 +163,13 @@ def test_auto_threads_never_hold_a_run_up(workdir, monkeypatch):
     with limited(2):
         result = train("mlp", "digits", epochs=1, device="cpu")
     assert result.wall_seconds < 60
+
+
+@pytest.mark.parametrize("free, threads", [(2.0, 2), (1.8, 2), (1.75, 2), (1.6, 1), (1.5, 1), (1.0, 1),
+                                           (0.9, 1), (0.0, 1), (3.3, 3), (3.7, 3), (3.8, 4)])
+def test_a_core_counts_as_free_when_three_quarters_of_it_are(free, threads):
+    """A CPU-bound neighbour measured at half a core (it competed with this run's own set-up) must
+    not leave its core counted as free: round(1.5) = 2 did, once in a full suite run."""
+    from colabmagic.train.threads import whole_cores
+
+    assert whole_cores(free) == threads

@@ -60,8 +60,20 @@ class Choice:
             self.ready_at = math.inf
             free = free_cores()
             if free is not None:
-                self.threads = max(1, min(self.threads, round(free)))  # never above the count it started at
+                self.threads = max(1, min(self.threads, whole_cores(free)))  # never above the count it started at
         return self.threads
+
+
+# A core counts as free when at least this share of it is. The sample sees other processes' use, not
+# their demand: while this run's own set-up competes with a CPU-bound neighbour on 2 cores, that
+# neighbour shows as ~0.4-0.7 of a core, and round(1.5) = 2 took the busy core (3-6x slower, while
+# one thread too few on a quiet machine costs at most ~1.6x).
+FREE_SHARE = 0.75
+
+
+def whole_cores(free: float) -> int:
+    """Free cores, as whole threads: 1.8 -> 2, 1.5 -> 1, 0.9 -> 1 (never 0: a run needs one)."""
+    return max(1, math.floor(free + 1 - FREE_SHARE))
 
 
 def choose_later(requested: int | None, device) -> Choice:
