@@ -46,7 +46,7 @@ from typing import Callable
 
 from . import rclone
 from .processes import process_start
-from .atomic_file import state_dir, write_atomically
+from .files import state_dir, write_atomically
 from .errors import ConfigError, MountError
 
 DEFAULT_MOUNTPOINT = "~/drive"

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .atomic_file import write_atomically
+from .files import write_atomically
 from .errors import MissingExtraError, MountError
 
 MIN_VERSION = (1, 60)  # rclone bisync --resilient/--recover, vfs/queue

@@ -463,7 +463,7 @@ def save_for_restart(spec) -> bool:
     """Keep `spec` for this kernel's next start (None: forget a kept one); whether it was kept."""
     import json
 
-    from .atomic_file import write_atomically
+    from .files import write_atomically
 
     try:
         path = _pending_path()

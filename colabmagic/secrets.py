@@ -5,7 +5,7 @@
   else None. `set(name, value)` and `delete(name)` change only the file; `names()` says which
   names exist and where each comes from, never a value.
 - The file holds one JSON object `{"secrets": {NAME: VALUE}}`, has mode 0600 in a 0700 folder,
-  and is rewritten whole or not at all (atomic_file.py), under a lock so that two kernels
+  and is rewritten whole or not at all (files.py), under a lock so that two kernels
   saving at once do not lose each other's change. A file others can read still works, with a
   SecretsWarning that gives the chmod line.
 - Nothing here prints, logs or puts a value into an exception message.
@@ -22,7 +22,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic_file import locked, write_atomically
+from .files import locked, write_atomically
 from .errors import ConfigError
 
 FILE_NAME = "secrets.json"

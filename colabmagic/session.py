@@ -10,7 +10,7 @@ A background thread wakes when the next warning is due; the kernel never waits o
 time-dependent method takes `now`, and a Session takes a `clock`, so tests need no sleeping.
 
 The state lives in a small JSON file per kernel (written whole or not at all, see
-atomic_file.py) that the Jupyter server extension reads:
+files.py) that the Jupyter server extension reads:
 `<$COLABMAGIC_STATE_DIR or the Jupyter runtime dir>/colabmagic-session-<kernel_id>.json`.
 Plain Python: IPython is never imported here. When this process already runs an IPython shell,
 `start()` connects its cell events (pre_run_cell/post_run_cell) to the session, once per shell,
@@ -28,8 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import records
-from .atomic_file import STATE_ENV, locked, read_small_file, state_dir, write_atomically
+from .files import STATE_ENV, NewerRecord, decode_record, encode_record, locked, read_small_file, state_dir, write_atomically
 from .errors import ConfigError, shown
 
 __all__ = ["DEFAULT_LIMIT", "Session", "SessionEvent", "apply", "current", "end", "format_clock", "format_duration",
@@ -115,8 +114,8 @@ def read_state(kernel_id: str) -> dict | None:
     bad file is ignored like a missing one, so it can stop neither this kernel's clock nor the
     server's enforcement of the others."""
     try:
-        state = records.decode(STATE_RECORD, STATE_VERSION, read_small_file(state_path(kernel_id)))
-    except records.NewerRecord:
+        state = decode_record(STATE_RECORD, STATE_VERSION, read_small_file(state_path(kernel_id)))
+    except NewerRecord:
         return None  # a newer colabmagic's session: not ours to read or change
     return state if _valid_state(state, kernel_id) else None
 
@@ -137,7 +136,7 @@ def _valid_state(state, kernel_id: str) -> bool:
             and (state.get("pid") is None or (isinstance(state["pid"], int) and not isinstance(state["pid"], bool))))
 
 
-# The state file is a record (records.py): the kernel and the server extension may run different
+# The state file is a record (files.py): the kernel and the server extension may run different
 # colabmagic versions. Version 1: the fields _valid_state checks (more are ignored).
 STATE_RECORD = "colabmagic-session"
 STATE_VERSION = 1
@@ -147,7 +146,7 @@ def write_state(state: dict) -> Path:
     """Write a state dict (kernel_id required) whole or not at all; returns the path."""
     path = state_path(state["kernel_id"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = records.encode(STATE_RECORD, STATE_VERSION, state)
+    data = encode_record(STATE_RECORD, STATE_VERSION, state)
     return write_atomically(path, lambda f: f.write(data))
 
 

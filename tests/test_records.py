@@ -1,25 +1,26 @@
-"""The contract of the records two processes share (records.py), both directions, for each record:
+"""The contract of the records two processes share (files.py), both directions, for each record:
 a reader ignores what a newer minor version added and refuses a newer major version; a record
 written before records carried a version is read as version 1."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
-from colabmagic import records, session
+from colabmagic import files, session
 from colabmagic.tensorboard import manager
 
 
 def test_a_record_says_what_it_is_and_which_version_wrote_it():
-    data = json.loads(records.encode("colabmagic-x", 3, {"a": 1}))
+    data = json.loads(files.encode_record("colabmagic-x", 3, {"a": 1}))
     assert data == {"record_format": "colabmagic-x", "record_version": 3, "a": 1}
-    assert records.decode("colabmagic-x", 3, records.encode("colabmagic-x", 3, {"a": 1})) == {"a": 1}
+    assert files.decode_record("colabmagic-x", 3, files.encode_record("colabmagic-x", 3, {"a": 1})) == {"a": 1}
     with pytest.raises(ValueError):
-        records.encode("colabmagic-x", 1, {"limit": float("inf")})  # never non-standard JSON
+        files.encode_record("colabmagic-x", 1, {"limit": float("inf")})  # never non-standard JSON
     with pytest.raises(ValueError, match="cannot be named"):
-        records.encode("colabmagic-x", 1, {"record_version": 5})
+        files.encode_record("colabmagic-x", 1, {"record_version": 5})
 
 
 @pytest.mark.parametrize("data, expected", [
@@ -29,13 +30,35 @@ def test_a_record_says_what_it_is_and_which_version_wrote_it():
     (b'[1, 2]', None), (b"not json", None), (None, None), (b'{"a": NaN}', None),
 ])
 def test_what_a_reader_accepts(data, expected):
-    assert records.decode("colabmagic-x", 1, data) == expected
+    assert files.decode_record("colabmagic-x", 1, data) == expected
 
 
 def test_a_newer_major_version_is_refused_in_one_line():
-    with pytest.raises(records.NewerRecord, match=r"version 2, written by a newer colabmagic") as info:
-        records.decode("colabmagic-x", 1, b'{"record_format": "colabmagic-x", "record_version": 2}')
+    with pytest.raises(files.NewerRecord, match=r"version 2, written by a newer colabmagic") as info:
+        files.decode_record("colabmagic-x", 1, b'{"record_format": "colabmagic-x", "record_version": 2}')
     assert "\n" not in str(info.value)
+
+
+@dataclasses.dataclass
+class Mount:
+    point: str
+    pid: int = 0
+
+
+def test_a_typed_record_round_trips_and_follows_the_rules(tmp_path):
+    path = tmp_path / "mount.json"
+    files.write_record(path, "colabmagic-x", 2, Mount("/m", 7), mode=0o600)
+    assert files.read_record(path, "colabmagic-x", 2, Mount) == Mount("/m", 7)
+    assert path.stat().st_mode & 0o777 == 0o600
+    raw = json.loads(path.read_text())
+    path.write_text(json.dumps({**raw, "added_later": True}))      # a newer minor version: read
+    assert files.read_record(path, "colabmagic-x", 2, Mount) == Mount("/m", 7)
+    path.write_text(json.dumps({"record_format": "colabmagic-x", "record_version": 2}))  # a field missing
+    assert files.read_record(path, "colabmagic-x", 2, Mount) is None
+    assert files.read_record(tmp_path / "none.json", "colabmagic-x", 2, Mount) is None
+    path.write_text(json.dumps({**raw, "record_version": 3}))       # a newer major version: refused
+    with pytest.raises(files.NewerRecord):
+        files.read_record(path, "colabmagic-x", 2, Mount)
 
 
 def test_session_state_both_directions(tmp_path, monkeypatch):

@@ -109,10 +109,10 @@ def test_a_failed_write_leaves_the_old_file():
     def fail(fd):  # the disk fills up as the new file is flushed
         raise OSError(28, "No space left on device")
 
-    import colabmagic.atomic_file as atomic_file
+    import colabmagic.files as files_module
 
     with pytest.MonkeyPatch.context() as patch, pytest.raises(OSError):
-        patch.setattr(atomic_file.os, "fsync", fail)
+        patch.setattr(files_module.os, "fsync", fail)
         secrets.set("MY_TOKEN", "new")
     assert json.loads(secrets.path().read_text()) == {"secrets": {"MY_TOKEN": "old"}}
     assert not secrets.path().with_name("secrets.json.part").exists()

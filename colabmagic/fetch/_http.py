@@ -30,7 +30,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Callable, NamedTuple
 
-from ..atomic_file import fsync_folder
+from ..files import fsync_folder
 from ..errors import DataError, DownloadError, NetworkError, shown  # NetworkError re-exported: fetch._http.NetworkError
 
 __all__ = ["InTheWay", "NetworkError", "download", "extract"]

@@ -41,7 +41,7 @@ from typing import Callable
 from urllib.parse import parse_qs, quote_plus, urlsplit
 
 from .. import units
-from ..atomic_file import fsync_folder
+from ..files import fsync_folder
 from ..errors import ConfigError, CredentialsError, DataError, DownloadError, require
 from ._http import NetworkError, extract
 from ._unreachable import unreachable

@@ -13,7 +13,7 @@ matter in a notebook:
   process sees its parent change, even after a SIGKILL), unless it was started with keep=True.
 
 The registry is one JSON file per instance in `state_dir()/colabmagic-tensorboard/`, written whole
-or not at all (atomic_file.py): `port-<N>.json`, with TensorBoard's output next to it in `port-<N>.log`.
+or not at all (files.py): `port-<N>.json`, with TensorBoard's output next to it in `port-<N>.log`.
 The TensorBoard process is `python -m colabmagic.tensorboard --owner PID -- ARGS` (`serve` below).
 """
 
@@ -35,8 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from .. import records
-from ..atomic_file import read_small_file, state_dir, write_atomically
+from ..files import NewerRecord, decode_record, encode_record, read_small_file, record_fields, state_dir, write_atomically
 from ..errors import ConfigError, DataError, require
 
 DEFAULT_LOGDIR = "runs"      # where %train writes (train/checkpoint.py's RUNS_ROOT)
@@ -107,7 +106,7 @@ REGISTRY_VERSION = 1  # Instance's fields; a newer minor version may add some (i
 
 
 def _remember(instance: Instance) -> None:
-    data = records.encode(REGISTRY_RECORD, REGISTRY_VERSION, instance.to_dict())
+    data = encode_record(REGISTRY_RECORD, REGISTRY_VERSION, instance.to_dict())
     write_atomically(_entry(instance.port), lambda file: file.write(data), mode=0o600)
 
 
@@ -130,9 +129,9 @@ def _registered() -> list[Instance]:
     found = []
     for path in sorted(registry_dir().glob("port-*.json")):
         try:
-            values = records.decode(REGISTRY_RECORD, REGISTRY_VERSION, read_small_file(path))
-            instance = Instance(**records.fields_of(Instance, values or {}))
-        except (TypeError, records.NewerRecord):
+            values = decode_record(REGISTRY_RECORD, REGISTRY_VERSION, read_small_file(path))
+            instance = Instance(**record_fields(Instance, values or {}))
+        except (TypeError, NewerRecord):
             continue  # not one of ours, or a newer colabmagic's (files are written whole: never torn)
         if _well_typed(instance) and path.name == f"port-{instance.port}.json":
             found.append(instance)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..atomic_file import write_atomically
+from ..files import write_atomically
 from ..errors import CheckpointError, ConfigError
 
 FORMAT = "colabmagic.train/checkpoint"

@@ -35,7 +35,7 @@ from typing import Any
 
 import torch
 
-from ..atomic_file import write_atomically
+from ..files import write_atomically
 from .callbacks import Callback, Progress, RunInfo
 from .data.dataset import Dataset
 

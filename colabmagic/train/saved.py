@@ -25,7 +25,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..atomic_file import write_atomically
+from ..files import write_atomically
 from ..errors import CheckpointError, ColabMagicError
 from .result import TrainResult
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from colabmagic.atomic_file import write_atomically
+from colabmagic.files import write_atomically
 
 OLD = b"old contents, whole\n"
 NEW = b"new contents " * 10_000  # > one buffer: a half-way failure really has written part of it
@@ -170,7 +170,7 @@ def test_a_checkpoint_is_fsynced_before_its_rename(tmp_path, calls):
 RACER = """
 import sys
 from pathlib import Path
-from colabmagic.atomic_file import write_atomically
+from colabmagic.files import write_atomically
 path, me = Path(sys.argv[1]), sys.argv[2]
 for i in range(300):
     write_atomically(path, lambda f: f.write((me * 4096).encode()))

@@ -1,4 +1,4 @@
-"""Files that appear whole or not at all, and read-modify-write that two processes can share.
+"""Files: whole or not at all, shared safely between processes, in one state folder, as versioned records.
 
 write_atomically writes a new temporary file beside the target (NAME.<random>.part), flushes,
 fsyncs and renames it over NAME. A reader (or a process started after a crash) sees the old file
@@ -10,15 +10,23 @@ locked() serialises a read-modify-write across processes (the kernel and the Jup
 writing one session file, say): a per-process lock cannot. read_small_file reads a state file
 that anyone may have replaced: never through a symlink, never a FIFO or a device. state_dir is
 the one folder those state files live in.
+
+Records are what one process writes and another reads (a kernel and the Jupyter server may run
+different colabmagic versions): JSON objects that say what they are and which format version wrote
+them. The rules (DESIGN §3): a reader ignores keys it does not know (a newer minor version added
+them), and refuses a newer major version instead of misreading it. write_record/read_record do
+that for a dataclass; encode_record/decode_record for a plain dict.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import os
 import stat
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 # O_NOFOLLOW: a symlink at the name fails the open instead of being followed (POSIX; 0 elsewhere)
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -122,3 +130,73 @@ def state_dir() -> Path:
     except ImportError:
         return Path.home() / ".local" / "share" / "jupyter" / "runtime"
     return Path(jupyter_runtime_dir())
+
+
+# the two keys every record carries (named so that no record's own field takes them: TensorBoard's
+# registry has a "version" of its own)
+FORMAT = "record_format"
+VERSION = "record_version"
+
+
+class NewerRecord(ValueError):
+    """A record written by a newer, incompatible colabmagic."""
+
+
+def encode_record(kind: str, version: int, values: dict[str, Any]) -> bytes:
+    """VALUES as a `kind` record of format `version` (the major version: readers refuse a larger one)."""
+    if FORMAT in values or VERSION in values:
+        raise ValueError(f"a record's own fields cannot be named {FORMAT} or {VERSION}")
+    return json.dumps({FORMAT: kind, VERSION: version, **values}, indent=1, sort_keys=True,
+                      allow_nan=False).encode("utf-8")
+
+
+def decode_record(kind: str, version: int, data: bytes | None) -> dict[str, Any] | None:
+    """The record's values; None when DATA is no `kind` record (missing, not JSON, another kind).
+    A record without a version is version 1's (written before records carried one). NewerRecord
+    when its version is above ours."""
+    if data is None:
+        return None
+    try:
+        values = json.loads(data, parse_constant=_refuse)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(values, dict) or values.get(FORMAT, kind) != kind:
+        return None
+    written = values.get(VERSION, 1)
+    if not isinstance(written, int) or isinstance(written, bool):
+        return None
+    if written > version:
+        raise NewerRecord(f"a {kind} record of version {written}, written by a newer colabmagic (this one reads "
+                          f"version {version} and older): upgrade colabmagic here")
+    return {k: v for k, v in values.items() if k not in (FORMAT, VERSION)}
+
+
+def record_fields(cls, values: dict[str, Any]) -> dict[str, Any]:
+    """The VALUES a dataclass CLS has fields for: keys a newer writer added are left out."""
+    known = {field.name for field in dataclasses.fields(cls)}
+    return {k: v for k, v in values.items() if k in known}
+
+
+def _refuse(constant: str):
+    raise ValueError(f"{constant} is not standard JSON")
+
+
+Record = TypeVar("Record")
+
+
+def write_record(path: Path, kind: str, version: int, record, *, mode: int = 0o666) -> None:
+    """The dataclass RECORD, whole, at PATH as a `kind` record of format VERSION."""
+    data = encode_record(kind, version, dataclasses.asdict(record))
+    write_atomically(path, lambda file: file.write(data), mode=mode)
+
+
+def read_record(path: Path, kind: str, version: int, cls: type[Record]) -> Record | None:
+    """The CLS record at PATH; None when there is none or it is unreadable (not JSON, another
+    kind, fields of the wrong shape). NewerRecord when a newer colabmagic wrote it."""
+    values = decode_record(kind, version, read_small_file(path))
+    if values is None:
+        return None
+    try:
+        return cls(**record_fields(cls, values))
+    except (TypeError, ValueError):
+        return None
