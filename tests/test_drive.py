@@ -414,18 +414,6 @@ def test_a_kernel_killed_while_its_mirror_uploads_loses_nothing(served, tmp_path
     assert not point.exists() or list(point.iterdir()) == []
 
 
-def test_process_start_tells_a_reused_pid(tmp_path):
-    from colabmagic.processes import process_start
-
-    assert process_start(os.getpid()) == process_start(os.getpid()) is not None
-    child = subprocess.Popen(["sleep", "30"])
-    started = process_start(child.pid)
-    assert started is not None and started >= process_start(os.getpid())
-    child.kill()
-    child.wait()
-    assert process_start(child.pid) is None
-
-
 def test_mirror_of_a_killed_kernel_is_synced_by_force_remount(served, tmp_path):
     """The kernel and its watchdog were killed (the machine's OOM killer, say): the mirror is left."""
     point = tmp_path / "drive"
