@@ -318,7 +318,7 @@ def part_load() -> dict:
 # devices=1 trains in the kernel's own process; a one-worker torchrun run (NCCL, the GPU worker a
 # killed kernel must take along) goes through the launcher directly, as --devices N does for N > 1
 ONE_WORKER = ("from colabmagic.train.config import TrainConfig\nfrom colabmagic.train.plan import make_plan\n"
-              "from colabmagic.train.launch import launch\n"
+              "from colabmagic.train.ddp.launch import launch\n"
               "result = launch(make_plan(TrainConfig(model='mlp', dataset='digits', device='cuda', epochs={epochs}, "
               "seed=0)), [])")
 KERNEL_CELL = ONE_WORKER.format(epochs=100000)
@@ -363,7 +363,7 @@ def kill_a_kernel_mid_run(folder: Path) -> tuple[float, list[str]]:
                 raise RuntimeError("the kernel's one-worker run never finished an epoch")
             time.sleep(0.1)
         tree = psutil.Process(manager.provisioner.pid).children(recursive=True)
-        if not any("colabmagic.train.worker" in " ".join(p.cmdline()) for p in tree):
+        if not any("colabmagic.train.ddp.worker" in " ".join(p.cmdline()) for p in tree):
             raise RuntimeError("no torchrun worker under the kernel: nothing to check")
         os.kill(manager.provisioner.pid, signal.SIGKILL)
         killed = time.monotonic()

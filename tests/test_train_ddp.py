@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -14,7 +13,7 @@ import torch
 from colabmagic.errors import ConfigError, TrainingInterrupted
 from colabmagic.train import Callback, train
 from colabmagic.train.data import load_dataset
-from colabmagic.train.launch import torchrun_command
+from colabmagic.train.ddp.launch import torchrun_command
 from colabmagic.train.plan import make_plan
 from colabmagic.train.config import TrainConfig
 
@@ -121,7 +120,7 @@ def test_torchrun_command_for_one_and_several_nodes(workdir):
     command = torchrun_command(single, workdir / "job.pt")
     assert command[1:3] == ["-m", "torch.distributed.run"]
     assert "--nproc-per-node=3" in command and "--standalone" in command
-    assert command[-3:] == ["-m", "colabmagic.train.worker", str(workdir / "job.pt")]
+    assert command[-3:] == ["-m", "colabmagic.train.ddp.worker", str(workdir / "job.pt")]
 
     multi = make_plan(TrainConfig(model="mlp", dataset="digits", devices=2, nnodes=4, node_rank=3,
                                   rdzv_endpoint="10.0.0.1:29500", device="cpu"))
@@ -167,7 +166,7 @@ def test_sigkilled_kernel_takes_torchrun_and_its_workers_along(workdir):
     import psutil
     from jupyter_client import KernelManager
 
-    from colabmagic.train.ddp_job import JobFolder
+    from colabmagic.train.ddp.job import JobFolder
 
     temp = workdir / "tmp"
     temp.mkdir()
@@ -187,7 +186,7 @@ def test_sigkilled_kernel_takes_torchrun_and_its_workers_along(workdir):
         tree = kernel.children(recursive=True)
         commands = [" ".join(p.cmdline()) for p in tree]
         assert sum("torch.distributed.run" in c for c in commands) == 1
-        assert sum("colabmagic.train.worker" in c and "torch.distributed.run" not in c for c in commands) == 2
+        assert sum("colabmagic.train.ddp.worker" in c and "torch.distributed.run" not in c for c in commands) == 2
         (job,) = temp.glob("colabmagic-ddp-*")
 
         os.kill(kernel.pid, signal.SIGKILL)
@@ -216,25 +215,28 @@ def test_the_next_start_removes_job_folders_whose_owner_died(tmp_path):
     import sys
     import time
 
-    from colabmagic.train.ddp_job import PREFIX, JobFolder, Owner, read_owner
+    from colabmagic.processes import ProcessIdentity
+    from colabmagic.train.ddp.job import PREFIX, JobFolder
+    from colabmagic.train.ddp.owner import current_owner, read_owner, write_owner
 
     ended = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead = Owner.of(ended.pid)
+    dead = ProcessIdentity.of(ended.pid)
     ended.wait()
+    me = current_owner()
 
     def folder(name, owner=None, age=0.0):
         path = tmp_path / (PREFIX + name)
         path.mkdir()
         (path / "job.pt").write_bytes(b"the user's data")
         if owner is not None:
-            (path / "owner.json").write_text(json.dumps(owner.to_dict()))
+            write_owner(path, owner)
         if age:
             os.utime(path, (time.time() - age, time.time() - age))
         return path
 
     stale = folder("dead", dead)
-    reused = folder("reused", Owner(os.getpid(), Owner.current().started - 1000))  # same pid, other process
-    mine = folder("alive", Owner.current())
+    reused = folder("reused", ProcessIdentity(os.getpid(), me.start - 1000))  # same pid, other process
+    mine = folder("alive", me)
     old_unowned = folder("old", age=3600)
     new_unowned = folder("new")        # being created by someone right now: owner.json comes next
     other = tmp_path / "unrelated-folder"
@@ -244,7 +246,7 @@ def test_the_next_start_removes_job_folders_whose_owner_died(tmp_path):
     try:
         assert not stale.exists() and not reused.exists() and not old_unowned.exists()
         assert mine.exists() and new_unowned.exists() and other.exists()
-        assert read_owner(created.path) == Owner.current()
+        assert read_owner(created.path) == me
         assert oct(created.path.stat().st_mode & 0o777) == "0o700"
     finally:
         created.remove()
@@ -252,8 +254,8 @@ def test_the_next_start_removes_job_folders_whose_owner_died(tmp_path):
 
 LIFELINE_PROBE = """
 import os, signal, sys, time
-import colabmagic.train.worker as worker
-from colabmagic.train.ddp_job import Owner
+import colabmagic.train.ddp.worker as worker
+from colabmagic.processes import ProcessIdentity
 
 worker.EXIT_GRACE = 1.0
 def stop(signum, frame):  # stands in for fit()'s handler: stop at the next step
@@ -262,7 +264,7 @@ def stop(signum, frame):  # stands in for fit()'s handler: stop at the next step
         print("stopped cleanly", flush=True)  # the deadline's exit prints nothing
         os._exit(0)  # as worker.py ends: no interpreter teardown
 signal.signal(signal.SIGINT, stop)
-worker.Lifeline(Owner.of(int(sys.argv[1]))).start()
+worker.Lifeline(ProcessIdentity.of(int(sys.argv[1]))).start()
 print("watching", flush=True)
 time.sleep(60)
 """
@@ -316,8 +318,8 @@ def test_a_worker_stops_when_its_kernel_or_its_agent_dies_even_without_a_death_s
 GROUP_PROBE = """
 import os, signal, sys, time
 import torch, torch.distributed as dist
-import colabmagic.train.worker as worker
-from colabmagic.train.ddp_job import Owner
+import colabmagic.train.ddp.worker as worker
+from colabmagic.processes import ProcessIdentity
 
 worker.EXIT_GRACE = 1.0
 rank = int(os.environ["RANK"])
@@ -325,7 +327,7 @@ if sys.argv[1] == "lifeline":
     def stop(signum, frame):  # stands in for fit()'s handler: stop at the next step (it never comes)
         print("stop requested", flush=True)
     signal.signal(signal.SIGINT, stop)
-    worker.Lifeline(Owner.of(os.getppid())).start()
+    worker.Lifeline(ProcessIdentity.of(os.getppid())).start()
 worker.join_group("cpu", 0)
 print("joined", flush=True)
 if rank == 1:  # a peer that hangs: it never reaches the collective
@@ -450,11 +452,11 @@ def test_a_loss_that_stops_being_finite_ends_every_rank_together(workdir):
 
 GIL_PROBE = """
 import re, sys, time
-import colabmagic.train.worker as worker
-from colabmagic.train.ddp_job import Owner
+import colabmagic.train.ddp.worker as worker
+from colabmagic.processes import ProcessIdentity
 
 worker.HANG_SECONDS = 1.5
-worker.Lifeline(Owner.of(int(sys.argv[1]))).start()
+worker.Lifeline(ProcessIdentity.of(int(sys.argv[1]))).start()
 print("watching", flush=True)
 time.sleep(0.5)  # the watcher re-arms the switch a few times
 re.match(r"(a+)+$", "a" * 64 + "b")  # a C call that holds the GIL for ever: no Python thread runs again

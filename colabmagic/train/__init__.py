@@ -57,7 +57,7 @@ def train(model: "str | TrainConfig | nn.Module", dataset: "str | Dataset | None
     plan = make_plan(config, dataset=dataset_object, arrays=data, model=module, wall_start=wall_start)
     observers = [TensorBoardWriter(), *(callbacks or ())]
     if plan.config.distributed and not plan.finished:
-        from .launch import launch
+        from .ddp.launch import launch
 
         result = launch(plan, observers)
     else:

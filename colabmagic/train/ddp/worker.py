@@ -1,6 +1,6 @@
-"""One DDP process of a `--devices N` run: `torchrun ... -m colabmagic.train.worker JOB`.
+"""One DDP process of a `--devices N` run: `torchrun ... -m colabmagic.train.ddp.worker JOB`.
 
-launch.py writes JOB (ddp_job.py: config, dataset tensors, initial weights, run folders) and starts
+launch.py writes JOB (job.py: config, dataset tensors, initial weights, run folders) and starts
 torchrun; each worker joins the process group (nccl on CUDA, one GPU per local rank; gloo on the
 CPU), rebuilds the plan from JOB and runs the ordinary loop with a `Distributed` handle. Rank 0
 streams its callback events to a file the launcher replays; at the end local rank 0 of every node
@@ -22,7 +22,7 @@ even while the main thread runs no Python code; the SIGTERM handler takes no loc
 deadlock when it interrupts itself; and every collective gives up after COLLECTIVE_TIMEOUT.
 
 The same watcher passes on a stop the launcher asks for (request_stop() in the kernel, e.g. the
-session expiring; ddp_job.write_stop): it calls request_stop() here with the launcher's reason, and
+session expiring; outcome.write_stop): it calls request_stop() here with the launcher's reason, and
 the ranks stop as for an interrupt, the reason in the message.
 """
 
@@ -43,14 +43,17 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from ..errors import TrainingDiverged, TrainingInterrupted
-from .checkpoint import RunFolders, load_checkpoint
-from .config import TrainConfig
-from .ddp_job import EventLog, Owner, read_job, read_stop, write_diverged, write_outcome
-from .device import autocast_dtype
-from .loop import Distributed, derive_seed, fit, request_stop
-from .models import build_model
-from .plan import Plan
+from ...errors import TrainingDiverged, TrainingInterrupted
+from ...processes import ProcessIdentity
+from ..checkpoint import RunFolders, load_checkpoint
+from ..config import TrainConfig
+from ..device import autocast_dtype
+from ..loop import Distributed, derive_seed, fit, request_stop
+from ..models import build_model
+from ..plan import Plan
+from .events import EventLog
+from .job import read_job
+from .outcome import read_stop, write_diverged, write_outcome
 
 WATCH_SECONDS = 0.2  # how often a worker checks that its kernel and its agent still run
 EXIT_GRACE = 5.0     # seconds a stop may take (next sync step, checkpoint) before the worker just exits
@@ -131,7 +134,7 @@ def worker_plan(job: dict[str, Any], device: torch.device) -> Plan:
 class Lifeline:
     """Stops this worker when its kernel or its torchrun agent dies (see the module docstring)."""
 
-    def __init__(self, owner: Owner, stop_file: str | None = None):
+    def __init__(self, owner: ProcessIdentity, stop_file: str | None = None):
         self.owner = owner
         self.parent = os.getppid()
         self.stop_file = stop_file

@@ -2,25 +2,25 @@
 
 The notebook process has already resolved everything (plan.py): config, dataset, initial weights
 (seeded, or the checkpoint's on resume) and run folders. `launch` writes that job to a private
-temporary folder, starts `python -m torch.distributed.run ... -m colabmagic.train.worker JOB` in a
+temporary folder, starts `python -m torch.distributed.run ... -m colabmagic.train.ddp.worker JOB` in a
 session of its own, and while it runs replays rank 0's callback events (a JSON-lines file the
 worker appends to) to this process's callbacks: the progress bar, the live chart and the
 TensorBoard writer see what they would see in a single-process run. At the end rank 0's final
 weights are loaded into `plan.model`, which `TrainResult.model` returns.
 
-The job folder's files (job, events, outcome) are ddp_job.py's: it writes and reads both sides.
+The job folder's files (job, events, outcome) are this package's: each module writes and reads both sides.
 
 A kernel that dies (kill -9, a crash, a restart) takes the run with it: torchrun's agent gets
 SIGTERM the moment its parent dies (Linux PR_SET_PDEATHSIG, armed by a few lines that run before
 exec'ing torchrun) and stops its workers; the workers also watch the kernel's pid themselves
 (worker.py), which covers systems without PR_SET_PDEATHSIG and an agent that died first. The job
-folder left behind is removed at the next start (ddp_job.remove_stale).
+folder left behind is removed at the next start (job.remove_stale).
 
 A kernel interrupt (the first KeyboardInterrupt) is passed to torchrun's agent only, which
 forwards it once to every worker: the ranks agree to stop at the same step, rank 0 writes a
 checkpoint, and TrainingInterrupted says how to resume. A second interrupt kills the workers.
 request_stop() (the session expiring) reaches a launch too: it is registered with the loop's
-runs, and wait() passes the request to the workers as a file (ddp_job.write_stop) that carries the
+runs, and wait() passes the request to the workers as a file (outcome.write_stop) that carries the
 reason, so the stop message says why ("stopped (the session's time limit was reached)").
 
 Several machines: every node runs the same `%train` line with its own `--node-rank`
@@ -37,18 +37,20 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 import torch
 
-from ..errors import DeviceError, TrainingDiverged, TrainingInterrupted
-from .callbacks import Callback
-from .ddp_job import EventReplay, JobFolder
-from .loop import StopRequest, registered
-from .notes import tell
-from .outcome import data_fields
-from .plan import Plan
-from .result import TrainResult
+from ...errors import DeviceError, TrainingDiverged, TrainingInterrupted
+from ..callbacks import Callback
+from ..loop import StopRequest, registered
+from ..notes import tell
+from ..outcome import data_fields
+from ..plan import Plan
+from ..result import TrainResult
+from .events import EventReplay
+from .job import JobFolder
+from .outcome import Outcome, read_outcome, write_stop
 
 POLL_SECONDS = 0.05   # how often the event file is read while the workers run
 OUTPUT_TAIL = 40      # lines of worker output shown when a run fails
@@ -102,17 +104,17 @@ def launch(plan: Plan, callbacks: Iterable[Callback] = ()) -> TrainResult:
             with registered(stop):  # request_stop() reaches this run as it reaches a fit()
                 wait(process, replay, stop, folder)
         replay.read()
-        outcome = folder.read_outcome()
+        outcome = read_outcome(folder.result)
         if outcome is None:
             raise RuntimeError(f"torchrun exited with code {process.returncode} before rank 0 reported a "
                                f"result; its last output:\n{folder.output_tail(OUTPUT_TAIL)}")
-        if outcome.get("diverged"):
-            raise TrainingDiverged(outcome["diverged"])
+        if outcome.diverged is not None:
+            raise TrainingDiverged(outcome.diverged)
         result = make_result(plan, outcome, folder.read_weights())
         for callback in callbacks:
             callback.on_train_end(result)
-        if outcome["interrupted"]:
-            raise TrainingInterrupted(outcome["message"], result, where=outcome["where"], resume=outcome["resume"])
+        if outcome.interrupted:
+            raise TrainingInterrupted(outcome.message, result, where=outcome.where, resume=outcome.resume)
         return result
     finally:
         folder.remove()
@@ -146,7 +148,7 @@ def torchrun_command(plan: Plan, job) -> list[str]:
     else:
         command.append("--standalone")  # a free local port, nothing to configure
     command.append(f"--log-dir={Path(job).parent / 'torchelastic'}")  # else a torchelastic_* folder stays in temp
-    return command + ["-m", "colabmagic.train.worker", str(job)]
+    return command + ["-m", "colabmagic.train.ddp.worker", str(job)]
 
 
 def guarded(command: list[str]) -> list[str]:
@@ -164,7 +166,7 @@ def wait(process: subprocess.Popen, replay: EventReplay, stop: StopRequest, fold
             while process.poll() is None:
                 replay.read()
                 if stop.requested and not passed_on:
-                    folder.write_stop(stop.reason)
+                    write_stop(folder.stop, stop.reason)
                     passed_on = True
                 time.sleep(POLL_SECONDS)
             return
@@ -178,13 +180,13 @@ def wait(process: subprocess.Popen, replay: EventReplay, stop: StopRequest, fold
                 raise
 
 
-def make_result(plan: Plan, outcome: dict[str, Any], weights: dict[str, torch.Tensor] | None) -> TrainResult:
+def make_result(plan: Plan, outcome: Outcome, weights: dict[str, torch.Tensor] | None) -> TrainResult:
     """Rank 0's TrainResult with the trained weights loaded into plan.model (on plan.device)."""
     model = plan.model
     if weights is not None:
         model.load_state_dict(weights)
     model.to(plan.device).eval()
-    values = dict(outcome["result"])
+    values = dict(outcome.result)
     values["wall_seconds"] = time.perf_counter() - plan.wall_start  # includes starting the processes
     # what predict() and save() need: this process's plan has it, the workers' JSON has not
     return TrainResult(model=model, **values, **data_fields(plan))
