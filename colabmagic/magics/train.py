@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shlex
-
 from IPython.core.error import UsageError
 from IPython.core.magic import line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from ..train.resume import resume_line
 from .base import ColabMagics, output_arguments, reports_errors
 
 
@@ -49,6 +48,11 @@ class TrainMagics(ColabMagics):
     @argument("--nnodes", type=int, help="torchrun: number of nodes.")
     @argument("--node-rank", type=int, help="torchrun: this node's rank.")
     @argument("--rdzv-endpoint", help="torchrun: HOST:PORT of the rendezvous.")
+    @argument("--background", action="store_true",
+              help="Train in a process of its own that outlives this kernel and the browser; returns once planned.")
+    @argument("--jobs", action="store_true", help="List the background runs on this machine.")
+    @argument("--attach", metavar="NAME", help="Follow a background run live (interrupt to detach: it goes on).")
+    @argument("--stop", metavar="NAME", help="Stop a background run at its next step, with a checkpoint.")
     @argument("--quiet", action="store_true", help="No live view: print only the summary.")
     @output_arguments
     @reports_errors
@@ -63,6 +67,14 @@ class TrainMagics(ColabMagics):
 
         if args.list:
             return self.deliver(catalogue(), args)
+        if args.jobs:
+            from ..train.background import jobs
+
+            return self.deliver(jobs(), args, show=True)
+        if args.attach:
+            return self.attach(args)
+        if args.stop:
+            return self.stop(args)
         if args.load:
             from ..train import load
 
@@ -73,6 +85,8 @@ class TrainMagics(ColabMagics):
         if args.data and args.dataset:
             raise UsageError(f"--data {' '.join(args.data)} trains on notebook variables: drop {args.dataset!r}, "
                              "or drop --data to train on it")
+        if args.background:
+            return self.background(line, args)
         try:
             with _session_stops_training(), magic_wording():  # the core's `lr=` reads `--lr` here
                 result = train(args.model, args.dataset, data=self.arrays(args.data),
@@ -85,6 +99,56 @@ class TrainMagics(ColabMagics):
             return self.deliver(stopped.result, args, show=False)
         # the run's notes (a renamed run, resized images, ...) were printed as it started: magic_wording
         return self.deliver(result, args, show=True)
+
+    def background(self, line, args):
+        from ..train import TrainConfig
+        from ..train.background import start
+        from ..train.wording import magic_wording
+
+        if args.data:
+            raise UsageError("--background trains a named dataset or a file: --data arrays live in this kernel; "
+                             "save them (e.g. np.savez) and pass the path")
+        with magic_wording():
+            run = start(TrainConfig.from_dict({"model": args.model, **({"dataset": args.dataset} if args.dataset else {}),
+                                               **config_options(args)}), line=line)
+        _session_stops_background(run)
+        job = run.job
+        print(f"{run.name} trains in the background (pid {job.pid}, {job.device}): it goes on if this kernel or the "
+              f"browser goes. Follow it with %train --attach {run.name}, list runs with %train --jobs, "
+              f"stop it with %train --stop {run.name}")
+        return run if args.output else None
+
+    def attach(self, args):
+        from ..errors import TrainingInterrupted
+        from ..train.background import find
+        from ..train.progress import default_views
+
+        run = find(args.attach)
+        try:
+            result = run.attach(default_views(args.quiet))
+        except KeyboardInterrupt:
+            print(f"Detached from {run.name}: it goes on (%train --attach {run.name} follows it again)")
+            return None
+        except TrainingInterrupted as stopped:
+            spec = run.folder.spec()
+            print(f"{stopped.where} Resume with:\n    {resume_line(spec.line if spec else '', stopped.resume)}")
+            return None
+        return self.deliver(result, args, show=True)
+
+    def stop(self, args):
+        from ..train.background import find
+        from ..train.background.records import RUNNING, STARTING
+
+        run = find(args.stop)
+        if run.state not in (STARTING, RUNNING):
+            raise UsageError(f"{run.name} is not running ({run.state}): nothing to stop")
+        outcome = run.stop()
+        spec = run.folder.spec()
+        if outcome is not None and outcome.where:
+            print(f"{outcome.where} Resume with:\n    {resume_line(spec.line if spec else '', outcome.resume)}")
+        else:
+            print(f"{run.name} ended: {run.state}")
+        return None
 
     def arrays(self, names):
         if names is None:
@@ -106,20 +170,27 @@ def config_options(args) -> dict:
             if f.name not in skip and getattr(args, f.name, None) is not None}
 
 
-def resume_line(line: str, resume: dict | None) -> str:
-    """The user's own %train line with --resume (and the run's actual name when a clash renamed it)."""
-    tokens = [t for t in shlex.split(line) if t != "--resume"]
-    name = (resume or {}).get("name")
-    if name is not None:
-        if "--name" in tokens:
-            tokens[tokens.index("--name") + 1] = name
-        else:
-            tokens += ["--name", name]
-    return "%train " + shlex.join(tokens + ["--resume"])
-
-
 SESSION_STOP = "stopped (the session's time limit was reached)"
 STOP_RETRY_SECONDS = 0.05  # how often an expiry that came while %train was still planning asks again
+
+
+def _session_stops_background(run) -> None:
+    """The session's limit stops this kernel's background run as it stops a foreground one (at the
+    next step, with a checkpoint); `--on-expire shutdown` then ends the kernel, not the run."""
+    from .. import session
+    from ..train.background.records import RUNNING, STARTING
+
+    current = session.current()
+    if current is None:
+        return
+
+    def stop_background(*_) -> int:
+        if run.state not in (STARTING, RUNNING):
+            return 0
+        run.stop(SESSION_STOP, wait=False)
+        return 1
+
+    current.add_expiry_hook(stop_background)
 
 
 def _session_stops_training():

@@ -32,7 +32,7 @@ __all__ = ["Callback", "Progress", "RunInfo", "TrainConfig", "TrainResult", "lis
 
 def train(model: "str | TrainConfig | nn.Module", dataset: "str | Dataset | None" = None, *,
           data: tuple[Any, Any] | None = None, callbacks: Iterable[Callback] | None = None,
-          **options: Any) -> TrainResult:
+          background: bool = False, **options: Any) -> TrainResult:
     """Train a model template on a dataset and return a TrainResult.
 
     model:     a template name (`%train --list`), a TrainConfig, or your own nn.Module
@@ -40,10 +40,17 @@ def train(model: "str | TrainConfig | nn.Module", dataset: "str | Dataset | None
                ignored when `data=(X, y)` gives arrays (the run's dataset is then named "arrays")
     callbacks: observers of the run (progress views, ...); the TensorBoard writer is always added
     options:   TrainConfig fields, e.g. epochs=5, lr=0.1, device="cuda", resume=True
+    background: train in a process of its own that outlives this kernel; returns a BackgroundRun
+               (wait(), attach(), stop()) once the run is planned (train/background/)
 
     Raises ConfigError, DeviceError, DataError or CheckpointError (nothing written to disk yet),
     and TrainingInterrupted after a KeyboardInterrupt (the message says how to resume).
     """
+    if background:
+        from .background.run import refuse_objects, start
+
+        refuse_objects(model, dataset, data)
+        return start(_config(model, dataset, None, options)[0])
     wall_start = time.perf_counter()
     require_train_extra(TRAIN_NEEDS)
     from .loop import fit

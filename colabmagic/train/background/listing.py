@@ -1,0 +1,163 @@
+"""`%train --jobs`: the background runs on this machine, with their progress read from their events."""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..progress import format_seconds
+from .records import DEAD, FINISHED, RUNNING, STARTING, STOPPED, JobFolder, job_folders
+
+KEEP_ENDED_SECONDS = 7 * 24 * 3600  # an ended run's job folder is listed for a week, then removed
+BEST_OF = ("val_accuracy", "test_accuracy", "train_accuracy")  # the metric "best" means, first found
+
+
+@dataclass
+class JobRow:
+    name: str
+    state: str
+    epoch: str          # "3/10"
+    steps: int          # global steps done
+    best: str           # "val_accuracy 0.9812"
+    elapsed: float      # seconds
+    eta: float | None   # seconds, while running
+    device: str
+    pid: int
+    run_dir: str
+    line: str           # the %train line it started from ("" from Python)
+    resume: dict | None  # a stopped run's resume options
+
+    @property
+    def resumable(self) -> bool:
+        return self.state in (STOPPED, DEAD) and bool(self.run_dir) and any(
+            (Path(self.run_dir) / "checkpoints").glob("*.pt"))
+
+
+@dataclass
+class JobsTable:
+    rows: list[JobRow]
+
+    def running(self) -> list[JobRow]:
+        return [row for row in self.rows if row.state in (STARTING, RUNNING)]
+
+    def __str__(self) -> str:
+        if not self.rows:
+            return "No background runs on this machine (start one with %train ... --background)."
+        header = ("name", "state", "epoch", "steps", "best", "elapsed", "ETA", "device", "pid")
+        lines = [header] + [(r.name or "(starting)", r.state, r.epoch, str(r.steps), r.best, format_seconds(r.elapsed),
+                             format_seconds(r.eta) if r.eta is not None else "", r.device, str(r.pid))
+                            for r in self.rows]
+        widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+        text = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines]
+        for row in self.rows:
+            if row.state == DEAD:
+                text.append(f"{row.name}: its process died; {_resume_hint(row)}")
+        return "\n".join(text)
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        if not self.rows:
+            return f"<p>{html.escape(str(self))}</p>"
+        cells = "".join(f"<th>{h}</th>" for h in ("name", "state", "epoch", "steps", "best", "elapsed", "ETA",
+                                                     "device", "pid"))
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
+                r.name, r.state, r.epoch, r.steps, r.best, format_seconds(r.elapsed),
+                format_seconds(r.eta) if r.eta is not None else "", r.device, r.pid)) + "</tr>"
+            for r in self.rows)
+        return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _resume_hint(row: JobRow) -> str:
+    if not row.resumable:
+        return "no checkpoint was written: start it again"
+    if row.line:
+        from ..resume import resume_line
+
+        return f"resume with: {resume_line(row.line, {'name': row.name})}"
+    return f"resume with: train(..., name={row.name!r}, resume=True, background=True)"
+
+
+def jobs(now: float | None = None) -> JobsTable:
+    """Every background run on this machine, oldest first; ended ones older than a week are removed."""
+    now = time.time() if now is None else now
+    rows = []
+    for folder in job_folders():
+        row = _row(folder, now)
+        if row is None:
+            continue
+        rows.append(row)
+    return JobsTable(rows)
+
+
+def _row(folder: JobFolder, now: float) -> JobRow | None:
+    state = folder.state()
+    job, outcome, spec = folder.job(), folder.outcome(), folder.spec()
+    if outcome is not None and now - outcome.ended_at > KEEP_ENDED_SECONDS:
+        folder.remove()
+        return None
+    if state == DEAD and now - folder.path.stat().st_mtime > KEEP_ENDED_SECONDS:
+        folder.remove()
+        return None
+    started = job.started_at if job else folder.path.stat().st_mtime
+    ended = outcome.ended_at if outcome else (None if state in (STARTING, RUNNING) else _last_write(folder))
+    progress, best = _progress(Path(job.run_dir) / "events.jsonl") if job and job.run_dir else (None, "")
+    epochs = job.epochs if job else 0
+    epoch = f"{progress['epoch'] + 1}/{epochs}" if progress else (f"0/{epochs}" if epochs else "")
+    steps = progress["global_step"] if progress else 0
+    elapsed = (ended or now) - started
+    eta = None
+    if state == RUNNING and progress and job.steps_per_epoch:
+        total = epochs * job.steps_per_epoch
+        done = steps - job.start_epoch * job.steps_per_epoch
+        if done > 0 and progress["elapsed_seconds"] > 0:
+            eta = max(0.0, (total - steps) * progress["elapsed_seconds"] / done)
+    if state == FINISHED and outcome and not best:
+        best = _best(outcome.metrics)
+    return JobRow(job.name if job else "", state, epoch, steps, best, elapsed, eta, job.device if job else "",
+                  job.pid if job else 0, job.run_dir if job else "", spec.line if spec else "",
+                  outcome.resume if outcome else None)
+
+
+def _last_write(folder: JobFolder) -> float:
+    job = folder.job()
+    paths = [folder.path] + ([Path(job.run_dir) / "events.jsonl"] if job and job.run_dir else [])
+    return max((p.stat().st_mtime for p in paths if p.exists()), default=time.time())
+
+
+def _progress(events: Path) -> tuple[dict | None, str]:
+    """The last progress event and the best epoch metric, read from the event stream."""
+    progress, metrics = None, []
+    try:
+        data = events.read_bytes()
+    except OSError:
+        return None, ""
+    for line in data.splitlines():
+        if b'"on_progress"' in line or b'"on_epoch_end"' in line:
+            try:
+                event = json.loads(line)
+            except ValueError:  # the line being written
+                continue
+            if event["hook"] == "on_progress":
+                progress = event["payload"]
+            else:
+                metrics.append(event["payload"]["metrics"])
+    best = ""
+    for name in BEST_OF:
+        values = [m[name] for m in metrics if name in m]
+        if values:
+            best = f"{name} {max(values):.4f}"
+            break
+    return progress, best
+
+
+def _best(metrics: dict[str, float]) -> str:
+    for name in BEST_OF:
+        if name in metrics:
+            return f"{name} {metrics[name]:.4f}"
+    return ""
