@@ -170,7 +170,7 @@ async def test_readings_run_off_the_event_loop(jp_fetch, state, monkeypatch):
 # ---------------------------------------------------------------- security
 
 
-@pytest.mark.parametrize("path", ["resources", "session", "runtime"])
+@pytest.mark.parametrize("path", ["resources", "session", "runtime", "jobs"])
 async def test_no_token_is_403(jp_fetch, path):
     code, _ = await error_of(jp_fetch(*API, path, headers={"Authorization": ""}))
     assert code == 403
@@ -580,6 +580,27 @@ async def test_enforcement_timer_runs_on_its_own(jp_serverapp, jp_fetch, kernel_
     finally:
         state._timer.stop()
     assert kernel_id not in jp_serverapp.kernel_manager
+
+
+# ---------------------------------------------------------------- background training runs
+
+async def test_jobs_lists_the_running_background_runs_for_the_toolbar(jp_fetch, tmp_path, monkeypatch):
+    """A real background run started in this state folder shows while it runs, and not once stopped."""
+    import asyncio
+
+    from colabmagic.train import train
+
+    monkeypatch.chdir(tmp_path)
+    assert await get_json(jp_fetch, "jobs") == {"jobs": []}
+    run = await asyncio.get_running_loop().run_in_executor(
+        None, functools.partial(train, "mlp", "digits", epochs=400, threads=1, background=True, name="badge"))
+    try:
+        (job,) = (await get_json(jp_fetch, "jobs"))["jobs"]
+        assert job["name"] == "badge" and job["state"] == "running" and job["epochs"] == 400
+        assert set(job) == {"name", "state", "epoch", "epochs", "steps", "best", "elapsed", "eta", "device"}
+    finally:
+        await asyncio.get_running_loop().run_in_executor(None, run.stop)
+    assert await get_json(jp_fetch, "jobs") == {"jobs": []}
 
 
 for _name, _test in list(globals().items()):

@@ -123,6 +123,8 @@ class RuntimeHandler(_Base):
 def handlers(base_url: str) -> list[tuple]:
     from jupyter_server.utils import url_path_join
 
+    from .jobs import JobsHandler
+
     api = url_path_join(base_url, "colabmagic", "api")
     return [
         (url_path_join(api, "resources"), ResourcesHandler),
@@ -130,4 +132,5 @@ def handlers(base_url: str) -> list[tuple]:
         (url_path_join(api, "session", KERNEL_ID), SessionHandler),
         (url_path_join(api, "runtime"), RuntimeHandler),
         (url_path_join(api, "runtime", KERNEL_ID), RuntimeHandler),
+        (url_path_join(api, "jobs"), JobsHandler),
     ]

@@ -1,3 +1,5 @@
+import { IJob } from './types';
+
 /**
  * Pure formatting and threshold logic of the toolbar (no JupyterLab imports: unit-tested by vitest).
  */
@@ -151,4 +153,29 @@ export function acceleratorLabel(metadata: {
   }
   const type = metadata.colab && metadata.colab.gpuType;
   return type ? `${metadata.accelerator} (${type})` : metadata.accelerator;
+}
+
+/** The badge's text and tooltip for the running runs; null when none runs (the badge hides). */
+export function describeJobs(
+  jobs: IJob[]
+): { text: string; title: string } | null {
+  if (jobs.length === 0) {
+    return null;
+  }
+  const progress = (job: IJob) =>
+    job.epochs > 0 ? `epoch ${job.epoch}/${job.epochs}` : job.state;
+  const text =
+    jobs.length === 1
+      ? `▶ ${jobs[0].name} · ${progress(jobs[0])}`
+      : `▶ ${jobs.length} runs`;
+  const lines = jobs.map(job => {
+    const eta = job.eta === null ? '' : `, ETA ${formatDuration(job.eta)}`;
+    const best = job.best ? `, ${job.best}` : '';
+    return `${job.name}: ${progress(job)}${best}${eta} on ${job.device}`;
+  });
+  const title = [
+    'Background training (%train --jobs lists them, --attach NAME follows one):',
+    ...lines
+  ].join('\n');
+  return { text, title };
 }

@@ -3,6 +3,7 @@ import { INotebookModel, NotebookPanel } from '@jupyterlab/notebook';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 import { Panel } from '@lumino/widgets';
 
+import { JobsBadge } from './jobs';
 import { ResourceBars, ResourceModel } from './resources';
 import { RuntimeButton } from './runtime';
 import { SessionCountdown } from './session';
@@ -28,9 +29,11 @@ export class ColabToolbar extends Panel {
       defaultLimit: () => settings.values.defaultLimit,
       onExpire: () => settings.values.onExpire
     });
+    this.jobs = new JobsBadge(() => settings.values.refreshRate);
     this.addWidget(this.bars);
     this.addWidget(this.runtime);
     this.addWidget(this.session);
+    this.addWidget(this.jobs);
     panel.sessionContext.kernelChanged.connect(this._onKernel, this);
     settings.changed.connect(this._show, this);
     this._show();
@@ -39,6 +42,7 @@ export class ColabToolbar extends Panel {
   readonly bars: ResourceBars;
   readonly runtime: RuntimeButton;
   readonly session: SessionCountdown;
+  readonly jobs: JobsBadge;
 
   dispose(): void {
     if (this.isDisposed) {

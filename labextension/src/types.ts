@@ -77,3 +77,16 @@ export interface ISelection {
   restart_needed: boolean;
   message: string;
 }
+
+/** One running background run, as GET /colabmagic/api/jobs gives it. */
+export interface IJob {
+  name: string;
+  state: string;
+  epoch: number;
+  epochs: number;
+  steps: number;
+  best: string;
+  elapsed: number;
+  eta: number | null;
+  device: string;
+}

@@ -30,6 +30,12 @@ class JobRow:
     line: str           # the %train line it started from ("" from Python)
     resume: dict | None  # a stopped run's resume options
 
+    def summary(self) -> dict:
+        """What the JupyterLab toolbar shows of a running run (plain JSON)."""
+        done, total = (int(x) for x in self.epoch.split("/")) if "/" in self.epoch else (0, 0)
+        return {"name": self.name, "state": self.state, "epoch": done, "epochs": total, "steps": self.steps,
+                "best": self.best, "elapsed": self.elapsed, "eta": self.eta, "device": self.device}
+
     @property
     def resumable(self) -> bool:
         return self.state in (STOPPED, DEAD) and bool(self.run_dir) and any(
@@ -83,26 +89,27 @@ def _resume_hint(row: JobRow) -> str:
     return f"resume with: train(..., name={row.name!r}, resume=True, background=True)"
 
 
-def jobs(now: float | None = None) -> JobsTable:
-    """Every background run on this machine, oldest first; ended ones older than a week are removed."""
+def jobs(now: float | None = None, *, prune: bool = True) -> JobsTable:
+    """Every background run on this machine, oldest first; with PRUNE, ended ones older than a week
+    are removed (the server extension only reads)."""
     now = time.time() if now is None else now
     rows = []
     for folder in job_folders():
-        row = _row(folder, now)
+        row = _row(folder, now, prune)
         if row is None:
             continue
         rows.append(row)
     return JobsTable(rows)
 
 
-def _row(folder: JobFolder, now: float) -> JobRow | None:
+def _row(folder: JobFolder, now: float, prune: bool) -> JobRow | None:
     state = folder.state()
     job, outcome, spec = folder.job(), folder.outcome(), folder.spec()
-    if outcome is not None and now - outcome.ended_at > KEEP_ENDED_SECONDS:
-        folder.remove()
-        return None
-    if state == DEAD and now - folder.path.stat().st_mtime > KEEP_ENDED_SECONDS:
-        folder.remove()
+    ended_long_ago = (outcome is not None and now - outcome.ended_at > KEEP_ENDED_SECONDS) or (
+        state == DEAD and now - folder.path.stat().st_mtime > KEEP_ENDED_SECONDS)
+    if ended_long_ago:
+        if prune:
+            folder.remove()
         return None
     started = job.started_at if job else folder.path.stat().st_mtime
     ended = outcome.ended_at if outcome else (None if state in (STARTING, RUNNING) else _last_write(folder))
