@@ -196,3 +196,12 @@ def test_the_sessions_limit_stops_a_background_run_with_a_checkpoint(shell, jobs
     clock.check(now=clock.clock() + 7200)
     wait_for(lambda: run.state == STOPPED)
     assert "the session's time limit was reached" in run.folder.outcome().message
+
+
+def test_a_ddp_run_in_the_background(jobs_here):
+    """--devices N detaches the same way: the background process is the launcher torchrun's workers watch."""
+    from colabmagic.train import train
+
+    run = train("mlp", "digits", epochs=2, devices=2, device="cpu", background=True)
+    result = run.wait()
+    assert run.state == FINISHED and result.metrics["test_accuracy"] > 0.8
