@@ -44,6 +44,10 @@ def test_what_the_kernel_writes_the_watchdog_and_a_later_kernel_read(folder):
     raw = json.loads(path.read_text())
     assert raw["record_format"] == "colabmagic-mount" and raw["record_version"] == state.VERSION
     assert raw["owner"] == os.getpid() and raw["mountpoint"] == str(root)
+    # version 1's keys: renaming or dropping one is a new major version (older readers would misread it)
+    assert set(raw) == {"record_format", "record_version", "mountpoint", "path", "mode", "owner", "owner_start",
+                        "remote", "readonly", "pid", "pid_start", "socket", "runtime", "workdir", "watchdog",
+                        "watchdog_start"}
     assert state.read(root) == record and record.kernel == ProcessIdentity.of(os.getpid())
     assert state.update(root, watchdog=None, watchdog_start=None) == path
     assert state.read(root).watchdog is None
