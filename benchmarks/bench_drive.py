@@ -39,7 +39,7 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve(kind: str, folder: Path):
-    from colabmagic import rclone
+    from colabmagic.drive import rclone
 
     port = free_port()
     proc = subprocess.Popen([rclone.binary(), "serve", kind, str(folder), "--addr", f"127.0.0.1:{port}",
@@ -138,7 +138,8 @@ def bench_extract(root: Path) -> Row | None:
 
 
 def bench_mount_read(root: Path) -> Row | None:
-    from colabmagic import drive, rclone
+    from colabmagic import drive
+    from colabmagic.drive import rclone
 
     if not Path("/dev/fuse").exists() or not (shutil.which("fusermount3") or shutil.which("fusermount")):
         print("(skipping the mount benchmark: no /dev/fuse or fusermount3)")

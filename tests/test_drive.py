@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from IPython.core.error import UsageError
 
-from colabmagic import drive, rclone
+from colabmagic import drive
+from colabmagic.drive import credentials, fuse, rclone, watchdog
 from colabmagic.errors import MountError
 
 from conftest import run_ok
@@ -36,7 +37,7 @@ def our_processes(marker: str) -> list[int]:
                 state = (entry / "stat").read_text().split()[2]
             except OSError:
                 continue
-            if ("rclone" in cmd or "colabmagic.drive_watchdog" in cmd) and marker in cmd and state != "Z":
+            if ("rclone" in cmd or watchdog.MODULE in cmd) and marker in cmd and state != "Z":
                 found.append(int(entry.name))
     return found
 
@@ -160,7 +161,7 @@ def test_a_mount_under_a_non_ascii_folder_completes(served, tmp_path):
     m = drive.mount(point, remote="served", mode="mount", timeout=60)
     assert time.monotonic() - started < 10
     assert (m.path / "hello.txt").read_text().startswith("hello")
-    assert drive._fuse_mounts_under(point) == [m.path]
+    assert fuse.mounts_under(point) == [m.path]
     drive.unmount(point)
     assert not fuse_mounts(str(tmp_path))
 
@@ -169,7 +170,7 @@ def test_a_mount_under_a_non_ascii_folder_completes(served, tmp_path):
                                        (b"/mnt/my\040drive", "/mnt/my drive"), (b"/a\134b\011c", "/a\\b\tc")])
 def test_mountinfo_paths_decode_as_the_file_system_names_them(raw, path):
     raw = raw.replace(b"\\303\\251", "é".encode()).replace(b"\\346\\226\\207", "文".encode())  # raw UTF-8 bytes
-    assert drive.mountinfo_path(raw) == Path(path)
+    assert fuse.mountinfo_path(raw) == Path(path)
 
 
 @needs_fuse
@@ -299,7 +300,7 @@ def test_guided_setup_writes_config_0600_and_never_shows_the_token(served, tmp_p
     token = json.dumps({"access_token": "ya29.SECRET", "token_type": "Bearer", "refresh_token": "1//R",
                         "expiry": "2030-01-01T00:00:00Z"})
     shown = []
-    spec, name, env = drive._resolve_remote(None, None, ask=lambda prompt: f"Paste this --->\n{token}\n<---End paste",
+    spec, name, env = credentials.resolve_remote(None, None, ask=lambda prompt: f"Paste this --->\n{token}\n<---End paste",
                                             show=shown.append)
     assert (spec, name, env) == ("gdrive:", "MyDrive", {})
     text = served.config.read_text()
@@ -308,7 +309,7 @@ def test_guided_setup_writes_config_0600_and_never_shows_the_token(served, tmp_p
     assert "http://127.0.0.1:53682/auth?state=" in shown[0]
     assert not any("SECRET" in line for line in shown)
     assert rclone.remotes() == {"gdrive": "drive"}
-    assert drive._resolve_remote(None, None, ask=None, show=print)[0] == "gdrive:"  # found next time
+    assert credentials.resolve_remote(None, None, ask=None, show=print)[0] == "gdrive:"  # found next time
 
 
 def test_service_account_key_is_checked(served, tmp_path):
@@ -319,13 +320,13 @@ def test_service_account_key_is_checked(served, tmp_path):
     key.write_text(json.dumps({"type": "service_account", "client_email": "x@y"}))
     key.chmod(0o644)
     with pytest.warns(UserWarning, match="chmod 600"):
-        assert drive._resolve_remote(None, key, None, print) == (
+        assert credentials.resolve_remote(None, key, None, print) == (
             ":drive:", "MyDrive", {"RCLONE_DRIVE_SERVICE_ACCOUNT_FILE": str(key), "RCLONE_DRIVE_SCOPE": "drive"})
 
 
 def test_drive_token_secret_goes_through_the_environment(served, monkeypatch):
     monkeypatch.setenv("DRIVE_TOKEN", '{"access_token": "x"}')
-    assert drive._resolve_remote(None, None, None, print) == (
+    assert credentials.resolve_remote(None, None, None, print) == (
         ":drive:", "MyDrive", {"RCLONE_DRIVE_TOKEN": '{"access_token": "x"}', "RCLONE_DRIVE_SCOPE": "drive"})
 
 

@@ -4,8 +4,7 @@
   rclone on PATH; none -> the exact pip line.
 - `remotes()` reads `rclone listremotes --long` (names and types only: no token ever passes
   through here); `add_remote()` appends a section to the config file, mode 0600, whole or not at all.
-- `authorize_drive()` is rclone's headless authorize flow: it shows the link, accepts the pasted
-  token (or catches the browser's redirect when the browser runs on this machine).
+- `cache_dir()` is where rclone's VFS cache and bisync's working files live (a cache, not state).
 - `RemoteControl` talks to a running `rclone mount --rc` over a unix socket (mode 0600 in a 0700
   folder): no TCP port, no password.
 """
@@ -23,13 +22,10 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
-import threading
-import time
 from pathlib import Path
-from typing import Callable
 
-from .files import write_atomically
-from .errors import MissingExtraError, MountError
+from ..errors import MissingExtraError, MountError
+from ..files import write_atomically
 
 MIN_VERSION = (1, 60)  # rclone bisync --resilient/--recover, vfs/queue
 
@@ -73,7 +69,7 @@ def run(args: list[str], *, env: dict | None = None, timeout: float = 120,
     signal to the caller's process group (Jupyter's interrupt, its shutdown SIGTERM, its kill) cannot
     stop it half-way through a file, which some remotes (WebDAV) would keep truncated; and a caller
     interrupted while waiting leaves it to finish. Whoever syncs next waits for it first
-    (drive._let_orphan_syncs_end). Its output goes to files, which never fill up as a pipe would."""
+    (orphans.let_syncs_end). Its output goes to files, which never fill up as a pipe would."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen([binary(), *args], stdout=out, stderr=err, text=True, env=_environ(env),
                                    stdin=subprocess.DEVNULL, start_new_session=finish_on_interrupt)
@@ -94,6 +90,11 @@ def run(args: list[str], *, env: dict | None = None, timeout: float = 120,
     if done.returncode != 0:
         raise MountError(f"rclone {args[0]} failed: {last_error(done.stderr)}")
     return done
+
+
+def cache_dir() -> Path:
+    """colabmagic's cache folder: rclone's VFS write cache (rclone-vfs/) and bisync's listings (bisync-*/)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")) / "colabmagic"
 
 
 def _environ(extra: dict | None) -> dict:
@@ -153,74 +154,6 @@ def add_remote(name: str, options: dict[str, str]) -> Path:
     write_atomically(path, write)
     os.chmod(path, 0o600)
     return path
-
-
-# --- the headless authorize flow -------------------------------------------------------------
-
-AUTH_URL = re.compile(r"(https?://127\.0\.0\.1:\d+/auth\?state=[\w-]+)")
-
-
-def authorize_drive(ask: Callable[[str], str], show: Callable[[str], None], *, wait: float = 300) -> str:
-    """Run `rclone authorize drive` and return the token JSON (never shown, never logged).
-
-    `show` receives the instructions with the link; `ask` (a hidden prompt) receives the pasted
-    token, or an empty answer once the browser on this machine said "Success".
-    """
-    proc = subprocess.Popen([binary(), "authorize", "drive", "--auth-no-open-browser"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
-    output: list[str] = []
-    reader = threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True)
-    reader.start()
-    try:
-        link = _wait_for(lambda: next((m.group(1) for line in list(output) if (m := AUTH_URL.search(line))), None),
-                         20, proc, reader)
-        show("Google Drive set-up (rclone's headless authorize flow):\n"
-             f"  1. Open {link} in a browser on this machine, sign in and allow access;\n"
-             "     when the page says Success, press Enter below.\n"
-             "  2. Browser on another machine? There run:  rclone authorize \"drive\"\n"
-             "     and paste the token it prints (the {...} line) below.")
-        answer = ask("Token (or Enter after Success): ").strip()
-        if not answer:
-            answer = _wait_for(lambda: _token_in("".join(output)), wait, proc, reader) or ""
-        token = _token_in(answer)
-        if token is None:
-            raise MountError("That is not an rclone token: paste the whole {\"access_token\": ...} line that "
-                             "`rclone authorize \"drive\"` prints")
-        return token
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _token_in(text: str) -> str | None:
-    for candidate in re.findall(r"\{.*?\}(?=\s*(?:<---|$))", text, flags=re.S) or [text]:
-        try:
-            value = json.loads(candidate.strip())
-        except ValueError:
-            continue
-        if isinstance(value, dict) and ("access_token" in value or "refresh_token" in value):
-            return json.dumps(value, separators=(",", ":"))
-    return None
-
-
-def _wait_for(probe, seconds: float, proc, reader: threading.Thread):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if (value := probe()) is not None:
-            return value
-        if proc.poll() is not None:
-            reader.join(5)  # it ends at the pipe's end: the last lines are in (a fixed sleep lost them under load)
-            if (value := probe()) is not None:
-                return value
-            raise MountError("rclone authorize stopped before it was done: run %mount_drive again")
-        time.sleep(0.05)
-    raise MountError(f"rclone authorize did not answer within {seconds:.0f} s: run %mount_drive again")
 
 
 # --- remote control over a unix socket --------------------------------------------------------
