@@ -14,7 +14,7 @@ from tornado import web
 
 from ..errors import ColabMagicError
 
-__all__ = ["ResourcesHandler", "RuntimeHandler", "SessionHandler", "handlers"]
+__all__ = ["JobsHandler", "ResourcesHandler", "RuntimeHandler", "SessionHandler", "handlers"]
 
 KERNEL_ID = r"(?P<kernel_id>[\w-]+)"
 
@@ -120,10 +120,19 @@ class RuntimeHandler(_Base):
         self.reply(await self.blocking(runtimes.choose, kernel_id, self.body()))
 
 
+class JobsHandler(_Base):
+    """GET: the background training runs still going on this machine (the toolbar's badge), read
+    from the same job folders `%train --jobs` reads."""
+
+    @web.authenticated
+    async def get(self):
+        from ..train.background.listing import running_jobs
+
+        self.reply({"jobs": await self.blocking(running_jobs)})
+
+
 def handlers(base_url: str) -> list[tuple]:
     from jupyter_server.utils import url_path_join
-
-    from .jobs import JobsHandler
 
     api = url_path_join(base_url, "colabmagic", "api")
     return [

@@ -102,6 +102,11 @@ def jobs(now: float | None = None, *, prune: bool = True) -> JobsTable:
     return JobsTable(rows)
 
 
+def running_jobs() -> list[dict]:
+    """The running runs as plain JSON, for the JupyterLab toolbar (nothing pruned: it only reads)."""
+    return [row.summary() for row in jobs(prune=False).running()]
+
+
 def _row(folder: JobFolder, now: float, prune: bool) -> JobRow | None:
     state = folder.state()
     job, outcome, spec = folder.job(), folder.outcome(), folder.spec()
