@@ -5,7 +5,9 @@ A process we start that must not outlive its kernel watches the kernel through t
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -21,6 +23,27 @@ def process_start(pid: int) -> int | None:
     if len(fields) < 20 or fields[0] in ("Z", "X"):
         return None
     return int(fields[19])
+
+
+def started_at(pid: int) -> float | None:
+    """PID's start in unix seconds (what psutil's create_time says), None when it is gone. For
+    records that name a process by that float; two starts within a second are the same process."""
+    ticks = process_start(pid)
+    return None if ticks is None else _boot_time() + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def same_start(pid: int, recorded: float) -> bool:
+    """Whether PID is still the process that started at RECORDED unix seconds (see started_at)."""
+    now = started_at(pid)
+    return now is not None and abs(now - recorded) < 1.0
+
+
+@lru_cache(maxsize=1)
+def _boot_time() -> float:
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith("btime "):
+            return float(line.split()[1])
+    raise OSError("no btime in /proc/stat")
 
 
 @dataclass(frozen=True)

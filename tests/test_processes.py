@@ -28,3 +28,17 @@ def test_an_identity_is_alive_only_while_that_very_process_runs():
     assert not identity.alive()                                        # a zombie counts as gone
     child.wait()
     assert not identity.alive() and ProcessIdentity.of(child.pid) is None
+
+
+def test_started_at_is_what_psutil_calls_create_time():
+    import psutil
+
+    from colabmagic.processes import same_start, started_at
+
+    child = subprocess.Popen(["sleep", "30"])
+    assert abs(started_at(child.pid) - psutil.Process(child.pid).create_time()) < 0.05
+    assert same_start(child.pid, psutil.Process(child.pid).create_time())
+    assert not same_start(child.pid, psutil.Process(child.pid).create_time() - 5)
+    child.kill()
+    child.wait()
+    assert started_at(child.pid) is None and not same_start(child.pid, 0.0)

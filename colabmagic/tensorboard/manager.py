@@ -37,6 +37,8 @@ from typing import Callable
 
 from ..files import NewerRecord, decode_record, encode_record, read_small_file, record_fields, state_dir, write_atomically
 from ..errors import ConfigError, DataError, require
+from ..processes import same_start
+from ..processes import started_at as process_started_at
 
 DEFAULT_LOGDIR = "runs"      # where %train writes (train/checkpoint.py's RUNS_ROOT)
 HOST = "127.0.0.1"           # every instance binds loopback only; browsers come through Jupyter
@@ -74,7 +76,7 @@ class Instance:
     pid: int
     logdir: str                 # absolute, as TensorBoard reports it on /data/logdir
     started_at: float           # unix s
-    create_time: float          # the process's start as psutil sees it: guards against pid reuse
+    create_time: float          # the process's start (processes.started_at): guards against pid reuse
     owner_pid: int | None       # the kernel it ends with; None = kept (--keep)
     version: str = ""
     log: str = ""               # TensorBoard's own output
@@ -158,14 +160,7 @@ def _alive(instance: Instance) -> bool:
     child = _children.get(instance.pid)
     if child is not None:  # our own child: its pid cannot be reused before we reap it
         return child.poll() is None
-    import psutil
-
-    try:
-        process = psutil.Process(instance.pid)
-        return (process.status() != psutil.STATUS_ZOMBIE
-                and abs(process.create_time() - instance.create_time) < 1.0)
-    except psutil.Error:
-        return False
+    return same_start(instance.pid, instance.create_time)  # a zombie counts as gone
 
 
 def instances(registered: list[Instance] | None = None) -> list[Instance]:
@@ -367,7 +362,6 @@ def start(logdir: str | os.PathLike = DEFAULT_LOGDIR, port: int | None = None, *
 
 
 def _launch(path: str, port: int, *, keep: bool, timeout: float):
-    import psutil
 
     owner = None if keep else os.getpid()
     log = _log(port)
@@ -391,10 +385,7 @@ def _launch(path: str, port: int, *, keep: bool, timeout: float):
             log.unlink(missing_ok=True)
             return StartFailed(None, str(err))
     _children[process.pid] = process
-    try:
-        create_time = psutil.Process(process.pid).create_time()
-    except psutil.Error:
-        create_time = started_at
+    create_time = process_started_at(process.pid) or started_at
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         code = process.poll()

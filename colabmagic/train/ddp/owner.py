@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from ...files import decode_record, read_small_file, write_record
-from ...processes import ProcessIdentity
+from ...processes import ProcessIdentity, same_start
 
 OWNER_RECORD = "colabmagic-ddp-owner"
 # 2: {pid, start} in clock ticks after boot (processes.py). 1 (no record keys): {pid, started}, the
@@ -21,17 +21,10 @@ OWNER_VERSION = 2
 
 
 class LegacyOwner(ProcessIdentity):
-    """A version 1 owner: judged by psutil's create_time, as the colabmagic that wrote it did."""
+    """A version 1 owner: its start in unix seconds, as psutil's create_time gives it."""
 
     def alive(self) -> bool:
-        import psutil
-
-        try:
-            return abs(psutil.Process(self.pid).create_time() - self.start) < 1.0
-        except (psutil.NoSuchProcess, psutil.ZombieProcess):
-            return False
-        except psutil.AccessDenied:  # exists, another user's: not ours to judge
-            return True
+        return same_start(self.pid, self.start)
 
 
 def current_owner() -> ProcessIdentity:
