@@ -43,21 +43,21 @@ DURATION_HELP = "use a duration like 90m, 2h or 1h30m"
 _DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?:in)?)?(?:(\d+(?:\.\d+)?)s)?")
 
 
-def parse_duration(text, *, most: float = YEAR, help: str = DURATION_HELP) -> float:
+def parse_duration(text, *, most: float = YEAR, hint: str = DURATION_HELP) -> float:
     """'90m', '2h', '1h30m', '45s', '1.5h', '2h 15m' (or a number of seconds) -> seconds, more
-    than 0 and at most MOST. Anything else: one-line ConfigError ending in HELP."""
+    than 0 and at most MOST. Anything else: one-line ConfigError ending in HINT."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         seconds = float(text)
     else:
         spec = str(text).strip().lower().replace(" ", "")
         match = _DURATION.fullmatch(spec)
         if not spec or not match or not any(match.groups()):
-            raise ConfigError(f"Unknown duration {str(text)!r}: {help}")
+            raise ConfigError(f"Unknown duration {str(text)!r}: {hint}")
         hours, minutes, secs = (float(g) if g else 0.0 for g in match.groups())
         seconds = hours * 3600 + minutes * 60 + secs
     if not 0 < seconds <= most:  # also refuses inf and nan (1e400, or 400 nines of hours)
         raise ConfigError(f"A duration must be more than 0 and at most {most // 86400:.0f} days, "
-                          f"not {shown(text, 40)!r}: {help}")
+                          f"not {shown(text, 40)!r}: {hint}")
     return seconds
 
 

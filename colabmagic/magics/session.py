@@ -35,10 +35,7 @@ class SessionMagics(ColabMagics):
                 print("Session clock stopped: no limit, no state file.")
             return None
         changes = changes_from(args)
-        s = clock.current()
-        if s is None:
-            s = clock.start(**{k: v for k, v in changes.items() if k in ("limit", "on_expire")})
-            changes.pop("limit", None)
+        s = clock.start(**{k: v for k, v in changes.items() if k in ("limit", "on_expire")})  # or the running one
         _wire(self.shell, s)
         s.apply(changes)
         if not args.quiet:

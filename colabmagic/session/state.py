@@ -26,7 +26,7 @@ from typing import Mapping
 
 from .. import units
 from ..errors import ConfigError, shown
-from ..files import NewerRecord, locked, read_record, state_dir, write_record
+from ..files import NewerRecord, locked, read_record, record_fields, state_dir, write_record
 
 __all__ = ["ACTIONS", "DEFAULT_LIMIT", "SHUTDOWN_GRACE", "SessionState", "checked_action", "checked_limit",
            "parse_limit", "read_state", "state_lock", "state_path", "write_state"]
@@ -47,16 +47,14 @@ def parse_limit(text) -> float | None:
     """A limit as typed: '90m', '2h', '1h30m' or seconds -> seconds; 'none' -> None (no limit)."""
     if isinstance(text, str) and text.strip().lower().replace(" ", "") == "none":
         return None
-    return units.parse_duration(text, help=LIMIT_HELP)
+    return units.parse_duration(text, hint=LIMIT_HELP)
 
 
 def checked_limit(limit) -> float | None:
     """A limit given as a value (seconds, a text, or None): seconds or None; else ConfigError."""
     if limit is None:
         return None
-    if isinstance(limit, str):
-        return parse_limit(limit)
-    if isinstance(limit, bool) or not isinstance(limit, (int, float)):
+    if isinstance(limit, bool) or not isinstance(limit, (str, int, float)):
         raise ConfigError(f"a session limit must be a duration > 0 or none, not {shown(limit, 40)!r}: {LIMIT_HELP}")
     return parse_limit(limit)
 
@@ -117,7 +115,7 @@ class SessionState:
         if not isinstance(values, dict):
             return None
         try:
-            return cls(**{k: v for k, v in values.items() if k in _FIELDS})
+            return cls(**record_fields(cls, values))
         except (TypeError, ValueError):
             return None
 
@@ -178,9 +176,6 @@ class SessionState:
         if "extend" in changes:
             state = state.extended(changes["extend"], now)
         return state
-
-
-_FIELDS = frozenset(field.name for field in dataclasses.fields(SessionState))
 
 
 def _number(value, least: float, most: float) -> bool:
