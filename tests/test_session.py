@@ -62,37 +62,17 @@ def usage_error(shell, line: str) -> str:
 # ---------------------------------------------------------------- durations
 
 
-@pytest.mark.parametrize("text, seconds", [
-    ("90m", 5400), ("2h", 7200), ("1h30m", 5400), ("45s", 45), ("1.5h", 5400), ("2h 15m", 8100),
-    ("10min", 600), ("1h0m30s", 3630), (" 12H ", 43200), (600, 600), ("none", None), ("None", None),
-])
+@pytest.mark.parametrize("text, seconds", [("90m", 5400), (" 12H ", 43200), (600, 600), ("none", None), ("None", None)])
 def test_parse_limit(text, seconds):
-    assert parse_limit(text) == seconds
-    if seconds is not None:
-        assert units.parse_duration(text) == seconds
+    assert parse_limit(text) == seconds  # a duration (tests/test_units.py), or none for no limit
 
 
-@pytest.mark.parametrize("text", ["banana", "", "90", "m", "1d", "-5m", "h30m1", "1h-", "0m", 0, "1e3m"])
+@pytest.mark.parametrize("text", ["banana", "", "90", "1d", "-5m", "0m", 0, "1e3m", "9000h"])
 def test_parse_limit_refuses_anything_else_in_one_line(text):
     with pytest.raises(ConfigError) as err:
         parse_limit(text)
     message = str(err.value)
-    assert "\n" not in message and "90m, 2h or 1h30m" in message and "none for no limit" in message
-    with pytest.raises(ConfigError, match="90m, 2h or 1h30m$"):
-        units.parse_duration(text)
-
-
-def test_a_plain_duration_has_no_none_and_its_own_ceiling():
-    with pytest.raises(ConfigError, match="Unknown duration 'none'"):
-        units.parse_duration("none")
-    assert units.parse_duration("2h", most=7200) == 7200
-    with pytest.raises(ConfigError, match="at most 1 days"):
-        units.parse_duration("25h", most=86400)
-
-
-def test_formats():
-    assert [units.duration(s) for s in (5400, 600, 45, 43200, 3661, 0)] == ["1h30m", "10m", "45s", "12h", "1h1m", "0s"]
-    assert [units.clock(s) for s in (43199, 59, 0, -3)] == ["11:59:59", "0:00:59", "0:00:00", "0:00:00"]
+    assert "\n" not in message and message.endswith("use a duration like 90m, 2h or 1h30m (or none for no limit)")
 
 
 def test_the_countdown_in_numbers_and_words():

@@ -2,7 +2,8 @@
 
 - state.py:      SessionState, the record in the state file, and its rules (limit, extend, time
                  left, expiry, on_expire): the kernel's clock and the server extension follow them alike;
-- clock.py:      Session, one kernel's clock (injectable time): warnings, expiry hooks, activity;
+- clock.py:      Session, one kernel's clock (injectable time): warnings, expiry, activity;
+- events.py:     what it tells (warnings, the expiry notice) and the hooks and listeners that hear it;
 - state_file.py: the kernel's side of the state file (a server's change taken in, never written over);
 - timer.py:      the background thread that calls the clock when something is due;
 - kernel.py:     this kernel's process: its id, its start, and how a `shutdown` session ends it;
@@ -14,13 +15,13 @@ call in a kernel, which may run another colabmagic version: their names and argu
 """
 
 from .clock import Session
-from .events import SessionEvent
 from .countdown import WARN_AT, Countdown
+from .events import SessionEvent
 from .kernel import this_kernel_id
-from .state import (ACTIONS, DEFAULT_LIMIT, SHUTDOWN_GRACE, SessionState, checked_action, checked_limit, parse_limit,
+from .state import (ACTIONS, DEFAULT_LIMIT, SHUTDOWN_GRACE, SessionState, checked_action, parse_limit,
                     read_state, state_lock, state_path, write_state)
 from .wiring import apply, current, end, start, wire_cell_events
 
 __all__ = ["ACTIONS", "Countdown", "DEFAULT_LIMIT", "SHUTDOWN_GRACE", "Session", "SessionEvent", "SessionState",
-           "WARN_AT", "apply", "checked_action", "checked_limit", "current", "end", "parse_limit", "read_state",
+           "WARN_AT", "apply", "checked_action", "current", "end", "parse_limit", "read_state",
            "start", "state_lock", "state_path", "this_kernel_id", "wire_cell_events", "write_state"]

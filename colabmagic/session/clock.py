@@ -58,7 +58,7 @@ class Session:
         self._lock = threading.RLock()  # guards the state; never held across a file write or a hook
         self._idle = threading.Event()  # no cell runs: a shutdown waits for it
         self._idle.set()
-        self.file = StateFile(self, persist=persist)
+        self.file = StateFile(self, notify=self._notify, persist=persist)
         self.timer = SessionTimer(self)
         self._rearm(self.clock())
 

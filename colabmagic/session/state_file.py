@@ -21,8 +21,9 @@ __all__ = ["StateFile"]
 class StateFile:
     """One Session's state file (nothing is written when `persist` is false)."""
 
-    def __init__(self, session, *, persist: bool = True):
-        self.session = session  # a Session: its snapshot(), take_terms(), clock and notices
+    def __init__(self, session, *, notify, persist: bool = True):
+        self.session = session  # a Session: its kernel_id, clock, snapshot() and take_terms()
+        self.notify = notify
         self.persist = persist
         self.dirty = True  # the session changed since the last write
         self.written_at = float("-inf")  # the session clock's time of the last write
@@ -49,7 +50,7 @@ class StateFile:
                 return path
         except OSError as err:
             if not self._unsaved:
-                session._notify(f"Session state not saved ({err}); set {STATE_ENV} to a writable folder")
+                self.notify(f"Session state not saved ({err}); set {STATE_ENV} to a writable folder")
             self._unsaved = self.dirty = True
             return None
 
