@@ -47,8 +47,10 @@ class Session:
         self._state = SessionState(
             kernel_id=kernel_id or this_kernel_id(), pid=os.getpid(),
             started_at=kernel_started_at() if started_at is None else started_at,
-            limit_seconds=checked_limit(limit), on_expire=checked_action(on_expire),
-            last_activity=clock(), changed_by="kernel")
+            limit_seconds=checked_limit(limit), on_expire=checked_action(on_expire), changed_by="kernel")
+        # activity changes with every cell: plain attributes (no lock, no new state), put in at each write
+        self.last_activity = clock()
+        self.busy = False  # a cell is running
         self.grace = grace
         self._notify = notify or _print_notice
         self._shutdown = shutdown or end_kernel
@@ -67,8 +69,6 @@ class Session:
     limit_seconds = _field("limit_seconds")
     extended_seconds = _field("extended_seconds")
     on_expire = _field("on_expire")
-    last_activity = _field("last_activity")
-    busy = _field("busy")  # a cell is running
     expired = _field("expired")  # the expiry has run (until an extension or a new limit)
 
     @property
@@ -86,12 +86,12 @@ class Session:
 
     def idle_seconds(self, now: float | None = None) -> float:
         """Seconds since the last cell started; 0 while a cell runs."""
-        state = self._state
-        return 0.0 if state.busy else max(0.0, (self.clock() if now is None else now) - state.last_activity)
+        return 0.0 if self.busy else max(0.0, (self.clock() if now is None else now) - self.last_activity)
 
     def snapshot(self, now: float | None = None) -> SessionState:
         """The state as the state file holds it."""
-        return dataclasses.replace(self._state, updated_at=self.clock() if now is None else now)
+        return dataclasses.replace(self._state, last_activity=self.last_activity, busy=self.busy,
+                                   updated_at=self.clock() if now is None else now)
 
     def state(self, now: float | None = None) -> dict:
         """snapshot() as JSON values: what the server's silent execute reads back (servers of every
@@ -153,16 +153,14 @@ class Session:
     # ----- cell events (IPython's pre_run_cell / post_run_cell, wired by wiring.py)
 
     def cell_started(self, now: float | None = None) -> None:
-        with self._lock:
-            self._state = dataclasses.replace(self._state, last_activity=self.clock() if now is None else now,
-                                              busy=True)
+        self.last_activity = self.clock() if now is None else now
+        self.busy = True
         self._idle.clear()
         self.file.dirty = True
         self.timer.wake()  # the timer writes it, debounced: the cell does not wait for a file
 
     def cell_finished(self, now: float | None = None) -> None:
-        with self._lock:
-            self._state = dataclasses.replace(self._state, busy=False)
+        self.busy = False
         self._idle.set()
         self.file.dirty = True
         self.timer.wake()
