@@ -451,7 +451,8 @@ def _detail_text(d: Device) -> str:
 
 
 def _pending_path():
-    from .session import state_dir, this_kernel_id
+    from .files import state_dir
+    from .session import this_kernel_id
 
     kernel = this_kernel_id()
     if kernel.startswith("pid-"):

@@ -135,7 +135,7 @@ def test_the_session_expiring_stops_train_like_an_interrupt(shell, workdir, caps
     import colabmagic.session as session
 
     clock = session.Session(limit=3600, persist=False, notify=lambda message: None)
-    monkeypatch.setattr(session, "_current", clock)
+    monkeypatch.setattr(session.wiring, "_current", clock)
     # the session's timer thread would call check() when the limit passes; here a timer calls it at once
     shell.user_ns["expire"] = lambda: once_training(workdir, lambda: clock.check(now=clock.clock() + 7200))
     cell = textwrap.dedent("""
@@ -159,7 +159,7 @@ def test_the_session_expiring_stops_a_ddp_run_with_a_checkpoint_and_the_resume_l
     import colabmagic.session as session
 
     clock = session.Session(limit=3600, persist=False, notify=lambda message: None)
-    monkeypatch.setattr(session, "_current", clock)
+    monkeypatch.setattr(session.wiring, "_current", clock)
     checkpoints = workdir / "runs" / "mlp-digits" / "checkpoints"
     said = []  # what %train's expiry hook returns: how many runs it asked to stop
     add_hook = clock.add_expiry_hook

@@ -61,19 +61,80 @@ def test_a_typed_record_round_trips_and_follows_the_rules(tmp_path):
         files.read_record(path, "colabmagic-x", 2, Mount)
 
 
+# What the flat session.py of before (a kernel's Session, then the server's POSTs) wrote, byte for byte
+SESSION_BY_A_KERNEL_BEFORE = b"""{
+ "busy": false,
+ "changed_by": "kernel",
+ "expired": false,
+ "extended_seconds": 0.0,
+ "kernel_id": "k-old",
+ "last_activity": 1500.0,
+ "limit_seconds": 7200.0,
+ "notice": null,
+ "notice_at": null,
+ "on_expire": "shutdown",
+ "pid": 19072,
+ "record_format": "colabmagic-session",
+ "record_version": 1,
+ "started_at": 1000.0,
+ "updated_at": 1500.0
+}"""
+SESSION_BY_A_SERVER_BEFORE = b"""{
+ "changed_by": "server",
+ "extended_seconds": 600.0,
+ "kernel_id": "k-srv",
+ "last_activity": 2000.0,
+ "limit_seconds": 3600.0,
+ "on_expire": "warn",
+ "pid": 4242,
+ "record_format": "colabmagic-session",
+ "record_version": 1,
+ "started_at": 2000.0,
+ "updated_at": 2000.0
+}"""
+
+
+def version_1_reader_accepts(values: dict, kernel_id: str) -> bool:
+    """What a reader of before checked, field by field (more keys are ignored)."""
+    def number(key, optional=False, least=0.0, most=1e11):
+        value = values.get(key)
+        if value is None:
+            return optional
+        return not isinstance(value, bool) and isinstance(value, (int, float)) and least <= value <= most
+
+    return (values.get("kernel_id") == kernel_id and number("started_at")
+            and number("limit_seconds", optional=True, least=1e-9, most=366 * 86400)
+            and number("extended_seconds", optional=True, most=1e10) and number("last_activity", optional=True)
+            and values.get("on_expire", "warn") in ("warn", "shutdown")
+            and (values.get("pid") is None or (isinstance(values["pid"], int) and not isinstance(values["pid"], bool))))
+
+
 def test_session_state_both_directions(tmp_path, monkeypatch):
-    monkeypatch.setenv(session.STATE_ENV, str(tmp_path))
-    state = {"kernel_id": "k", "started_at": 100.0, "limit_seconds": 3600.0, "extended_seconds": 0.0,
-             "on_expire": "warn", "pid": 1}
+    monkeypatch.setenv(files.STATE_ENV, str(tmp_path))
+    # what the code of before wrote is read, by the kernel's clock and by the server alike
+    (tmp_path / "colabmagic-session-k-old.json").write_bytes(SESSION_BY_A_KERNEL_BEFORE)
+    (tmp_path / "colabmagic-session-k-srv.json").write_bytes(SESSION_BY_A_SERVER_BEFORE)
+    assert session.read_state("k-old") == session.SessionState(
+        kernel_id="k-old", pid=19072, started_at=1000.0, limit_seconds=7200.0, last_activity=1500.0,
+        on_expire="shutdown", updated_at=1500.0, changed_by="kernel")
+    assert session.read_state("k-srv") == session.SessionState(
+        kernel_id="k-srv", pid=4242, started_at=2000.0, limit_seconds=3600.0, extended_seconds=600.0,
+        last_activity=2000.0, updated_at=2000.0, changed_by="server")
+    # what this version writes, a reader of before reads: the same kind, version and fields
+    state = session.SessionState(kernel_id="k", started_at=100.0, limit_seconds=3600.0, pid=1,
+                                 last_activity=100.0, updated_at=100.0, changed_by="server")
     session.write_state(state)
     raw = json.loads((tmp_path / "colabmagic-session-k.json").read_text())
-    assert raw["record_format"] == "colabmagic-session" and raw["record_version"] == session.STATE_VERSION
+    assert raw["record_format"] == "colabmagic-session" and raw["record_version"] == 1
+    assert version_1_reader_accepts(raw, "k") and raw["changed_by"] == "server"
+    for before in (SESSION_BY_A_KERNEL_BEFORE, SESSION_BY_A_SERVER_BEFORE):
+        assert set(json.loads(before)) <= set(raw)
     assert session.read_state("k") == state
-    # a newer minor version added a field: read, the field ignored by the rules
+    # a newer minor version added a field: read, the field ignored
     (tmp_path / "colabmagic-session-k.json").write_text(json.dumps({**raw, "colour": "teal"}))
-    assert session.read_state("k")["limit_seconds"] == 3600.0
+    assert session.read_state("k") == state
     # a newer major version: not read (no session rather than a misread one)
-    (tmp_path / "colabmagic-session-k.json").write_text(json.dumps({**raw, "record_version": session.STATE_VERSION + 1}))
+    (tmp_path / "colabmagic-session-k.json").write_text(json.dumps({**raw, "record_version": 2}))
     assert session.read_state("k") is None
 
 

@@ -359,8 +359,8 @@ async def test_session_start_limit_extend_and_time_left(jp_fetch, kernel_id, clo
     body = await post_json(jp_fetch, "session", kernel_id, body={"action": "start", "limit": "2h"})
     assert body["started"] and body["limit_seconds"] == 7200 and body["time_left_seconds"] == 7200
     state = session.read_state(kernel_id)  # written through colabmagic.session, in its format
-    assert state["started_at"] == clock.now and state["limit_seconds"] == 7200 and state["on_expire"] == "warn"
-    assert state["changed_by"] == "server"
+    assert state.started_at == clock.now and state.limit_seconds == 7200 and state.on_expire == "warn"
+    assert state.changed_by == "server"
 
     clock.now += 3600
     body = await get_json(jp_fetch, "session", kernel_id)
@@ -439,20 +439,20 @@ async def test_a_kernels_own_session_is_changed_in_the_kernel(jp_fetch, real_ker
         body = await post_json(jp_fetch, "session", kid, body={"action": "start", "limit": "2h"})
         assert body["started"] and body["limit_seconds"] == 7200
         assert (await run("", l="s.current().limit_seconds"))["l"] == "7200.0"
-        assert session.read_state(kid)["limit_seconds"] == 7200
+        assert session.read_state(kid).limit_seconds == 7200
         body = await post_json(jp_fetch, "session", kid, body={"action": "extend", "seconds": 1800})
         assert body["extended_seconds"] == 1800 and 8990 < body["time_left_seconds"] <= 9000
         assert (await run("", e="s.current().extended_seconds"))["e"] == "1800.0"
         # the kernel's next activity rewrites the file (its timer, within a second): the extension stays
-        before = session.read_state(kid)["updated_at"]
+        before = session.read_state(kid).updated_at
         await run("s.current().cell_started(); s.current().cell_finished()")
         for _ in range(100):
             state = session.read_state(kid)
-            if state["updated_at"] > before:
+            if state.updated_at > before:
                 break
             await asyncio.sleep(0.05)
-        assert state["updated_at"] > before
-        assert state["extended_seconds"] == 1800 and state.get("changed_by") != "server"
+        assert state.updated_at > before
+        assert state.extended_seconds == 1800 and state.changed_by != "server"
         body = await post_json(jp_fetch, "session", kid, body={"action": "limit", "on_expire": "shutdown"})
         assert body["on_expire"] == "shutdown"
         assert (await run("", a="s.current().on_expire"))["a"] == "'shutdown'"
@@ -567,9 +567,8 @@ async def test_enforcement_timer_runs_on_its_own(jp_serverapp, jp_fetch, kernel_
 
     from colabmagic import session
 
-    session.write_state({"kernel_id": kernel_id, "pid": None, "started_at": 0.0, "limit_seconds": 1.0,
-                         "extended_seconds": 0.0, "last_activity": 0.0, "on_expire": "shutdown",
-                         "updated_at": 0.0})
+    session.write_state(session.SessionState(kernel_id=kernel_id, started_at=0.0, limit_seconds=1.0,
+                                             last_activity=0.0, on_expire="shutdown", updated_at=0.0))
     state.config.enforce_interval = 0.05
     state.start()
     try:

@@ -1,9 +1,11 @@
-"""colabmagic.session: durations, the clock's warnings and expiry with an injected clock, the state
-file the server extension reads, the background timer, %session through a real shell, and a real
+"""colabmagic.session: durations, the rules of SessionState, the clock's warnings and expiry with an
+injected clock, the state file the server extension reads (both directions, with what the flat
+session.py of before wrote), the background timer, %session through a real shell, and a real
 kernel that a `shutdown` session ends."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -13,9 +15,10 @@ import time
 import pytest
 from IPython.core.error import UsageError
 
+from colabmagic import files, units
 from colabmagic import session as clock
 from colabmagic.errors import ConfigError
-from colabmagic.session import Session, format_clock, format_duration, parse_duration
+from colabmagic.session import Countdown, Session, SessionState, parse_limit
 from conftest import run_ok
 
 CONTRACT_KEYS = {"kernel_id", "pid", "started_at", "limit_seconds", "extended_seconds", "last_activity",
@@ -33,7 +36,7 @@ class Clock:
 @pytest.fixture(autouse=True)
 def state_dir(tmp_path, monkeypatch):
     folder = tmp_path / "state"
-    monkeypatch.setenv(clock.STATE_ENV, str(folder))
+    monkeypatch.setenv(files.STATE_ENV, str(folder))
     yield folder
     clock.end()
 
@@ -59,26 +62,78 @@ def usage_error(shell, line: str) -> str:
 # ---------------------------------------------------------------- durations
 
 
-@pytest.mark.parametrize("text, seconds", [
-    ("90m", 5400), ("2h", 7200), ("1h30m", 5400), ("45s", 45), ("1.5h", 5400), ("2h 15m", 8100),
-    ("10min", 600), ("1h0m30s", 3630), (" 12H ", 43200), (600, 600), ("none", None), ("None", None),
-])
-def test_parse_duration(text, seconds):
-    assert parse_duration(text) == seconds
+@pytest.mark.parametrize("text, seconds", [("90m", 5400), (" 12H ", 43200), (600, 600), ("none", None), ("None", None)])
+def test_parse_limit(text, seconds):
+    assert parse_limit(text) == seconds  # a duration (tests/test_units.py), or none for no limit
 
 
-@pytest.mark.parametrize("text", ["banana", "", "90", "m", "1d", "-5m", "h30m1", "1h-", "0m", 0, "1e3m"])
-def test_parse_duration_refuses_anything_else_in_one_line(text):
+@pytest.mark.parametrize("text", ["banana", "", "90", "1d", "-5m", "0m", 0, "1e3m", "9000h"])
+def test_parse_limit_refuses_anything_else_in_one_line(text):
     with pytest.raises(ConfigError) as err:
-        parse_duration(text)
+        parse_limit(text)
     message = str(err.value)
-    assert "\n" not in message and "90m, 2h or 1h30m" in message
+    assert "\n" not in message and message.endswith("use a duration like 90m, 2h or 1h30m (or none for no limit)")
 
 
-def test_formats():
-    assert [format_duration(s) for s in (5400, 600, 45, 43200, 3661, 0, None)] == \
-        ["1h30m", "10m", "45s", "12h", "1h1m", "0s", "none"]
-    assert [format_clock(s) for s in (43199, 59, 0, -3, None)] == ["11:59:59", "0:00:59", "0:00:00", "0:00:00", "no limit"]
+def test_the_countdown_in_numbers_and_words():
+    running = Countdown(left=5400.0, total=7200.0, expired=False, elapsed=1799.6, idle=61, on_expire="warn")
+    assert (running.clock, running.note, running.fraction, running.reached) == ("1:30:00", "left of 2h", 0.75, False)
+    assert str(running) == "session: 1:30:00 left of 2h; running 30m, idle 1m1s; at the limit: warn"
+    over = dataclasses.replace(running, left=0.0, expired=True, on_expire="shutdown")
+    assert (over.clock, over.note, over.fraction, over.reached) == \
+        ("0:00:00", "expired: the 2h limit is reached", 0.0, True)
+    assert str(over).startswith("session: 0:00:00 left of 2h (expired); ")
+    unlimited = dataclasses.replace(running, left=None, total=None)
+    assert (unlimited.clock, unlimited.note, unlimited.fraction) == ("no limit", "this session has no time limit", 0.0)
+    assert str(unlimited).startswith("session: no limit; running 30m")
+
+
+# ---------------------------------------------------------------- the rules (kernel and server alike)
+
+
+def state(**fields) -> SessionState:
+    return SessionState(**{"kernel_id": "k", "started_at": 1000.0, "limit_seconds": 3600.0, **fields})
+
+
+def test_a_new_limit_counts_from_the_start_and_resets_the_extension():
+    s = state(extended_seconds=600.0).with_limit("2h")
+    assert (s.limit_seconds, s.extended_seconds, s.ends_at) == (7200.0, 0.0, 8200.0)
+    assert s.with_limit(None).time_left(10**9) is None and not s.with_limit(None).past_limit(10**9)
+    assert s.with_limit(60).time_left(5000) == 0 and s.with_limit(60).past_limit(5000)
+
+
+def test_an_extension_counts_from_the_end_or_from_now_once_expired():
+    assert state().extended(600, now=2000).time_left(2000) == 3200  # still running: from its end
+    late = state().extended(600, now=10_000)  # 5400 s past its end: from now
+    assert late.time_left(10_000) == 600 and late.extended_seconds == 6000
+    with pytest.raises(ConfigError, match="no limit to extend"):
+        state(limit_seconds=None).extended(600, now=2000)
+    for bad in (0, -5, True, float("inf"), "1h"):
+        with pytest.raises(ConfigError, match="extend by a duration > 0"):
+            state().extended(bad, now=2000)
+
+
+def test_changes_apply_in_order_all_or_none():
+    s = state()
+    assert s.changed({"limit": "1h", "on_expire": "SHUTDOWN", "extend": 60}, now=1000).total_seconds == 3660
+    assert s.changed({"limit": None, "on_expire": "shutdown"}, now=1000).on_expire == "shutdown"
+    for bad, words in [({"limit": None, "extend": 60}, "no limit to extend"),
+                       ({"on_expire": "explode", "limit": "2h"}, "Unknown expiry action"),
+                       ({"limit": "soon"}, "Unknown duration"), ({"colour": "teal"}, "unknown session change")]:
+        with pytest.raises(ConfigError, match=words):
+            s.changed(bad, now=1000)
+    assert s == state()  # frozen: a refused change changed nothing
+
+
+@pytest.mark.parametrize("fields", [
+    dict(limit_seconds="abc"), dict(limit_seconds=0), dict(limit_seconds=float("inf")), dict(started_at=-1),
+    dict(started_at=True), dict(extended_seconds=-1.0), dict(on_expire="explode"), dict(on_expire=None),
+    dict(pid=True), dict(pid="1"), dict(kernel_id=""), dict(busy="yes"), dict(notice=3),
+])
+def test_a_state_of_the_wrong_shape_is_no_state(fields):
+    with pytest.raises(ValueError):
+        state(**fields)
+    assert SessionState.from_values({**dataclasses.asdict(state()), **fields}) is None
 
 
 # ---------------------------------------------------------------- the clock
@@ -264,41 +319,42 @@ def test_state_file_has_the_contracts_keys(fake, state_dir):
     state = json.loads(path.read_text())
     assert CONTRACT_KEYS <= set(state)
     assert state["limit_seconds"] == 7200 and state["on_expire"] == "shutdown" and state["pid"] == os.getpid()
-    assert (state.pop("record_format"), state.pop("record_version")) == ("colabmagic-session", clock.STATE_VERSION)
-    assert clock.read_state("abc-123") == state
-    assert clock.time_left(state, fake.now + 200) == 7000
+    assert (state.pop("record_format"), state.pop("record_version")) == ("colabmagic-session", 1)
+    assert dataclasses.asdict(clock.read_state("abc-123")) == state
+    assert clock.read_state("abc-123").time_left(fake.now + 200) == 7000
     assert not list(state_dir.glob("*.part"))
 
 
 def test_the_state_file_carries_the_last_notice_for_the_toolbar(fake, state_dir):
     s = make(fake, limit=3600, kernel_id="note")
     s.flush()
-    assert clock.read_state("note")["notice"] is None
+    assert clock.read_state("note").notice is None
     fake.now += 3600 - 300
     s.check()
     state = clock.read_state("note")
-    assert "5m left" in state["notice"] and state["notice_at"] == fake.now and not state["expired"]
+    assert "5m left" in state.notice and state.notice_at == fake.now and not state.expired
     fake.now += 300
     s.check()
     state = clock.read_state("note")
-    assert state["expired"] is True and state["notice"].startswith("Session limit of 1h reached")
+    assert state.expired is True and state.notice.startswith("Session limit of 1h reached")
 
 
 def test_a_change_the_server_wrote_is_adopted_not_overwritten(fake, state_dir):
     s = make(fake, limit=3600, kernel_id="srv")
     s.flush()
-    assert clock.read_state("srv")["changed_by"] == "kernel"
+    assert clock.read_state("srv").changed_by == "kernel"
     assert s.adopt_server_change() is False  # our own write
     state = clock.read_state("srv")
-    clock.write_state({**state, "limit_seconds": 7200.0, "extended_seconds": 600.0, "on_expire": "shutdown",
-                       "changed_by": "server"})  # what the toolbar's POST does
+    clock.write_state(dataclasses.replace(state, limit_seconds=7200.0, extended_seconds=600.0, on_expire="shutdown",
+                                          changed_by="server"))  # what the toolbar's POST does
     assert s.adopt_server_change() is True
     assert (s.limit_seconds, s.extended_seconds, s.on_expire) == (7200.0, 600.0, "shutdown")
     s.cell_started()
     s.flush()  # the next activity write keeps the server's values
     state = clock.read_state("srv")
-    assert (state["limit_seconds"], state["extended_seconds"], state["changed_by"]) == (7200.0, 600.0, "kernel")
-    clock.write_state({**state, "limit_seconds": "banana", "changed_by": "server"})
+    assert (state.limit_seconds, state.extended_seconds, state.changed_by) == (7200.0, 600.0, "kernel")
+    malformed = {**dataclasses.asdict(state), "limit_seconds": "banana", "changed_by": "server"}
+    clock.state_path("srv").write_bytes(files.encode_record("colabmagic-session", 1, malformed))
     assert s.adopt_server_change() is False and s.limit_seconds == 7200.0  # malformed: ours stays
 
 
@@ -306,10 +362,10 @@ def test_a_busy_kernels_next_write_takes_in_the_servers_change_first(fake, state
     # the kernel is busy (its timer has not looked yet) when the toolbar extends the session
     s = make(fake, limit=3600, kernel_id="busy")
     s.flush()
-    clock.write_state({**clock.read_state("busy"), "extended_seconds": 900.0, "changed_by": "server"})
+    clock.write_state(dataclasses.replace(clock.read_state("busy"), extended_seconds=900.0, changed_by="server"))
     s.cell_started()  # activity: the next flush writes the kernel's state
     s.flush()
-    assert clock.read_state("busy")["extended_seconds"] == 900.0 and s.extended_seconds == 900.0
+    assert clock.read_state("busy").extended_seconds == 900.0 and s.extended_seconds == 900.0
 
 
 def test_flushes_from_two_threads_never_collide(fake, state_dir):
@@ -326,14 +382,14 @@ def test_flushes_from_two_threads_never_collide(fake, state_dir):
         t.start()
     for t in threads:
         t.join()
-    assert not errors and s.persist and clock.read_state("race")["kernel_id"] == "race"
+    assert not errors and s.persist and clock.read_state("race").kernel_id == "race"
 
 
 def test_the_timer_adopts_a_server_change(state_dir):
     s = Session(limit=3600, kernel_id="srv2", started_at=time.time(), notify=lambda m: None).start()
     try:
         state = clock.read_state("srv2")
-        clock.write_state({**state, "extended_seconds": 1800.0, "changed_by": "server"})
+        clock.write_state(dataclasses.replace(state, extended_seconds=1800.0, changed_by="server"))
         deadline = time.time() + 10
         while s.extended_seconds != 1800.0 and time.time() < deadline:
             time.sleep(0.05)
@@ -343,27 +399,29 @@ def test_the_timer_adopts_a_server_change(state_dir):
 
 
 def test_state_helpers(state_dir):
-    state = {"kernel_id": "k9", "pid": 1, "started_at": 100.0, "limit_seconds": None, "extended_seconds": 0.0,
-             "last_activity": 100.0, "on_expire": "warn", "updated_at": 100.0}
+    state = SessionState(kernel_id="k9", pid=1, started_at=100.0, limit_seconds=None, last_activity=100.0,
+                         updated_at=100.0)
     clock.write_state(state)
-    assert clock.read_state("k9") == state and clock.time_left(state, 10**9) is None
-    assert clock.time_left({**state, "limit_seconds": 60, "extended_seconds": 30}, 150) == 40
-    assert clock.time_left({**state, "limit_seconds": 60}, 10**9) == 0
+    assert clock.read_state("k9") == state and state.time_left(10**9) is None
+    assert dataclasses.replace(state, limit_seconds=60, extended_seconds=30).time_left(150) == 40
+    assert dataclasses.replace(state, limit_seconds=60).time_left(10**9) == 0
     (state_dir / "colabmagic-session-torn.json").write_text("{not json")
     assert clock.read_state("torn") is None and clock.read_state("missing") is None
+    (state_dir / "colabmagic-session-other.json").write_text(json.dumps({"kernel_id": "k9", "started_at": 1}))
+    assert clock.read_state("other") is None  # another kernel's state under this one's name
     with pytest.raises(ConfigError, match="cannot name a state file"):
         clock.state_path("../escape")
 
 
 def test_state_dir_defaults_to_jupyters_runtime_dir(monkeypatch, tmp_path):
-    monkeypatch.delenv(clock.STATE_ENV)
+    monkeypatch.delenv(files.STATE_ENV)
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "rt"))
     assert clock.state_path("k") == tmp_path / "rt" / "colabmagic-session-k.json"
 
 
 def test_an_unwritable_state_dir_is_said_once_and_the_clock_goes_on(fake, state_dir, monkeypatch):
     if os.geteuid() == 0:
-        monkeypatch.setenv(clock.STATE_ENV, "/proc/colabmagic-cannot-exist")
+        monkeypatch.setenv(files.STATE_ENV, "/proc/colabmagic-cannot-exist")
     else:
         state_dir.mkdir()
         state_dir.chmod(stat.S_IRUSR | stat.S_IXUSR)
@@ -375,10 +433,10 @@ def test_an_unwritable_state_dir_is_said_once_and_the_clock_goes_on(fake, state_
     assert [e.kind for e in s.check()] == ["expired"]
     # once the folder can be written again, saving resumes: it was never turned off for good
     if os.geteuid() == 0:
-        monkeypatch.setenv(clock.STATE_ENV, str(state_dir))
+        monkeypatch.setenv(files.STATE_ENV, str(state_dir))
     else:
         state_dir.chmod(stat.S_IRWXU)
-    assert s.flush() is not None and clock.read_state(s.kernel_id)["expired"] is True
+    assert s.flush() is not None and clock.read_state(s.kernel_id).expired is True
     assert len(notices) == 2  # the expiry's own notice; the failure was said once
 
 
@@ -389,12 +447,12 @@ def test_the_timer_fires_in_the_background(state_dir):
     s.add_expiry_hook(fired.set)
     s.start()
     try:
-        assert clock.read_state("bg")["limit_seconds"] == 0.3  # written at start
+        assert clock.read_state("bg").limit_seconds == 0.3  # written at start
         assert fired.wait(5), "the expiry hook did not run"
         deadline = time.time() + 5
-        while not clock.read_state("bg")["expired"] and time.time() < deadline:
+        while not clock.read_state("bg").expired and time.time() < deadline:
             time.sleep(0.02)
-        assert clock.read_state("bg")["expired"] is True
+        assert clock.read_state("bg").expired is True
     finally:
         s.stop()
     assert clock.read_state("bg") is None  # a stopped session leaves no state file
@@ -421,7 +479,8 @@ for _ in range(2):  # the toolbar's Start twice: wired once
     result = shell.run_cell(SessionKeeper.start_code({"limit": 3600}), silent=True, store_history=False)
     assert result.success, result.error_in_exec
 s = clock.current()
-s.last_activity -= 500
+s.cell_started(now=s.clock() - 500)  # a cell 500 s ago
+s.cell_finished()
 idle_before = s.idle_seconds()
 shell.run_cell("import colabmagic.session as c; busy_in_cell = c.current().busy", store_history=False)
 print(json.dumps({"idle_before": idle_before, "idle_after": s.idle_seconds(), "busy_after": s.busy,
@@ -436,7 +495,7 @@ def test_a_session_started_by_the_server_tracks_cells_in_a_real_shell(state_dir)
     import subprocess
     import sys
 
-    env = {**os.environ, clock.STATE_ENV: str(state_dir)}
+    env = {**os.environ, files.STATE_ENV: str(state_dir)}
     out = subprocess.run([sys.executable, "-c", STARTED_BY_THE_SERVER], env=env, capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr
@@ -457,14 +516,15 @@ def test_session_magic_prints_the_time_left(shell, capsys):
     run_ok(shell, "%session --extend 30m --on-expire shutdown")
     out = capsys.readouterr().out
     assert "left of 2h30m" in out and "at the limit: shutdown" in out
-    assert clock.read_state(s.kernel_id)["extended_seconds"] == 1800
+    assert clock.read_state(s.kernel_id).extended_seconds == 1800
     run_ok(shell, "%session --limit none")
     assert "no limit" in capsys.readouterr().out and s.time_left() is None
 
 
 def test_session_magic_tracks_idle_time_from_cells(shell):
     s = run_ok(shell, "%session -q -o")
-    s.last_activity -= 500
+    s.cell_started(now=s.clock() - 500)  # a cell 500 s ago
+    s.cell_finished()
     assert s.idle_seconds() >= 500
     run_ok(shell, "x = 1")
     assert s.idle_seconds() < 5 and not s.busy
@@ -510,7 +570,7 @@ def test_a_shutdown_session_ends_a_real_kernel(state_dir):
     """The kernel process exits (freeing its GPU) when its `shutdown` session expires."""
     jupyter_client = pytest.importorskip("jupyter_client")
     km = jupyter_client.KernelManager(kernel_name="python3")
-    km.start_kernel(env={**os.environ, clock.STATE_ENV: str(state_dir), "PYTHONPATH": os.getcwd()},
+    km.start_kernel(env={**os.environ, files.STATE_ENV: str(state_dir), "PYTHONPATH": os.getcwd()},
                     extra_arguments=[f"--IPKernelApp.exec_lines=import sys; sys.path.insert(0, {os.getcwd()!r})"])
     kc = km.client()
     kc.start_channels()
@@ -552,7 +612,7 @@ def test_a_kernel_of_a_jupyter_server_is_shut_down_by_it_not_restarted(tmp_path,
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     token, runtime = uuid.uuid4().hex, tmp_path / "runtime"
-    env = {**os.environ, clock.STATE_ENV: str(state_dir), "JUPYTER_RUNTIME_DIR": str(runtime)}
+    env = {**os.environ, files.STATE_ENV: str(state_dir), "JUPYTER_RUNTIME_DIR": str(runtime)}
     log = tmp_path / "server.log"
     command = [sys.executable, "-m", "jupyter_server", "--no-browser", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",

@@ -16,8 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from colabmagic import runtime
-from colabmagic import session as clock
+from colabmagic import files, runtime
 from colabmagic.errors import DeviceError
 from colabmagic.session import Session
 from colabmagic.system import snapshot
@@ -119,11 +118,13 @@ def test_an_error_in_a_callback_shows_in_the_widget(sess):
     assert not view.running  # one error shown, not one a second
 
 
-def test_closing_stops_the_ticker(sess):
+def test_closing_stops_the_ticker(sess, fake):
     view = SessionView(sess, ticker=ManualTicker)
     view.close()
     assert not view.running and view.widget.comm is None
-    assert sess._listeners == []
+    fake.now += 3600 - 500
+    assert [e.kind for e in sess.check()] == ["warning"]
+    assert outputs_text(view.messages) == ""  # a closed view no longer listens
 
 
 def test_the_real_ticker_runs_off_the_main_thread():
@@ -324,7 +325,7 @@ def test_runtime_panel_applies_for_real(monkeypatch):
 def kernel(tmp_path):
     jupyter_client = pytest.importorskip("jupyter_client")
     km = jupyter_client.KernelManager(kernel_name="python3")
-    km.start_kernel(cwd=str(tmp_path), env={**os.environ, clock.STATE_ENV: str(tmp_path),
+    km.start_kernel(cwd=str(tmp_path), env={**os.environ, files.STATE_ENV: str(tmp_path),
                                              "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     kc = km.client()
     kc.start_channels()

@@ -34,13 +34,10 @@ class SessionMagics(ColabMagics):
             if not args.quiet:
                 print("Session clock stopped: no limit, no state file.")
             return None
-        changes = clock.options_from_text(limit=args.limit, extend=args.extend, on_expire=args.on_expire)
-        s = clock.current()
-        if s is None:
-            s = clock.start(**{k: v for k, v in changes.items() if k in ("limit", "on_expire")})
-            changes.pop("limit", None)
+        changes = changes_from(args)
+        s = clock.start(**{k: v for k, v in changes.items() if k in ("limit", "on_expire")})  # or the running one
         _wire(self.shell, s)
-        clock.apply(s, **changes)
+        s.apply(changes)
         if not args.quiet:
             if has_widgets(self.shell):
                 from ..widgets.session_view import SessionView
@@ -52,6 +49,25 @@ class SessionMagics(ColabMagics):
             else:
                 print(s)
         return self.deliver(s, args, show=False)
+
+
+def changes_from(args) -> dict:
+    """The options' texts checked all at once, so a bad one changes nothing: keys (limit,
+    on_expire, extend) only for what was given; "limit" may be None (no limit)."""
+    from ..errors import ConfigError
+    from ..session import checked_action, parse_limit
+
+    changes: dict = {}
+    if args.limit is not None:
+        changes["limit"] = parse_limit(args.limit)
+    if args.extend is not None:
+        seconds = parse_limit(args.extend)
+        if seconds is None:
+            raise ConfigError(f"--extend needs a duration like 30m or 1h, not {args.extend!r}")
+        changes["extend"] = seconds
+    if args.on_expire is not None:
+        changes["on_expire"] = checked_action(args.on_expire)
+    return changes
 
 
 def _close_views() -> None:

@@ -1,32 +1,28 @@
 """The session clock seen from the server: status for the toolbar, and enforcement of the limit.
 
-The state itself belongs to `colabmagic.session` (one JSON file per kernel, written atomically);
-this module reads it, changes it only through `session.write_state`, and acts when a limit
-passes: `warn` marks the session expired for the toolbar, `shutdown` shuts that kernel down (a
-kernel busy with a cell first gets the grace its own session gives it).
+The state and its rules belong to `colabmagic.session` (SessionState, one record per kernel,
+written whole); this module reads it, changes it only by those rules (or, where the kernel runs
+its own clock, by a silent execute in that kernel), and acts when a limit passes: `warn` marks the
+session expired for the toolbar, `shutdown` shuts that kernel down (a kernel busy with a cell
+first gets the grace its own session gives it).
 Idle time comes from Jupyter's own kernel activity tracking, and Jupyter's idle-culling settings
 are reported as they are (`MappingKernelManager.cull_*`), not reimplemented.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from datetime import datetime, timezone
 from typing import Callable
 
 from ..errors import ConfigError
+from ..session import ACTIONS, SHUTDOWN_GRACE, SessionState, parse_limit, read_state, state_lock, write_state
 
-__all__ = ["SessionKeeper", "ON_EXPIRE"]
+__all__ = ["SessionKeeper"]
 
-ON_EXPIRE = ("warn", "shutdown")
-
-
-def _session():
-    from .. import session
-
-    return session
-
+MOST_EXTEND = 7 * 86400  # seconds one POST may extend by
 
 # the kernel Session's state as JSON, read back in the same execute reply
 STATE_EXPRESSION = ("__import__('IPython.display', fromlist=['JSON']).JSON("
@@ -86,13 +82,12 @@ class SessionKeeper:
         return last, getattr(kernel, "execution_state", None)
 
     def status(self, kernel_id: str, activity: tuple[float | None, str | None] = (None, None),
-               state: dict | None = None) -> dict:
+               state: SessionState | None = None) -> dict:
         """Everything the countdown shows for one kernel. Blocking (reads the state file, unless
         `state` is given). `activity` is kernel_activity(kernel_id), read on the loop by the caller."""
-        session = _session()
         now = self.clock()
         if state is None:
-            state = session.read_state(kernel_id)
+            state = read_state(kernel_id)
         jupyter_last, execution_state = activity
         culling = self.culling()
         body = {
@@ -113,17 +108,16 @@ class SessionKeeper:
         }
         last = jupyter_last
         if state is not None:
-            left = session.time_left(state, now)
             body.update(
-                started_at=state.get("started_at"),
-                limit_seconds=state.get("limit_seconds"),
-                extended_seconds=state.get("extended_seconds") or 0,
-                on_expire=state.get("on_expire") or "warn",
-                time_left_seconds=left,
-                expired=left is not None and left <= 0,
+                started_at=state.started_at,
+                limit_seconds=state.limit_seconds,
+                extended_seconds=state.extended_seconds or 0,
+                on_expire=state.on_expire,
+                time_left_seconds=state.time_left(now),
+                expired=state.past_limit(now),
             )
-            if state.get("last_activity") is not None:
-                last = max(last or 0.0, float(state["last_activity"]))
+            if state.last_activity is not None:
+                last = max(last or 0.0, float(state.last_activity))
         if last is not None:
             idle = max(0.0, now - last)
             body["last_activity"] = last
@@ -142,7 +136,6 @@ class SessionKeeper:
         {"action": "start", "limit": "12h" | seconds | null, "on_expire": "warn" | "shutdown"}
         {"action": "extend", "seconds": 3600 | "1h"}    {"action": "limit", "limit": ..., "on_expire": ...}
         """
-        session = _session()
         if not isinstance(request, dict):
             raise ConfigError("the body must be a JSON object")
         action = request.get("action", "start")
@@ -153,19 +146,19 @@ class SessionKeeper:
                 if limit in (None, "", "none", 0):
                     changes["limit"] = None
                 elif isinstance(limit, (str, int, float)) and not isinstance(limit, bool):
-                    changes["limit"] = session.parse_duration(limit)  # the kernel's own rule: finite, > 0, <= a year
+                    changes["limit"] = parse_limit(limit)  # the session's own rule: finite, > 0, <= a year
                 else:
                     raise ConfigError(f"limit must be a duration like '12h' or a number of seconds, not {limit!r}")
             if "on_expire" in request:
-                if request["on_expire"] not in ON_EXPIRE:
-                    raise ConfigError(f"on_expire must be one of {', '.join(ON_EXPIRE)}, "
+                if request["on_expire"] not in ACTIONS:
+                    raise ConfigError(f"on_expire must be one of {', '.join(ACTIONS)}, "
                                       f"not {request['on_expire']!r}")
                 changes["on_expire"] = request["on_expire"]
         elif action == "extend":
             seconds = request.get("seconds", 3600)
             if isinstance(seconds, str):
-                seconds = session.parse_duration(seconds)
-            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 7 * 86400:
+                seconds = parse_limit(seconds)
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= MOST_EXTEND:
                 raise ConfigError(f"extend by a number of seconds between 1 and 604800, not {request.get('seconds')!r}")
             changes["extend"] = float(seconds)
         else:
@@ -178,49 +171,31 @@ class SessionKeeper:
         Used where no Session runs in the kernel (the clock was started here) or while the
         kernel is busy; a kernel's own Session adopts the change (changed_by: "server")."""
         # one read-modify-write at a time, here and against the kernel's own Session: no lost update
-        with self._write_lock, _session().state_lock():
+        with self._write_lock, state_lock():
             return self._change(kernel_id, pid, action, changes)
 
     def _change(self, kernel_id: str, pid: int | None, action: str, changes: dict) -> dict:
-        session = _session()
         now = self.clock()
-        state = session.read_state(kernel_id)
+        state = read_state(kernel_id)
         if state is None:
             if action != "start":
                 raise ConfigError(f"kernel {kernel_id} has no session yet: POST action 'start' first")
-            state = {"kernel_id": kernel_id, "pid": pid, "started_at": now, "limit_seconds": None,
-                     "extended_seconds": 0.0, "last_activity": now, "on_expire": "warn"}
-        if "limit" in changes:  # a new limit counts from the start; the extension is reset (as in Session)
-            state["limit_seconds"] = changes["limit"]
-            state["extended_seconds"] = 0.0
-        if "on_expire" in changes:
-            state["on_expire"] = changes["on_expire"]
-        if "extend" in changes:
-            if state.get("limit_seconds") is None:
-                raise ConfigError("this session has no limit to extend: set one with action 'limit'")
-            extended = state.get("extended_seconds") or 0.0
-            end = state["started_at"] + state["limit_seconds"] + extended
-            if now > end:  # expired: count the extension from now, not from the missed end
-                extended += now - end
-            state["extended_seconds"] = extended + changes["extend"]
-        state["updated_at"] = now
-        state["changed_by"] = "server"
-        session.write_state(state)
+            state = SessionState(kernel_id=kernel_id, pid=pid, started_at=now, last_activity=now)
+        state = dataclasses.replace(state.changed(changes, now), updated_at=now, changed_by="server")
+        write_state(state)
         self.settled(kernel_id, state, now)
         return self.status(kernel_id, self.kernel_activity(kernel_id))
 
-    def settled(self, kernel_id: str, state: dict | None, now: float) -> None:
+    def settled(self, kernel_id: str, state: SessionState | None, now: float) -> None:
         """Forget a passed limit once a change pushed it back."""
-        left = None if state is None else _session().time_left(state, now)
-        if left is None or left > 0:
+        if state is None or not state.past_limit(now):
             self.expired.pop(kernel_id, None)
 
     @staticmethod
-    def kernel_owned(state: dict | None, pid: int | None) -> bool:
+    def kernel_owned(state: SessionState | None, pid: int | None) -> bool:
         """Whether the kernel's own Session (the %session magic) wrote this state: then the change
         must happen in that Session, or its next write would undo it."""
-        return (state is not None and pid is not None and state.get("pid") == pid
-                and state.get("changed_by") != "server")
+        return state is not None and pid is not None and state.pid == pid and state.changed_by != "server"
 
     @staticmethod
     def kernel_code(changes: dict) -> str:
@@ -237,8 +212,7 @@ class SessionKeeper:
         Returns the new status. Bad input -> ConfigError; a kernel that does not answer within
         `kernel_timeout` -> TimeoutError (the change still applies when it is free)."""
         action, changes = self.parse(request)
-        session = _session()
-        state = await run_blocking(session.read_state, kernel_id)
+        state = await run_blocking(read_state, kernel_id)
         _, execution_state = self.kernel_activity(kernel_id)
         code = None
         if execution_state == "idle":
@@ -249,12 +223,12 @@ class SessionKeeper:
         if self.log:
             self.log.info("colabmagic: session %s %s for kernel %s (%s, state by %s)", action, changes,
                           kernel_id, execution_state,
-                          "nobody" if state is None else state.get("changed_by", "the kernel"))
+                          "nobody" if state is None else state.changed_by or "the kernel")
         if code is not None:
             content = await self._execute(kernel_id, code)
             result = (content.get("user_expressions") or {}).get("state") or {}
             if content.get("status") == "ok" and result.get("status") == "ok":
-                state = result["data"]["application/json"]
+                state = SessionState.from_values(result["data"].get("application/json"))
                 self.settled(kernel_id, state, self.clock())
                 return await run_blocking(self.status, kernel_id, self.kernel_activity(kernel_id), state)
             if content.get("ename") == "ConfigError":
@@ -291,16 +265,12 @@ class SessionKeeper:
 
     def due(self) -> list[tuple[str, str]]:
         """(kernel id, on_expire) of every running kernel whose limit has passed. Blocking."""
-        session = _session()
         now = self.clock()
         found = []
         for kernel_id in list(self.kernel_manager.list_kernel_ids()):
-            state = session.read_state(kernel_id)
-            if state is None:
-                continue
-            left = session.time_left(state, now)
-            if left is not None and left <= 0:
-                found.append((kernel_id, state.get("on_expire") or "warn"))
+            state = read_state(kernel_id)
+            if state is not None and state.past_limit(now):
+                found.append((kernel_id, state.on_expire))
         return found
 
     async def enforce(self, run_blocking) -> list[str]:
@@ -334,7 +304,7 @@ class SessionKeeper:
         next step and checkpointing); then it is shut down, busy or not."""
         first = self.due_since.setdefault(kernel_id, self.clock())
         _, state = self.kernel_activity(kernel_id)
-        return state == "busy" and self.clock() - first < _session().SHUTDOWN_GRACE
+        return state == "busy" and self.clock() - first < SHUTDOWN_GRACE
 
     async def _shutdown(self, kernel_id: str) -> None:
         result = self.kernel_manager.shutdown_kernel(kernel_id)

@@ -11,14 +11,15 @@ from html import escape
 
 import ipywidgets as widgets
 
-from ..session import Session, format_clock, format_duration
+from .. import units
+from ..session import WARN_AT, Session
 from .guard import guarded, report
 from .ticker import Ticker
 
 TICK = 1.0  # seconds between refreshes
 # (seconds left at or below which, colour, progress bar style); first match wins. The same
 # thresholds as the session's warnings: 1, 10 and 30 minutes.
-LEVELS = ((60.0, "#b71c1c", "danger"), (600.0, "#e53935", "danger"), (1800.0, "#fb8c00", "warning"))
+LEVELS = tuple(zip(sorted(WARN_AT), ("#b71c1c", "#e53935", "#fb8c00"), ("danger", "danger", "warning")))
 CALM = ("#43a047", "success")
 EXTEND_BY = 3600.0  # seconds the button adds
 
@@ -61,27 +62,18 @@ class SessionView:
         return self._ticker.running
 
     def refresh(self, now: float | None = None) -> None:
-        s = self.session
-        now = s.clock() if now is None else now
-        left = s.time_left(now)
-        colour, style = level(left)
-        total = None if s.limit_seconds is None else s.limit_seconds + s.extended_seconds
-        if left is None:
-            clock, note = "no limit", "this session has no time limit"
-        elif s.expired or left <= 0:
-            clock, note = "0:00:00", f"expired: the {format_duration(total)} limit is reached"
-        else:
-            clock, note = format_clock(left), f"left of {format_duration(total)}"
+        shown = self.session.countdown(now)
+        colour, style = level(shown.left)
         with self.widget.hold_sync():
-            self.countdown.value = (f'<span style="font:600 20px/1.2 monospace;color:{colour}">{clock}</span>'
-                                    f'<span style="margin-left:8px;opacity:.75">{escape(note)}</span>')
-            self.bar.value = 0.0 if not total or left is None else max(0.0, min(1.0, left / total))
+            self.countdown.value = (f'<span style="font:600 20px/1.2 monospace;color:{colour}">{shown.clock}</span>'
+                                    f'<span style="margin-left:8px;opacity:.75">{escape(shown.note)}</span>')
+            self.bar.value = shown.fraction
             self.bar.bar_style = style
             self.bar.description = ""
             self.details.value = (
-                f'<span style="opacity:.75">running {format_duration(s.elapsed(now))} · '
-                f'idle {format_duration(s.idle_seconds(now))} · at the limit: <b>{s.on_expire}</b></span>')
-            self.extend_button.disabled = s.limit_seconds is None
+                f'<span style="opacity:.75">running {units.duration(shown.elapsed)} · '
+                f'idle {units.duration(shown.idle)} · at the limit: <b>{shown.on_expire}</b></span>')
+            self.extend_button.disabled = shown.left is None
 
     def close(self) -> None:
         self._ticker.stop()
@@ -98,7 +90,7 @@ class SessionView:
 
     def _extend(self, _button=None) -> None:
         left = self.session.extend(EXTEND_BY)
-        self.messages.append_stdout(f"Extended by 1h: {format_clock(left)} left\n")
+        self.messages.append_stdout(f"Extended by 1h: {units.clock(left)} left\n")
         self.refresh()
 
     def _event(self, event) -> None:
