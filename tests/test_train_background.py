@@ -189,7 +189,7 @@ def test_the_sessions_limit_stops_a_background_run_with_a_checkpoint(shell, jobs
     import colabmagic.session as session
 
     clock = session.Session(limit=3600, persist=False, notify=lambda message: None)
-    monkeypatch.setattr(session, "_current", clock)
+    monkeypatch.setattr(session.wiring, "_current", clock)
     run_ok(shell, "%train mlp digits --epochs 400 --threads 1 --background --quiet --name limited")
     run = find("limited")
     wait_for(lambda: checkpoint_files(jobs_here / "runs" / "limited" / "checkpoints"))

@@ -30,12 +30,9 @@ def this_kernel_id() -> str:
 
 def kernel_started_at() -> float:
     """When this process started (unix seconds): a session's limit counts from the kernel's start."""
-    try:
-        import psutil
+    from ..processes import started_at
 
-        return psutil.Process().create_time()
-    except Exception:
-        return time.time()
+    return started_at(os.getpid()) or time.time()
 
 
 def end_kernel() -> None:
