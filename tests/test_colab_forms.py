@@ -203,7 +203,7 @@ def test_in_a_kernel_without_the_extension_the_kernel_reruns_the_cell(kernel):
     messages = execute(kernel, FORM_CELL, cell_id="cell-a")
     assert "ran with 2" in stdout(messages)
     (channel,) = opened(messages, "colabmagic.forms")
-    assert channel["data"] == {"version": 1, "cell_id": "cell-a", "display_mode": "form"}
+    assert channel["data"] == {"version": 1, "cell_id": "cell-a", "display_mode": "form", "has_fields": True}
     # nobody answered `ready`: the kernel re-runs the cell itself, its output in the form's Output
     answer = send_comm(kernel, slider_id(messages, "n"), {"method": "update", "state": {"value": 5}, "buffer_paths": []})
     assert "ran with 5" in stdout(answer)

@@ -20,7 +20,7 @@ class BoundForm:
         self._rerun = rerun  # rerun(bound_form): runs self.source again, its output in self.view.output
         self.view = FormView(form)
         self.view.on_change(self.changed)
-        self.channel = FrontendChannel(cell_id, form.display_mode, self.view.say) if cell_id else None
+        self.channel = FrontendChannel(cell_id, form.display_mode, bool(form.fields), self.view.say) if cell_id else None
 
     @property
     def source(self) -> str:

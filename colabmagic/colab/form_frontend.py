@@ -9,7 +9,8 @@ when the cell was edited meanwhile, and whether to re-run the cell (`run: "auto"
 own run would. Without an answer (nbclient, VS Code, a terminal) the kernel keeps the source itself
 and re-runs the cell in place.
 
-Messages (kernel → frontend): open {version, cell_id, display_mode};
+Messages (kernel → frontend): open {version, cell_id, display_mode, has_fields} (a cell with
+fields becomes papermill's parameters cell where the notebook has none, see form_parameters);
 {event: "edit", seq, line, old, new, run}. Frontend → kernel: {event: "ready"};
 {event: "edit-failed", seq, message}.
 """
@@ -21,7 +22,7 @@ VERSION = 1
 
 
 class FrontendChannel:
-    def __init__(self, cell_id: str, display_mode: str, on_failure):
+    def __init__(self, cell_id: str, display_mode: str, has_fields: bool, on_failure):
         from comm import create_comm
 
         self.cell_id = cell_id
@@ -29,7 +30,8 @@ class FrontendChannel:
         self._seq = 0
         self._on_failure = on_failure
         self.comm = create_comm(target_name=TARGET,
-                                data={"version": VERSION, "cell_id": cell_id, "display_mode": display_mode})
+                                data={"version": VERSION, "cell_id": cell_id, "display_mode": display_mode,
+                                      "has_fields": has_fields})
         self.comm.on_msg(self._received)
 
     def _received(self, message: dict) -> None:
