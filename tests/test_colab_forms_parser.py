@@ -103,6 +103,7 @@ def test_titles_and_markdown():
     assert not parse_form("#@title Only a title\nimport os").shown  # code shown: nothing to draw
     assert not parse_form("import os  # a plain comment\n!pip install -q x\n%time 1").shown
     assert parse_form("#@markdown *one*").items == (Markdown(0, "*one*"),)
+    assert not parse_form('#@title T {display-mode: "code"}\nx = 1 #@param {type:"integer"}').shown
 
 
 @pytest.mark.parametrize("source, message", [

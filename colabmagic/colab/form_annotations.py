@@ -74,8 +74,9 @@ class Form:
 
     @property
     def shown(self) -> bool:
-        """Whether the cell has a form to show: fields or text, or a title whose code is hidden."""
-        return bool(self.items) or self.display_mode == "form"
+        """Whether the cell has a form to show: fields or text, or a title whose code is hidden;
+        `display-mode: "code"` shows the code alone, as in Colab."""
+        return self.display_mode == "form" or bool(self.items) and self.display_mode == "both"
 
 
 def _title(text: str) -> tuple[str, dict]:
