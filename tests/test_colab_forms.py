@@ -35,7 +35,7 @@ def form_shell(shell, published):
 
 
 def only_form(shell):
-    (bound,) = forms.shown(shell).values()
+    (bound,) = forms.active(shell).values()
     return bound
 
 
@@ -65,7 +65,7 @@ def test_changing_a_field_sets_the_variable_and_run_auto_reruns(form_shell):
     assert form_shell.user_ns["runs"][-1] == (7, 0.1, "adam", [128, 128])
     assert bound.source.split("\n")[4:6] == ['optimizer = "adam" #@param ["sgd", "adam"]',
                                              'layers = [128] * 2 #@param {type:"raw"}']
-    assert len(forms.shown(form_shell)) == 1  # a re-run keeps its form, it does not add one
+    assert len(forms.active(form_shell)) == 1  # a re-run keeps its form, it does not add one
 
 
 def test_without_run_auto_only_the_variable_changes(form_shell):
@@ -127,7 +127,7 @@ def test_enable_and_disable_are_idempotent(shell, published):
     assert len(published) == 1 and forms.enabled(shell)
     forms.disable(shell)
     forms.disable(shell)
-    assert not forms.enabled(shell) and forms.shown(shell) == {}
+    assert not forms.enabled(shell) and forms.active(shell) == {}
     run_ok(shell, 'x = 1 #@param {type:"integer"}')
     assert len(published) == 1  # no form once disabled
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import datetime
+import decimal
 from dataclasses import dataclass
 
 from ..errors import ColabMagicError, shown
@@ -39,8 +40,9 @@ def _literal(value, like: str) -> str:
 
 
 def _decimals(step: float) -> int:
-    text = repr(float(step))
-    return 0 if text.endswith(".0") else len(text.split(".")[1]) if "e" not in text else 10
+    """How many decimals a slider of STEP has: its values are rounded to them (0.1 * 3 is
+    0.30000000000000004 in binary; the source says 0.3)."""
+    return max(0, -decimal.Decimal(repr(step)).normalize().as_tuple().exponent)
 
 
 def integral_slider(field: Field) -> bool:

@@ -93,7 +93,7 @@ def enabled(shell) -> bool:
     return shell in _sessions
 
 
-def shown(shell) -> dict[str, BoundForm]:
+def active(shell) -> dict[str, BoundForm]:
     """The forms SHELL shows now, by cell id (cells run without one: `unnamed-N`)."""
     session = _sessions.get(shell)
     return dict(session.forms) if session else {}
