@@ -224,6 +224,11 @@ def test_in_a_kernel_with_the_extension_the_edit_goes_to_the_frontend(kernel):
                       "old": 'n = 2 #@param {type:"slider", min:0, max:10}',
                       "new": 'n = 9 #@param {type:"slider", min:0, max:10}'}]
     assert "ran with" not in stdout(answer)  # the frontend re-runs it, in the notebook
+    # a cell edited since it ran: the extension refuses the edit, the form says so
+    refused = send_comm(kernel, channel["comm_id"], {"event": "edit-failed", "seq": 1, "message": "run the cell again"})
+    outputs = [m["content"]["data"]["state"]["outputs"] for m in refused if m["msg_type"] == "comm_msg"
+               and "outputs" in m["content"]["data"].get("state", {})]
+    assert outputs[-1] == [{"output_type": "stream", "name": "stderr", "text": "run the cell again\n"}]
     assert "n is 9" in stdout(execute(kernel, "print('n is', n)"))
     # the cell run again (by the frontend) replaces its form and its channel
     again = execute(kernel, FORM_CELL.replace("n = 2", "n = 9"), cell_id="cell-b")

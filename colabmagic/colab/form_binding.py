@@ -20,7 +20,9 @@ class BoundForm:
         self._rerun = rerun  # rerun(bound_form): runs self.source again, its output in self.view.output
         self.view = FormView(form)
         self.view.on_change(self.changed)
-        self.channel = FrontendChannel(cell_id, form.display_mode, bool(form.fields), self.view.say) if cell_id else None
+        self.channel = None  # a cell without an id (a terminal, a plain shell) has no notebook to edit
+        if cell_id:
+            self.channel = FrontendChannel(cell_id, form.display_mode, bool(form.fields), self.view.say)
 
     @property
     def source(self) -> str:
