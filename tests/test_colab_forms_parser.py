@@ -69,6 +69,7 @@ def test_colab_example_gives_every_kind():
     ('x = [1, 2] #@param {type:"raw"}', "raw"),
     ('x: int = 3 #@param {type:"integer"}', "integer"),     # an annotated assignment
     ("x = 16 #@param [16, 32, 64]", "dropdown"),
+    ('x = 16 #@param [16, 32.5] {type:"number"}', "dropdown"),
 ])
 def test_annotation_spellings(source, expected):
     assert field(source).kind == expected
@@ -112,7 +113,8 @@ def test_titles_and_markdown():
     ('x = 1 #@param {type:"slider", min:"a"}', "min must be a number"),
     ('x = 1 #@param {type:"string"', "found the end"),
     ("x = 1 #@param []", "at least one choice"),
-    ('x = 1 #@param {type:"integer", min:0}', "'min' does not apply to a integer field"),
+    ('x = 1 #@param {type:"integer", min:0}', "'min' does not apply to integer fields"),
+    ('x = 1 #@param [1, "two"] {type:"integer"}', "choices are all numbers"),
     ('x = 1 #@param {allow-input: true}', "'allow-input' does not apply"),
     ("#@param {type:'string'}", "follows an assignment"),
     ("if True:\n  x = 1 #@param", "top level"),

@@ -113,7 +113,7 @@ def _field(name: str, line: int, span: tuple[int, int], source: str, spec: str) 
         raise AnnotationError(f"unknown field type {declared!r} ({', '.join(KINDS[:-1])})")
     unknown = sorted(set(options) - _OPTIONS[kind])
     if unknown:
-        raise AnnotationError(f"option {unknown[0]!r} does not apply to a {kind} field")
+        raise AnnotationError(f"option {unknown[0]!r} does not apply to {kind} fields")
     extra: dict = {}
     if kind == "slider":
         low, high, step = _number(options, "min", 0), _number(options, "max", 100), _number(options, "step", 1)
@@ -123,6 +123,9 @@ def _field(name: str, line: int, span: tuple[int, int], source: str, spec: str) 
     if kind == "dropdown":
         if not choices[0]:
             raise AnnotationError("a dropdown needs at least one choice")
+        numbers = [x for x in choices[0] if isinstance(x, (int, float)) and not isinstance(x, bool)]
+        if declared in ("number", "integer") and len(numbers) < len(choices[0]):
+            raise AnnotationError(f"a {declared} dropdown's choices are all numbers")
         extra = {"options": tuple(choices[0]), "allow_input": options.get("allow-input") is True}
     return Field(name=name, kind=kind, line=line, span=span, source=source, raw=declared == "raw",
                  placeholder=str(options.get("placeholder", "")), **extra)
@@ -170,4 +173,4 @@ def parse_form(source: str) -> Form:
             state["items"].remove(field)
         seen.add(field.name)
     return Form(title=state["title"], run_auto=state["run_auto"], display_mode=state["display_mode"],
-                items=tuple(state["items"]), problems=tuple(problems))
+                items=tuple(state["items"]), problems=tuple(sorted(problems, key=lambda p: p.line)))

@@ -22,6 +22,16 @@ interface IEditMessage extends IFormEdit {
 
 // one edit reaches every kernel connection of the kernel (two views of one notebook): apply it once
 const applied = new Set<string>();
+// a form-only cell is collapsed once (on open, or on its first run here): code the user has
+// opened to edit stays open when the cell runs again
+const collapsed = new WeakSet<object>();
+
+function collapse(cell: NotebookPanel['content']['widgets'][number]): void {
+  if (!collapsed.has(cell.model)) {
+    collapsed.add(cell.model);
+    cell.inputHidden = true;
+  }
+}
 
 function cellById(panel: NotebookPanel, id: string) {
   return panel.content.widgets.find(cell => cell.model.id === id) ?? null;
@@ -31,7 +41,7 @@ function cellById(panel: NotebookPanel, id: string) {
 function collapseFormCells(panel: NotebookPanel): void {
   for (const cell of panel.content.widgets) {
     if (cell.model.type === 'code' && isFormMode(cell.model.sharedModel.getSource())) {
-      cell.inputHidden = true;
+      collapse(cell);
     }
   }
 }
@@ -55,7 +65,7 @@ function onFormOpen(panel: NotebookPanel, comm: Kernel.IComm, msg: KernelMessage
   }
   comm.send({ event: 'ready' });
   if (open.display_mode === 'form') {
-    cell.inputHidden = true;
+    collapse(cell);
   }
   if (open.has_fields) {
     tagParameters(panel, open.cell_id);
