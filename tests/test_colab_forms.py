@@ -234,3 +234,17 @@ def test_in_a_kernel_with_the_extension_the_edit_goes_to_the_frontend(kernel):
     again = execute(kernel, FORM_CELL.replace("n = 2", "n = 9"), cell_id="cell-b")
     assert any(m["msg_type"] == "comm_close" and m["content"]["comm_id"] == channel["comm_id"] for m in again)
     assert "ran with 9" in stdout(again)
+
+
+def test_enabling_forms_imports_no_widgets_until_a_form_cell_runs():
+    """%colab_compat may turn forms on at %load_ext, which stays light (test_extension.py)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom IPython.core.interactiveshell import InteractiveShell\n"
+             "shell = InteractiveShell.instance()\nfrom colabmagic.colab import forms\nforms.enable(shell)\n"
+             "shell.run_cell('x = 1  # a plain cell')\nprint('before', 'ipywidgets' in sys.modules)\n"
+             "shell.run_cell('y = 2 #@param {type:\"integer\"}')\nprint('after', 'ipywidgets' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+    assert "before False" in out and "after True" in out
