@@ -3,6 +3,7 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
+import formsPlugin from './forms';
 import { ResourceBars, ResourceModel } from './resources';
 import { ToolbarSettings } from './settings';
 import { ToolbarExtension } from './toolbar';
@@ -56,4 +57,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, formsPlugin];
