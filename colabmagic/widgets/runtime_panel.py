@@ -13,8 +13,8 @@ from html import escape
 import ipywidgets as widgets
 
 from .. import runtime as rt
+from ..units import size
 from .guard import guarded
-from ..snapshot_table import size
 
 
 def choices(info: rt.Runtime) -> list[tuple[str, str]]:
@@ -41,7 +41,7 @@ def details_html(info: rt.Runtime, spec: str) -> str:
     if wanted.kind == "cuda" and len(wanted.indices) > 1:
         shown = [d for d in info.devices if d.kind == "cuda" and int(d.spec[5:]) in wanted.indices]
     else:
-        shown = [d for d in info.devices if rt._is_selected(d.spec, str(wanted))]
+        shown = [d for d in info.devices if rt.is_selected(d.spec, wanted)]
     rows = []
     for d in shown:
         rows.append(f"<tr><th style='text-align:left;padding-right:12px'>{escape(d.spec)}</th>"

@@ -1,10 +1,10 @@
 """The %gpu_info table: a Snapshot drawn as terminal text and as notebook HTML.
 
-One list of sections feeds both forms. colabmagic.system holds the readings; this module only
+One list of sections feeds both forms. machine.snapshot holds the readings; this module only
 words and draws them (the %resources monitor reuses its sizes and bar colours). Plain Python: no
-IPython, no ipywidgets. Its functions take system's readings (a Snapshot, its GpuInfo, GpuProcess
-and HostInfo) without importing system, which imports this module to draw a Snapshot: imports only
-go one way.
+IPython, no ipywidgets. Its functions take the readings (a Snapshot, its GpuInfo, GpuProcess and
+HostInfo) without importing machine.snapshots, which imports this module to draw a Snapshot:
+imports only go one way. Sizes are units.size's (GiB/MiB for memory).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 import time
 from dataclasses import dataclass
 
+from .. import units
 
 __all__ = ["bar_colour", "render_html", "render_text", "size", "used_of"]
 
@@ -123,11 +124,8 @@ def _fraction(used, total) -> float | None:
 
 
 def size(n: int | None) -> str:
-    if n is None:
-        return NA
-    if n >= 2**30:
-        return f"{n / 2**30:.1f} GiB"
-    return f"{n / 2**20:.0f} MiB"
+    """units.size, or N/A where the driver did not report the number."""
+    return NA if n is None else units.size(n)
 
 
 def used_of(used: int | None, total: int | None) -> str:
