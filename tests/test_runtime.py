@@ -142,6 +142,15 @@ def test_cuda_visible_devices_at_start_narrows_the_list(two_gpus, kernel, visibl
     assert [d.spec for d in gpus] == [f"cuda:{i}" for i in range(len(names))]
 
 
+def test_what_to_offer_and_what_auto_picks(two_gpus):
+    info = runtime.discover()
+    assert [spec for _, spec in info.choices()] == ["auto", "cpu", "cuda:0", "cuda:1", "gpu:0,1"]
+    assert ("cuda:1: Tesla T4, 15.0 GiB", "cuda:1") in info.choices()
+    assert info.best() == "cuda:0" and [d.spec for d in info.named("auto")] == ["cuda:0"]
+    assert [d.spec for d in info.named("gpu:1,0")] == ["cuda:0", "cuda:1"]
+    assert [d.spec for d in info.named("cpu")] == ["cpu"] and info.named("mps") == []
+
+
 def test_cuda_visible_devices_hiding_everything_says_so(two_gpus, kernel):
     kernel.visible_at_start = "-1"
     info = runtime.discover()

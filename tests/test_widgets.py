@@ -21,7 +21,7 @@ from colabmagic import session as clock
 from colabmagic.errors import DeviceError
 from colabmagic.session import Session
 from colabmagic.machine import snapshot
-from colabmagic.machine.monitor import Bar, bars, render_text
+from colabmagic.machine.monitor import bars, make_bar, render_text
 from colabmagic.widgets.resources_view import ResourcesView
 from colabmagic.widgets.runtime_panel import RuntimePanel
 from colabmagic.widgets.session_view import SessionView, level
@@ -174,11 +174,11 @@ def test_the_monitors_bars_are_plain_data_from_a_reading(fake_nvml):
     snap = snapshot(processes=False)
     unknown_cpu = dataclasses.replace(snap, host=dataclasses.replace(snap.host, cpu_percent=None))
     rows = {bar.key: bar for bar in bars(unknown_cpu)}
-    assert rows["cpu"] == Bar("cpu", "CPU", None, "measuring…") and rows["cpu"].shown_fraction == 0.0
+    assert rows["cpu"] == make_bar("cpu", "CPU", None, "measuring…") and rows["cpu"].shown == 0.0
     assert rows["gpu0mem"].colour == "#e53935" and rows["gpu0mem"].text.startswith("39.0 GiB / 40.0 GiB (98%)")
-    assert rows["gpu0util"].busy and rows["gpu0util"].text == "N/A"
-    busy = Bar("cpu", "CPU", 0.99, "99%")
-    assert busy.colour == "#1e88e5"  # a busy CPU is use, not a warning
+    assert rows["gpu0util"].text == "N/A" and rows["gpu0util"].shown == 0.0
+    assert make_bar("cpu", "CPU", 0.99, "99%").colour == "#1e88e5"  # a busy CPU is use, not a warning
+    assert make_bar("disk0", "Disk", 1.7, "full").shown == 1.0
     assert [line.split()[0] for line in render_text(unknown_cpu).splitlines()[:2]] == ["RAM", "CPU"]
 
 

@@ -11,7 +11,7 @@ from importlib.util import find_spec
 
 from .. import units
 from .cuda import VISIBLE_ENV, visible_gpus
-from .specs import is_selected
+from .specs import is_selected, parse_spec
 from .state import current
 
 __all__ = ["Device", "Runtime", "devices", "discover", "gpus_for_new_processes", "mps_available"]
@@ -56,6 +56,30 @@ class Runtime:
 
     def _repr_pretty_(self, p, cycle):
         p.text(str(self))
+
+    def best(self) -> str:
+        """What `auto` picks here now: the first GPU, else MPS, else the CPU."""
+        kinds = [d.kind for d in self.devices]
+        return "cuda:0" if "cuda" in kinds else ("mps" if "mps" in kinds else "cpu")
+
+    def named(self, spec) -> list[Device]:
+        """The devices `spec` names (`auto`: the one it picks now)."""
+        wanted = parse_spec(spec)
+        if wanted.kind == "auto":
+            wanted = parse_spec(self.best())
+        return [d for d in self.devices if is_selected(d.spec, wanted)]
+
+    def choices(self) -> list[tuple[str, str]]:
+        """(label, spec) to offer: auto, each device, and all GPUs together when there are several."""
+        out = [("auto: the best device here", "auto")]
+        for d in self.devices:
+            hidden = " (hidden)" if d.details.get("hidden") else ""
+            out.append((f"{d.spec}: {d.name}{_memory_text(d)}{hidden}", d.spec))
+        gpus = [d for d in self.devices if d.kind == "cuda"]
+        if len(gpus) > 1:
+            out.append((f"all {len(gpus)} GPUs (for --devices {len(gpus)})",
+                        "gpu:" + ",".join(d.spec[5:] for d in gpus)))
+        return out
 
 
 def devices() -> list[Device]:

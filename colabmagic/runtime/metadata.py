@@ -24,8 +24,7 @@ def to_notebook_metadata(spec) -> dict:
     if wanted.kind == "auto":
         wanted = state.selected_spec()
     if wanted.kind == "auto":
-        kinds = [d.kind for d in discover().devices]
-        wanted = DeviceSpec("cuda") if "cuda" in kinds else DeviceSpec("mps" if "mps" in kinds else "cpu")
+        wanted = parse_spec(discover().best())
     if wanted.kind == "cpu":
         return {"accelerator": "None", "colab": {"gpuType": ""}}
     if wanted.kind == "mps":

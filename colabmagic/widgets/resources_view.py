@@ -29,8 +29,8 @@ class _BarWidget:
         self.box = widgets.HBox([self.label, self.bar, self.text], layout=widgets.Layout(align_items="center"))
 
     def show(self, bar: Bar) -> None:
-        if self.bar.value != bar.shown_fraction:
-            self.bar.value = bar.shown_fraction
+        if self.bar.value != bar.shown:
+            self.bar.value = bar.shown
         if self.bar.style.bar_color != bar.colour:
             self.bar.style.bar_color = bar.colour
         if self.text.value != bar.text:
