@@ -7,7 +7,7 @@ cost an import or a CUDA context.
 from __future__ import annotations
 
 import sys
-import weakref
+from types import ModuleType
 from dataclasses import dataclass
 
 __all__ = ["Accelerator", "accelerators"]
@@ -20,8 +20,9 @@ class Accelerator:
     name: str
 
 
-# (the torch module asked, its answer): availability never changes within a process
-_seen: tuple[weakref.ref, list[Accelerator]] | None = None
+# (the torch module asked, its answer): availability never changes within a process. The module
+# itself, not its id: a test's stand-in torch, once freed, could leave its id to the next one.
+_seen: tuple[ModuleType, list[Accelerator]] | None = None
 
 
 def accelerators() -> list[Accelerator]:
@@ -30,7 +31,7 @@ def accelerators() -> list[Accelerator]:
     torch = sys.modules.get("torch")
     if torch is None:
         return []
-    if _seen is not None and _seen[0]() is torch:
+    if _seen is not None and _seen[0] is torch:
         return _seen[1]
     found = []
     mps = getattr(getattr(torch, "backends", None), "mps", None)
@@ -39,5 +40,5 @@ def accelerators() -> list[Accelerator]:
     xpu = getattr(torch, "xpu", None)
     if xpu is not None and xpu.is_available():
         found.extend(Accelerator("xpu", i, "Intel XPU") for i in range(xpu.device_count()))
-    _seen = (weakref.ref(torch), found)
+    _seen = (torch, found)
     return found

@@ -12,8 +12,7 @@ import functools
 import sys
 import threading
 import time
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 __all__ = ["CPU_FIRST_SAMPLE", "CpuSampler", "CpuTimes", "SAMPLER", "busy_seconds", "cpu_static", "cpu_times"]
 
@@ -27,8 +26,7 @@ CPU_SAMPLE_SPACING = 0.05  # seconds between kept readings: bounds the list unde
 CPU_FIRST_SAMPLE = 0.1  # seconds a reading waits to measure CPU use when no earlier reading serves
 
 
-@dataclass(frozen=True)
-class CpuTimes:
+class CpuTimes(NamedTuple):
     """Seconds since boot, every process together, summed over the CPUs read."""
 
     busy: float

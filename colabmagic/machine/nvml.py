@@ -9,8 +9,6 @@ retrying would re-probe the library at every reading. What the GPUs are is colab
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
-from typing import Any
 
 __all__ = ["Library", "open_library", "shutdown"]
 
@@ -26,15 +24,17 @@ _INIT_REASONS = {
 }
 
 
-@dataclass
 class Library:
-    """NVML once started: the pynvml module, a handle per GPU (NVML's order) and the driver's versions."""
+    """NVML once started: the pynvml module, a handle per GPU (NVML's order) and the driver's versions.
+    (A plain class: it is made once, and a dataclass costs its first reading ~0.5 ms to define.)"""
 
-    pynvml: Any
-    handles: list
-    driver_version: str | None
-    cuda_driver_version: str | None  # newest CUDA the driver supports, e.g. "12.4"
-    static: dict[int, dict] = field(default_factory=dict)  # per GPU index: fields read once (machine.gpus)
+    def __init__(self, pynvml, handles: list, driver_version: str | None = None,
+                 cuda_driver_version: str | None = None):
+        self.pynvml = pynvml
+        self.handles = handles
+        self.driver_version = driver_version
+        self.cuda_driver_version = cuda_driver_version  # newest CUDA the driver supports, e.g. "12.4"
+        self.static: dict[int, dict] = {}  # per GPU index: the fields read once (machine.gpus)
 
     def query(self, fn, *args):
         """One NVML call; None when the GPU does not support it or the driver says no."""
@@ -83,7 +83,7 @@ def _start() -> tuple[Library | None, str | None]:
         pynvml.nvmlInit()
     except pynvml.NVMLError as err:
         return None, _INIT_REASONS.get(type(err).__name__, f"NVML failed to start: {err}")
-    library = Library(pynvml, [], None, None)
+    library = Library(pynvml, [])
     try:
         count = pynvml.nvmlDeviceGetCount()
         handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(count)]
