@@ -26,8 +26,8 @@ t0 = time.perf_counter()
 {body}
 print(json.dumps(time.perf_counter() - t0))
 """
-OURS_FIRST = "from colabmagic.system import snapshot\nsnapshot()"
-OURS_FIRST_NO_CPU = "from colabmagic.system import snapshot\nsnapshot(cpu_sample=0)"
+OURS_FIRST = "from colabmagic.machine import snapshot\nsnapshot()"
+OURS_FIRST_NO_CPU = "from colabmagic.machine import snapshot\nsnapshot(cpu_sample=0)"
 # psutil's first cpu_percent(None) is a meaningless 0.0; interval=0.1 measures CPU use as ours does
 PSUTIL_FIRST = ("import os, psutil\npsutil.cpu_percent({interval}); psutil.virtual_memory(); psutil.swap_memory()\n"
                 "[psutil.disk_usage(p) for p in {paths!r}]")
@@ -57,7 +57,7 @@ def first_call_ms(body: str, runs: int = 5) -> float:
 
 
 def main() -> None:
-    from colabmagic.system import snapshot
+    from colabmagic.machine import snapshot
 
     first = snapshot()
     gpus = len(first.gpus)

@@ -63,7 +63,7 @@ def main() -> None:
     try:
         kc.wait_for_ready(timeout=60)
         kernel = psutil.Process(km.provisioner.process.pid)
-        run(kc, "%load_ext colabmagic\nfrom colabmagic.system import snapshot\nsnapshot(processes=False)")
+        run(kc, "%load_ext colabmagic\nfrom colabmagic.machine import snapshot\nsnapshot(processes=False)")
         time.sleep(1.0)  # let start-up work settle
         peer_idle = idle_cpu_percent(kernel, IDLE_SECONDS)
 
@@ -72,7 +72,7 @@ def main() -> None:
         costs = json.loads(run(kc, f"""
 import json, time
 from colabmagic.magics.resources import _views
-from colabmagic.system import snapshot
+from colabmagic.machine import snapshot
 view = _views[-1]
 def cpu_ms(fn, n):
     t = time.thread_time()

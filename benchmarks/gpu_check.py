@@ -181,7 +181,7 @@ def smi_gpus() -> list[dict]:
 def part_gpu_info() -> dict:
     from harness import median_seconds
 
-    from colabmagic.system import snapshot
+    from colabmagic.machine import snapshot
 
     reading, expected = snapshot(), smi_gpus()
     mismatches = []

@@ -13,7 +13,7 @@ def load_ipython_extension(ipython):
 
     register(ipython)
     # A device choice that waited for this kernel's restart takes effect now, before CUDA starts
-    # (runtime.py imports only the standard library here).
+    # (the runtime package imports only the standard library here).
     spec = apply_saved()
     if spec is not None:
         print(f"colabmagic: runtime {spec} applied (chosen before the kernel restarted)")

@@ -11,10 +11,10 @@ import psutil
 import pytest
 from IPython.core.error import UsageError
 
-from colabmagic import system
-from colabmagic.system import Snapshot
+from colabmagic.machine import Snapshot, snapshots
 from conftest import run_ok
-from test_system import FakeClock, FakeGpu, fake_nvml, fresh_nvml, holding_a_gpu, no_real_gpu  # noqa: F401 (fixtures)
+from test_system import (FakeClock, FakeGpu, fake_nvml, fresh_cpu_sampler, fresh_nvml, holding_a_gpu,  # noqa: F401
+                         no_real_gpu)
 
 
 def usage_error(shell, line: str) -> str:
@@ -92,7 +92,7 @@ def test_output_and_variable_and_quiet(shell, capsys):
 
 def test_watch_updates_one_display(shell, published, monkeypatch):
     clock = FakeClock()
-    monkeypatch.setattr(system, "time", clock)
+    monkeypatch.setattr(snapshots, "CLOCK", clock)
     snap = run_ok(shell, "%gpu_info --watch 2 --count 3 -o")
     assert isinstance(snap, Snapshot)
     assert [update for _, _, update in published] == [False, True, True]
@@ -103,7 +103,7 @@ def test_watch_updates_one_display(shell, published, monkeypatch):
 
 
 def test_watch_in_a_terminal_reprints(shell, capsys, monkeypatch):
-    monkeypatch.setattr(system, "time", FakeClock())
+    monkeypatch.setattr(snapshots, "CLOCK", FakeClock())
     run_ok(shell, "%gpu_info --watch 0.5 --count 2")
     assert capsys.readouterr().out.count("gpu_info at ") == 2
 
@@ -114,7 +114,7 @@ def test_interrupt_ends_watch_quietly(shell, published, monkeypatch):
 
     clock = FakeClock()
     clock.sleep = interrupted
-    monkeypatch.setattr(system, "time", clock)
+    monkeypatch.setattr(snapshots, "CLOCK", clock)
     result = shell.run_cell("%gpu_info --watch 1 -v last", store_history=False)
     assert result.success
     assert len(published) == 1
@@ -122,7 +122,7 @@ def test_interrupt_ends_watch_quietly(shell, published, monkeypatch):
 
 
 def test_watch_json_prints_one_line_per_reading(shell, capsys, monkeypatch):
-    monkeypatch.setattr(system, "time", FakeClock())
+    monkeypatch.setattr(snapshots, "CLOCK", FakeClock())
     run_ok(shell, "%gpu_info --json --watch 1 --count 2")
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2 and all("host" in json.loads(line) for line in lines)
@@ -146,7 +146,7 @@ def test_load_ext_does_not_import_the_readings():
     code = ("import sys\n"
             "from IPython.core.interactiveshell import InteractiveShell\n"
             "InteractiveShell.instance().run_cell('%load_ext colabmagic')\n"
-            "print([m for m in ('colabmagic.system', 'colabmagic.nvml', 'psutil', 'pynvml') if m in sys.modules])")
+            "print([m for m in ('colabmagic.machine', 'psutil', 'pynvml') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
@@ -164,9 +164,7 @@ def test_output_in_a_notebook_publishes_one_table(shell, published):
     assert len(published) == 1 and "text/html" in published[0][0]
 
 
-def test_cpu_use_is_a_percentage_from_the_first_reading(shell, capsys, monkeypatch):
-    monkeypatch.setattr(system._CpuClock, "samples", [])
-    monkeypatch.setattr(system._CpuClock, "last", None)
+def test_cpu_use_is_a_percentage_from_the_first_reading(shell, capsys, fresh_cpu_sampler):
     run_ok(shell, "%gpu_info --no-processes")
     out = capsys.readouterr().out.splitlines()
     (cpu_use,) = [line for line in out if line.startswith("  CPU use ")]
@@ -177,10 +175,8 @@ def test_cpu_use_is_a_percentage_from_the_first_reading(shell, capsys, monkeypat
         assert load.endswith("(1, 5, 15 min)")
 
 
-def test_watch_readings_all_have_cpu_use(shell, capsys, monkeypatch):
-    monkeypatch.setattr(system, "time", FakeClock())  # no waiting between readings
-    monkeypatch.setattr(system._CpuClock, "samples", [])
-    monkeypatch.setattr(system._CpuClock, "last", None)
+def test_watch_readings_all_have_cpu_use(shell, capsys, monkeypatch, fresh_cpu_sampler):
+    monkeypatch.setattr(snapshots, "CLOCK", FakeClock())  # no waiting between readings
     run_ok(shell, "%gpu_info --json --watch 0.5 --count 3 --no-processes")
     readings = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
     assert [r["host"]["cpu_percent"] is not None for r in readings] == [True, True, True]

@@ -1,5 +1,6 @@
 """colabmagic.runtime: the one device-spec parser, device discovery through NVML (faked where no
-GPU exists), selection and GPU hiding, Colab's notebook metadata, and %runtime through a real shell."""
+GPU exists), selection and GPU hiding, Colab's notebook metadata, the choice kept across a restart,
+and %runtime through a real shell. Each test runs in a RuntimeState of its own (`kernel`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from IPython.core.error import UsageError
 
 from colabmagic import runtime
 from colabmagic.errors import ConfigError, DeviceError
-from colabmagic.runtime import DeviceSpec, parse_spec
+from colabmagic.files import NewerRecord, read_record
+from colabmagic.runtime import DeviceSpec, RuntimeState, parse_spec
+from colabmagic.runtime.cuda import cuda_user, driver_loaded, same_gpu
+from colabmagic.runtime.restart import CHOICE_KIND, CHOICE_VERSION, RestartChoice, read_choice
 from conftest import run_ok
 from gpu import nvidia_smi_gpus
 from test_system import FakeGpu, fake_nvml, fresh_nvml  # noqa: F401 (fixtures)
@@ -27,15 +31,21 @@ T4 = dict(nvmlDeviceGetName="Tesla T4", nvmlDeviceGetUUID="GPU-bbbb0000-2222",
           nvmlDeviceGetMemoryInfo=SimpleNamespace(used=0, total=15 * GiB, free=15 * GiB))
 
 
+def started_kernel() -> RuntimeState:
+    """A process that has chosen nothing, started without CUDA_VISIBLE_DEVICES, CUDA not started,
+    outside a Jupyter kernel."""
+    return RuntimeState(visible_at_start=None, cuda_user=lambda: None, kernel_id=lambda: None)
+
+
 @pytest.fixture(autouse=True)
-def fresh_selection(monkeypatch):
+def kernel(monkeypatch):
     """Each test starts with nothing selected and the environment it found."""
-    monkeypatch.setattr(runtime, "_state", runtime._State())
-    monkeypatch.setattr(runtime, "_VISIBLE_AT_START", None)
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     monkeypatch.delenv(runtime.DEVICE_ENV, raising=False)
-    monkeypatch.setattr(runtime, "_cuda_initialized", lambda: None)
-    yield
+    state = started_kernel()
+    before = runtime.install(state)
+    yield state
+    runtime.install(before)
     # select() and apply_saved() write os.environ directly: nothing may leak into later tests
     os.environ.pop("CUDA_VISIBLE_DEVICES", None)
     os.environ.pop(runtime.DEVICE_ENV, None)
@@ -125,15 +135,24 @@ def test_listing_never_imports_torch_or_creates_a_cuda_context():
     ("1,0", ["Tesla T4", "NVIDIA A100-SXM4-40GB"]),
     ("0,7,1", ["NVIDIA A100-SXM4-40GB"]),  # CUDA stops at the first entry it cannot use
 ])
-def test_cuda_visible_devices_at_start_narrows_the_list(two_gpus, monkeypatch, visible, names):
-    monkeypatch.setattr(runtime, "_VISIBLE_AT_START", visible)
+def test_cuda_visible_devices_at_start_narrows_the_list(two_gpus, kernel, visible, names):
+    kernel.visible_at_start = visible
     gpus = [d for d in runtime.devices() if d.kind == "cuda"]
     assert [d.name for d in gpus] == names
     assert [d.spec for d in gpus] == [f"cuda:{i}" for i in range(len(names))]
 
 
-def test_cuda_visible_devices_hiding_everything_says_so(two_gpus, monkeypatch):
-    monkeypatch.setattr(runtime, "_VISIBLE_AT_START", "-1")
+def test_what_to_offer_and_what_auto_picks(two_gpus):
+    info = runtime.discover()
+    assert [spec for _, spec in info.choices()] == ["auto", "cpu", "cuda:0", "cuda:1", "gpu:0,1"]
+    assert ("cuda:1: Tesla T4, 15.0 GiB", "cuda:1") in info.choices()
+    assert info.best() == "cuda:0" and [d.spec for d in info.named("auto")] == ["cuda:0"]
+    assert [d.spec for d in info.named("gpu:1,0")] == ["cuda:0", "cuda:1"]
+    assert [d.spec for d in info.named("cpu")] == ["cpu"] and info.named("mps") == []
+
+
+def test_cuda_visible_devices_hiding_everything_says_so(two_gpus, kernel):
+    kernel.visible_at_start = "-1"
     info = runtime.discover()
     assert [d.kind for d in info.devices] == ["cpu"]
     assert "hid every GPU" in info.gpu_problem
@@ -153,33 +172,33 @@ def test_select_cpu_is_the_default_train_uses():
     assert json.loads(json.dumps(selection.to_dict()))["spec"] == "cpu"
 
 
-def test_selecting_a_gpu_before_cuda_starts_hides_the_others(two_gpus):
+def test_selecting_a_gpu_before_cuda_starts_hides_the_others(two_gpus, kernel):
     selection = runtime.select("cuda:1")
     assert selection.applied and not selection.restart_needed
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "GPU-bbbb0000-2222"  # by UUID: CUDA's order may differ
     assert "hidden" in selection.message and "Tesla T4" in selection.message
-    assert runtime._torch_index(1) == 0  # torch numbers the one visible GPU 0
+    assert kernel.torch_index(1) == 0  # torch numbers the one visible GPU 0
     with pytest.raises(DeviceError, match="cuda:0 is hidden"):
-        runtime._torch_index(0)
+        kernel.torch_index(0)
     hidden = {d.spec: d.details["hidden"] for d in runtime.devices() if d.kind == "cuda"}
     assert hidden == {"cuda:0": True, "cuda:1": False}
     back = runtime.select("gpu:0,1")  # every GPU again: the variable as the kernel started
     assert back.applied and "CUDA_VISIBLE_DEVICES" not in os.environ
-    assert runtime._torch_index(0) == 0
+    assert kernel.torch_index(0) == 0
 
 
-def test_selecting_a_gpu_after_cuda_started_needs_a_restart_to_hide(two_gpus, monkeypatch):
-    monkeypatch.setattr(runtime, "_cuda_initialized", lambda: "torch")
+def test_selecting_a_gpu_after_cuda_started_needs_a_restart_to_hide(two_gpus, kernel):
+    kernel.cuda_user = lambda: "torch"
     selection = runtime.select("cuda:1")
     assert selection.applied and selection.restart_needed  # the default device works now ...
     assert "restart" in selection.message and "already initialised" in selection.message
-    assert runtime.selected() == "cuda:1" and runtime._torch_index(1) == 1  # ... torch still sees both
+    assert runtime.selected() == "cuda:1" and kernel.torch_index(1) == 1  # ... torch still sees both
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "GPU-bbbb0000-2222"  # for processes it starts (torchrun)
 
 
-def test_a_gpu_hidden_earlier_cannot_be_selected_without_restart(two_gpus, monkeypatch):
+def test_a_gpu_hidden_earlier_cannot_be_selected_without_restart(two_gpus, kernel):
     runtime.select("cuda:1")
-    monkeypatch.setattr(runtime, "_cuda_initialized", lambda: "torch")
+    kernel.cuda_user = lambda: "torch"
     selection = runtime.select("cuda:0")
     assert not selection.applied and selection.restart_needed
     assert runtime.selected() == "cuda:1"  # unchanged
@@ -314,54 +333,53 @@ def test_runtime_magic_bad_input_is_one_usage_error(shell, two_gpus, line, expec
 
 
 @pytest.fixture
-def in_kernel(monkeypatch, tmp_path):
+def in_kernel(kernel, monkeypatch, tmp_path):
     """A Jupyter kernel's id (kept across restarts) and a private state folder."""
-    from colabmagic import session
-
     monkeypatch.setenv("COLABMAGIC_STATE_DIR", str(tmp_path))
-    monkeypatch.setattr(session, "this_kernel_id", lambda: "kern-1")
+    kernel.kernel_id = lambda: "kern-1"
     return tmp_path / "colabmagic-runtime-kern-1.json"
 
 
-def restart_kernel(monkeypatch):
-    """What a restart resets: this module's state, the environment, CUDA."""
-    monkeypatch.setattr(runtime, "_state", runtime._State())
-    monkeypatch.setattr(runtime, "_VISIBLE_AT_START", None)
-    monkeypatch.setattr(runtime, "_cuda_initialized", lambda: None)
+def restart_kernel() -> RuntimeState:
+    """What a restart resets: the process's state, the environment, CUDA; the kernel id stays."""
     os.environ.pop("CUDA_VISIBLE_DEVICES", None)
     os.environ.pop(runtime.DEVICE_ENV, None)
+    restarted = started_kernel()
+    restarted.kernel_id = lambda: "kern-1"
+    runtime.install(restarted)
+    return restarted
 
 
-def test_a_choice_needing_a_restart_is_applied_in_the_restarted_kernel(two_gpus, monkeypatch, in_kernel, shell,
-                                                                       capsys):
-    monkeypatch.setattr(runtime, "_cuda_initialized", lambda: "torch")
+def test_a_choice_needing_a_restart_is_applied_in_the_restarted_kernel(two_gpus, kernel, in_kernel, shell, capsys):
+    kernel.cuda_user = lambda: "torch"
     assert runtime.select("cuda:1").restart_needed
     assert json.loads(in_kernel.read_text())["env"] == {"COLABMAGIC_DEVICE": "cuda:0",
                                                          "CUDA_VISIBLE_DEVICES": "GPU-bbbb0000-2222"}
-    restart_kernel(monkeypatch)
+    restarted = restart_kernel()
     run_ok(shell, "%unload_ext colabmagic")
     run_ok(shell, "%load_ext colabmagic")  # the restarted kernel's first cell
     assert "runtime cuda:1 applied" in capsys.readouterr().out
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "GPU-bbbb0000-2222" and runtime.selected() == "cuda:0"
+    assert restarted.visible_at_start == "GPU-bbbb0000-2222"  # as if the kernel had started so
     assert [(d.spec, d.name) for d in runtime.devices() if d.kind == "cuda"] == [("cuda:0", "Tesla T4")]
     assert not in_kernel.exists()  # used once
 
 
-def test_a_later_choice_replaces_one_waiting_for_a_restart(two_gpus, monkeypatch, in_kernel):
-    monkeypatch.setattr(runtime, "_cuda_initialized", lambda: "torch")
+def test_a_later_choice_replaces_one_waiting_for_a_restart(two_gpus, kernel, in_kernel):
+    kernel.cuda_user = lambda: "torch"
     runtime.select("cuda:1")
     assert in_kernel.exists()
     runtime.select("cpu")
     assert not in_kernel.exists()
     runtime.select("cuda:1")
-    monkeypatch.setattr(runtime, "_state", runtime._State())
+    kernel.spec = None
     assert runtime.apply_saved() is None  # CUDA is in use: too late to hide GPUs here ...
     assert in_kernel.exists()  # ... so the choice waits for the real restart
 
 
-def test_outside_a_kernel_nothing_is_kept(two_gpus, monkeypatch, tmp_path):
+def test_outside_a_kernel_nothing_is_kept(two_gpus, kernel, monkeypatch, tmp_path):
     monkeypatch.setenv("COLABMAGIC_STATE_DIR", str(tmp_path))
-    monkeypatch.setattr(runtime, "_cuda_initialized", lambda: "torch")
+    kernel.cuda_user = lambda: "torch"
     selection = runtime.select("cuda:1")
     assert list(tmp_path.iterdir()) == [] and runtime.apply_saved() is None
     # the message promises nothing that will not happen
@@ -370,16 +388,16 @@ def test_outside_a_kernel_nothing_is_kept(two_gpus, monkeypatch, tmp_path):
                                       "start Python with CUDA_VISIBLE_DEVICES=GPU-bbbb0000-2222)")
 
 
-def test_in_a_kernel_the_message_says_the_choice_is_kept(two_gpus, monkeypatch, in_kernel):
-    monkeypatch.setattr(runtime, "_cuda_initialized", lambda: "torch")
+def test_in_a_kernel_the_message_says_the_choice_is_kept(two_gpus, kernel, in_kernel):
+    kernel.cuda_user = lambda: "torch"
     selection = runtime.select("cuda:1")
     assert in_kernel.exists()
     assert selection.message.endswith("takes a restart (the choice is kept and applied by %load_ext colabmagic "
                                       "in the restarted kernel)")
 
 
-def test_a_choice_that_cannot_be_written_is_not_said_to_be_kept(two_gpus, monkeypatch, in_kernel, tmp_path):
-    monkeypatch.setattr(runtime, "_cuda_initialized", lambda: "torch")
+def test_a_choice_that_cannot_be_written_is_not_said_to_be_kept(two_gpus, kernel, monkeypatch, in_kernel, tmp_path):
+    kernel.cuda_user = lambda: "torch"
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     monkeypatch.setenv("COLABMAGIC_STATE_DIR", str(blocker / "state"))  # under a file: cannot be made
@@ -387,10 +405,56 @@ def test_a_choice_that_cannot_be_written_is_not_said_to_be_kept(two_gpus, monkey
     assert "kept and applied" not in message and "could not be kept in" in message
 
 
+def test_the_kept_choice_is_a_versioned_record_both_directions(two_gpus, kernel, in_kernel):
+    """The contract of the one record a kernel writes for its restarted self (DESIGN §3)."""
+    kernel.cuda_user = lambda: "torch"
+    runtime.select("cuda:1")
+    raw = json.loads(in_kernel.read_text())
+    assert raw == {"record_format": CHOICE_KIND, "record_version": CHOICE_VERSION, "spec": "cuda:1",
+                   "env": {"COLABMAGIC_DEVICE": "cuda:0", "CUDA_VISIBLE_DEVICES": "GPU-bbbb0000-2222"}}
+    assert read_record(in_kernel, CHOICE_KIND, CHOICE_VERSION, RestartChoice) == RestartChoice(
+        "cuda:1", {"COLABMAGIC_DEVICE": "cuda:0", "CUDA_VISIBLE_DEVICES": "GPU-bbbb0000-2222"})
+    # a newer minor version added a key: read, the key ignored
+    in_kernel.write_text(json.dumps({**raw, "chosen_by": "the toolbar"}))
+    restart_kernel()
+    assert runtime.apply_saved() == "cuda:1" and not in_kernel.exists()
+
+
+def test_a_choice_file_written_before_records_had_versions_is_applied(two_gpus, in_kernel):
+    """What colabmagic wrote before the record carried a kind and a version: read as version 1."""
+    in_kernel.write_text(json.dumps({"spec": "cuda:1", "env": {"COLABMAGIC_DEVICE": "cuda:0",
+                                                                "CUDA_VISIBLE_DEVICES": "GPU-bbbb0000-2222"}}))
+    assert runtime.apply_saved() == "cuda:1"
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "GPU-bbbb0000-2222" and runtime.selected() == "cuda:0"
+    assert not in_kernel.exists()
+
+
+@pytest.mark.parametrize("text", [
+    json.dumps({"record_format": CHOICE_KIND, "record_version": CHOICE_VERSION + 1, "spec": "cuda:1", "env": {}}),
+    json.dumps({"record_format": "colabmagic-session", "record_version": 1, "spec": "cuda:1", "env": {}}),
+    json.dumps({"spec": "cuda:1"}),  # no environment: not a choice
+    json.dumps({"spec": "cuda:1", "env": ["CUDA_VISIBLE_DEVICES"]}),
+    "{not json",
+])
+def test_a_choice_file_this_version_cannot_read_is_left_alone(two_gpus, in_kernel, text):
+    in_kernel.write_text(text)
+    assert runtime.apply_saved() is None
+    assert in_kernel.read_text() == text  # neither applied nor removed (a newer colabmagic's stays for it)
+    assert runtime.selected() == "auto" and "CUDA_VISIBLE_DEVICES" not in os.environ
+
+
+def test_a_choice_from_a_newer_colabmagic_is_refused_in_one_line(in_kernel):
+    in_kernel.write_text(json.dumps({"record_format": CHOICE_KIND, "record_version": CHOICE_VERSION + 1,
+                                     "spec": "cuda:1", "env": {}}))
+    with pytest.raises(NewerRecord) as refused:
+        read_choice(in_kernel)
+    assert "upgrade colabmagic" in str(refused.value) and "\n" not in str(refused.value)
+
+
 def test_mps_is_listed_on_apple_silicon(monkeypatch, fake_nvml):
     fake_nvml([])
     fake_torch = SimpleNamespace(backends=SimpleNamespace(mps=SimpleNamespace(is_available=lambda: True)))
-    monkeypatch.setattr(runtime.sys, "platform", "darwin")
+    monkeypatch.setattr(sys, "platform", "darwin")
     monkeypatch.setitem(sys.modules, "torch", fake_torch)
     assert [d.spec for d in runtime.devices()] == ["cpu", "mps"]
     assert runtime.select("mps").applied and runtime.selected() == "mps"
@@ -435,10 +499,10 @@ def test_real_gpu_selection_resolves_for_train_and_timing():
 DRIVER_PROBE = """
 import ctypes, sys
 sys.path.insert(0, sys.argv[2])
-from colabmagic import runtime
-before = runtime._cuda_initialized()
+from colabmagic.runtime import cuda
+before = cuda.cuda_user()
 ctypes.CDLL(sys.argv[1])  # what torch.cuda.is_available() does first: load the CUDA driver library
-print(repr(before), repr(runtime._cuda_initialized()))
+print(repr(before), repr(cuda.cuda_user()))
 """
 
 
@@ -455,7 +519,7 @@ def test_a_cuda_driver_loaded_by_an_earlier_call_counts_as_started(tmp_path):
     source.write_text("int cuInit(unsigned int flags) { return 0; }\n")
     library = tmp_path / "libcuda.so.1"
     subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
-    root = str(Path(runtime.__file__).resolve().parents[1])
+    root = str(Path(runtime.__file__).resolve().parents[2])
     out = subprocess.run([sys.executable, "-c", DRIVER_PROBE, str(library), root], capture_output=True, text=True,
                          check=True, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     before, after = out.stdout.split(" ", 1)
@@ -498,7 +562,7 @@ MIG_SLICES = {
 }
 
 
-def test_mig_slices_are_the_cuda_devices(fake_nvml, monkeypatch):
+def test_mig_slices_are_the_cuda_devices(fake_nvml, kernel):
     """A GPU in MIG mode is its slices to CUDA: each is listed with its own name and memory (the
     parent's whole 40 GB was shown), and CUDA_VISIBLE_DEVICES=MIG-... selects one (it matched no
     GPU-... UUID, so %runtime cuda refused a slice torch could use)."""
@@ -506,7 +570,7 @@ def test_mig_slices_are_the_cuda_devices(fake_nvml, monkeypatch):
     gpus = [d for d in runtime.devices() if d.kind == "cuda"]
     assert [(d.spec, d.name, d.memory_total_bytes) for d in gpus] == [
         ("cuda:0", "NVIDIA A100-SXM4-40GB MIG 3g.20gb", 20 * GiB), ("cuda:1", "NVIDIA A100-SXM4-40GB MIG 1g.5gb", 5 * GiB)]
-    monkeypatch.setattr(runtime, "_VISIBLE_AT_START", "MIG-dddd0000-4444")
+    kernel.visible_at_start = "MIG-dddd0000-4444"
     runtime_now = runtime.discover()
     assert runtime_now.gpu_problem is None
     assert [d.name for d in runtime_now.devices if d.kind == "cuda"] == ["NVIDIA A100-SXM4-40GB MIG 1g.5gb"]
@@ -514,19 +578,20 @@ def test_mig_slices_are_the_cuda_devices(fake_nvml, monkeypatch):
 
 
 @pytest.mark.gpu
-def test_real_gpus_cuda_n_is_nvmls_n_by_uuid():
+def test_real_gpus_cuda_n_is_nvmls_n_by_uuid(kernel):
     """On a GPU machine: every cuda:N resolves to the torch device whose UUID NVML gives cuda:N, and
     a started CUDA driver is seen as started."""
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA device")
-    runtime._VISIBLE_AT_START = os.environ.get("CUDA_VISIBLE_DEVICES")  # the fixture cleared it
+    kernel.visible_at_start = os.environ.get("CUDA_VISIBLE_DEVICES")  # as the process started
+    kernel.cuda_user = cuda_user  # the real question: this test starts CUDA
     gpus = [d for d in runtime.devices() if d.kind == "cuda"]
     assert gpus, "NVML lists no GPU beside a working CUDA"
     for number, device in enumerate(gpus):
         index = runtime.torch_device(f"cuda:{number}").index
-        assert runtime._same_gpu(device.details["uuid"], str(torch.cuda.get_device_properties(index).uuid))
-    assert runtime._driver_loaded()
+        assert same_gpu(device.details["uuid"], str(torch.cuda.get_device_properties(index).uuid))
+    assert driver_loaded()
 
 
 def test_ddp_counts_the_gpus_its_workers_will_see(two_gpus, monkeypatch):
@@ -539,13 +604,13 @@ def test_ddp_counts_the_gpus_its_workers_will_see(two_gpus, monkeypatch):
     assert runtime.gpus_for_new_processes() == 0
 
 
-def test_a_kernel_started_with_some_gpus_hidden_goes_back_to_exactly_those(fake_nvml, monkeypatch):
+def test_a_kernel_started_with_some_gpus_hidden_goes_back_to_exactly_those(fake_nvml, kernel, monkeypatch):
     """Started with CUDA_VISIBLE_DEVICES naming two of three GPUs: they are cuda:0 and cuda:1, hiding
     one of them works, and 'all' means back to what the kernel started with, never every GPU."""
     third = dict(nvmlDeviceGetName="NVIDIA L4", nvmlDeviceGetUUID="GPU-eeee0000-5555")
     fake_nvml([FakeGpu(**A100), FakeGpu(**third), FakeGpu(**T4)])
     started_with = "GPU-aaaa0000-1111,GPU-bbbb0000-2222"
-    monkeypatch.setattr(runtime, "_VISIBLE_AT_START", started_with)
+    kernel.visible_at_start = started_with
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", started_with)
     assert [d.name for d in runtime.devices() if d.kind == "cuda"] == ["NVIDIA A100-SXM4-40GB", "Tesla T4"]
     assert runtime.select("cuda:1").applied

@@ -1,4 +1,4 @@
-"""colabmagic.system: host readings against psutil, NVML paths through a fake at pynvml's functions.
+"""colabmagic.machine: host readings against psutil, NVML paths through a fake at pynvml's functions.
 
 The fake replaces nvidia-ml-py's own functions (nvmlInit, nvmlDeviceGetName, ...), so everything
 between them and the user, our error mapping, caching and rendering, runs for real.
@@ -17,9 +17,11 @@ import psutil
 import pynvml
 import pytest
 
-from colabmagic import nvml, system
 from colabmagic.errors import ConfigError
-from colabmagic.system import snapshot, watch
+from colabmagic.machine import Snapshot, accelerators, cpu, gpu_processes, nvml
+from colabmagic.machine.cpu import CpuSampler, CpuTimes
+from colabmagic.machine.gpus import read_gpus
+from colabmagic.machine.snapshots import snapshot, watch
 from gpu import nvidia_smi_gpus
 
 GiB = 2**30
@@ -124,8 +126,16 @@ def fake_nvml(monkeypatch):
     return make
 
 
+@pytest.fixture
+def fresh_cpu_sampler():
+    """This process's CPU sampler without earlier readings, as in a new kernel."""
+    cpu.SAMPLER.reset()
+    yield cpu.SAMPLER
+    cpu.SAMPLER.reset()
+
+
 def no_real_gpu():
-    gpus, _ = nvml.read_gpus(processes=False)
+    gpus, _ = read_gpus(processes=False)
     nvml.shutdown()
     if gpus:
         pytest.skip("this machine has an NVIDIA GPU; the no-GPU path is covered with the fake")
@@ -181,51 +191,66 @@ def test_disks_on_two_filesystems_are_two_lines(tmp_path, monkeypatch):
     assert disks[1].total == psutil.disk_usage(other).total
 
 
-def test_the_first_reading_has_cpu_use(monkeypatch):
-    monkeypatch.setattr(system._CpuClock, "samples", [])
-    monkeypatch.setattr(system._CpuClock, "last", None)
+def test_the_first_reading_has_cpu_use(fresh_cpu_sampler):
     first = snapshot(processes=False).host.cpu_percent
     assert first is not None and 0.0 <= first <= 100.0
     assert snapshot(processes=False, cpu_sample=0).host.cpu_percent is not None  # the window is kept
 
 
-def test_cpu_use_never_reads_a_tick_or_two_as_100_percent(monkeypatch):
+def test_cpu_use_never_reads_a_tick_or_two_as_100_percent(fresh_cpu_sampler):
     """Two readings ms apart used to compare one clock tick: 0 % or 100 % of an idle machine."""
-    monkeypatch.setattr(system._CpuClock, "samples", [])
-    monkeypatch.setattr(system._CpuClock, "last", None)
     assert snapshot(processes=False, cpu_sample=0).host.cpu_percent is None  # nothing to compare yet
     readings = [snapshot(processes=False, cpu_sample=0).host.cpu_percent for _ in range(20)]
     assert readings == [None] * 20  # no window of CPU_WINDOW_MIN yet: unknown, not 0 % or 100 %
-    assert len(system._CpuClock.samples) <= 2  # rapid calls keep a bounded list
+    assert fresh_cpu_sampler.kept <= 2  # rapid calls keep a bounded list
 
 
-def test_cpu_use_is_measured_over_a_window_and_matches_the_busy_share(monkeypatch):
-    # psutil's cpu_times through a fake: 2 cores, 1 s of wall clock, 1.5 s busy -> 75 %
+def test_cpu_use_is_measured_over_a_window_and_matches_the_busy_share():
+    # 2 cores, 1 s of wall clock, 1.5 s busy -> 75 %
     now = [100.0]
-    fake = [SimpleNamespace(user=10.0, nice=0.0, system=0.0, idle=10.0, iowait=0.0, guest=0.0, guest_nice=0.0)]
-
-    def cpu_times():
-        t = fake[0]
-        return type("T", (tuple,), {"__getattr__": lambda self, k: getattr(t, k)})(
-            (t.user, t.nice, t.system, t.idle, t.iowait, t.guest, t.guest_nice))
-
-    monkeypatch.setattr(system._CpuClock, "samples", [])
-    monkeypatch.setattr(system._CpuClock, "last", None)
-    monkeypatch.setattr(system, "_monotonic", lambda: now[0])
-    monkeypatch.setattr(psutil, "cpu_times", cpu_times)
-    assert snapshot(processes=False, cpu_sample=0).host.cpu_percent is None
+    times = [CpuTimes(busy=10.0, total=20.0)]
+    sampler = CpuSampler(read=lambda: times[0], clock=lambda: now[0])
+    assert snapshot(processes=False, cpu_sample=0, sampler=sampler).host.cpu_percent is None
     now[0] += 1.0
-    fake[0] = SimpleNamespace(user=11.5, nice=0.0, system=0.0, idle=10.5, iowait=0.0, guest=0.0, guest_nice=0.0)
-    assert snapshot(processes=False, cpu_sample=0).host.cpu_percent == 75.0
+    times[0] = CpuTimes(busy=11.5, total=22.0)
+    assert snapshot(processes=False, cpu_sample=0, sampler=sampler).host.cpu_percent == 75.0
     now[0] += 0.01  # a reading right after: still the last window's share, not a tick's
-    fake[0] = SimpleNamespace(user=11.51, nice=0.0, system=0.0, idle=10.5, iowait=0.0, guest=0.0, guest_nice=0.0)
-    assert snapshot(processes=False, cpu_sample=0).host.cpu_percent == 75.1
+    times[0] = CpuTimes(busy=11.51, total=22.01)
+    assert sampler.percent(0) == 75.1
     now[0] += 60  # long after: the old window is dropped rather than averaged over a minute
-    assert snapshot(processes=False, cpu_sample=0).host.cpu_percent is None
+    assert sampler.percent(0) is None
+
+
+def test_a_first_reading_waits_for_its_window_on_the_samplers_clock():
+    now, slept = [50.0], []
+    times = [CpuTimes(busy=0.0, total=0.0)]
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+        times[0] = CpuTimes(busy=0.05, total=0.2)  # a quarter of 2 cores over 0.1 s
+
+    sampler = CpuSampler(read=lambda: times[0], clock=lambda: now[0], sleep=sleep)
+    assert sampler.percent(0.1) == 25.0 and slept == [0.1]
+    assert sampler.percent(0) == 25.0 and slept == [0.1]  # right after: that window's answer, no wait
+
+
+def test_cpu_times_are_psutils_without_guest_time():
+    """The one reading both the CPU-use share and %train's free-core count are built on."""
+    whole = psutil.cpu_times()
+    times = cpu.cpu_times()
+    guest = getattr(whole, "guest", 0.0) + getattr(whole, "guest_nice", 0.0)
+    assert times.total == pytest.approx(sum(whole) - guest, abs=5.0)
+    assert 0 <= times.busy <= times.total
+    first = sorted(os.sched_getaffinity(0))[:1] if hasattr(os, "sched_getaffinity") else [0]
+    one = cpu.cpu_times(first)
+    assert one is not None and one.total <= times.total + 1.0
+    assert cpu.busy_seconds(first) == pytest.approx(one.busy, abs=1.0)
+    assert cpu.cpu_times([10_000]) is None  # no such CPU
 
 
 def test_import_and_snapshot_never_import_torch():
-    code = ("import sys, colabmagic.system as s\n"
+    code = ("import sys, colabmagic.machine as s\n"
             "before = [m for m in ('psutil', 'pynvml', 'IPython') if m in sys.modules]\n"
             "s.snapshot()\n"
             "print(before, 'torch' in sys.modules, 'IPython' in sys.modules)")
@@ -234,7 +259,6 @@ def test_import_and_snapshot_never_import_torch():
 
 
 def test_torch_accelerators_only_when_torch_is_already_imported(monkeypatch):
-    monkeypatch.setattr(system, "_accelerators_seen", None)
     monkeypatch.delitem(sys.modules, "torch", raising=False)
     assert snapshot().accelerators == []
     torch = types.ModuleType("torch")
@@ -244,6 +268,10 @@ def test_torch_accelerators_only_when_torch_is_already_imported(monkeypatch):
     snap = snapshot()
     assert [(a.backend, a.index) for a in snap.accelerators] == [("mps", 0), ("xpu", 0), ("xpu", 1)]
     assert "torch accelerators" in str(snap) and "mps:0" in str(snap)
+    assert accelerators.accelerators() is snap.accelerators  # asked once per torch module
+    other = types.ModuleType("torch")  # another torch (a test's stand-in): asked again
+    monkeypatch.setitem(sys.modules, "torch", other)
+    assert accelerators.accelerators() == []
 
 
 # ---------------------------------------------------------------- NVML through the fake
@@ -398,7 +426,7 @@ def test_mig_enabled_lists_its_slices(fake_nvml):
 @pytest.fixture
 def holding_a_gpu(tmp_path, monkeypatch):
     """This process holds a (stand-in) NVIDIA device file open, as a process using a GPU does."""
-    monkeypatch.setattr(nvml, "GPU_DEVICE_PREFIX", str(tmp_path / "nvidia"))
+    monkeypatch.setattr(gpu_processes, "GPU_DEVICE_PREFIX", str(tmp_path / "nvidia"))
     with open(tmp_path / "nvidia0", "w"):
         yield
 
@@ -485,7 +513,7 @@ def test_html_is_self_contained_and_escaped(fake_nvml):
 
 
 class FakeClock:
-    """Stands in for the time module inside colabmagic.system: sleeping moves the clock."""
+    """Stands in for the time module as watch's clock: sleeping moves the clock."""
 
     def __init__(self, reading_cost=0.0):
         self.now, self.slept, self.reading_cost = 1000.0, [], reading_cost
@@ -509,20 +537,17 @@ class FakeClock:
 
 def test_watch_yields_count_readings_at_the_interval(monkeypatch):
     clock = FakeClock()
-    monkeypatch.setattr(system, "time", clock)
-    readings = list(watch(0.5, count=3, processes=False))
-    assert len(readings) == 3 and all(isinstance(r, system.Snapshot) for r in readings)
+    readings = list(watch(0.5, count=3, processes=False, clock=clock))
+    assert len(readings) == 3 and all(isinstance(r, Snapshot) for r in readings)
     assert clock.slept == [0.5, 0.5]
 
 
 def test_watch_keeps_its_cadence_and_never_queues_readings(monkeypatch):
     clock = FakeClock(reading_cost=0.1)  # the display between readings takes time
-    monkeypatch.setattr(system, "time", clock)
-    list(watch(0.5, count=3, processes=False))
+    list(watch(0.5, count=3, processes=False, clock=clock))
     assert all(s < 0.5 for s in clock.slept)  # the time spent counts toward the interval
     clock = FakeClock(reading_cost=2.0)  # slower than the interval: no sleeping, no backlog
-    monkeypatch.setattr(system, "time", clock)
-    list(watch(0.5, count=3, processes=False))
+    list(watch(0.5, count=3, processes=False, clock=clock))
     assert clock.slept == [0.0, 0.0]
 
 

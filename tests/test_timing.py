@@ -145,7 +145,7 @@ def test_without_torch_nothing_imports_torch_or_ipython():
 import sys
 import colabmagic.timing as timing
 assert "IPython" not in sys.modules and "torch" not in sys.modules
-import colabmagic.runtime as runtime
+import colabmagic.runtime.torch_devices as runtime
 real_find_spec = runtime.find_spec
 runtime.find_spec = lambda name: None if name == "torch" else real_find_spec(name)
 result = timing.time_callable(lambda: sum(range(100)), number=10, repeat=3)

@@ -19,8 +19,9 @@ import pytest
 from colabmagic import files, runtime
 from colabmagic.errors import DeviceError
 from colabmagic.session import Session
-from colabmagic.system import snapshot
-from colabmagic.widgets.resources_view import ResourcesView, bars, render_text
+from colabmagic.machine import snapshot
+from colabmagic.machine.monitor import bars, make_bar, render_text
+from colabmagic.widgets.resources_view import ResourcesView
 from colabmagic.widgets.runtime_panel import RuntimePanel
 from colabmagic.widgets.session_view import SessionView, level
 from colabmagic.widgets.ticker import ManualTicker, Ticker
@@ -167,6 +168,21 @@ def test_resource_bars_follow_the_readings(fake_nvml):
     assert "GPU 1 RAM" in render_text(view.last)
 
 
+def test_the_monitors_bars_are_plain_data_from_a_reading(fake_nvml):
+    """machine.monitor decides the bars, their words and colours; the widget only shows them."""
+    fake_nvml([FakeGpu(nvmlDeviceGetMemoryInfo=SimpleNamespace(used=39 * GiB, total=40 * GiB),
+                       unsupported={"nvmlDeviceGetUtilizationRates"})])
+    snap = snapshot(processes=False)
+    unknown_cpu = dataclasses.replace(snap, host=dataclasses.replace(snap.host, cpu_percent=None))
+    rows = {bar.key: bar for bar in bars(unknown_cpu)}
+    assert rows["cpu"] == make_bar("cpu", "CPU", None, "measuring…") and rows["cpu"].shown == 0.0
+    assert rows["gpu0mem"].colour == "#e53935" and rows["gpu0mem"].text.startswith("39.0 GiB / 40.0 GiB (98%)")
+    assert rows["gpu0util"].text == "N/A" and rows["gpu0util"].shown == 0.0
+    assert make_bar("cpu", "CPU", 0.99, "99%").colour == "#1e88e5"  # a busy CPU is use, not a warning
+    assert make_bar("disk0", "Disk", 1.7, "full").shown == 1.0
+    assert [line.split()[0] for line in render_text(unknown_cpu).splitlines()[:2]] == ["RAM", "CPU"]
+
+
 def test_resource_rows_rebuild_when_a_gpu_appears(fake_nvml):
     readings = []
 
@@ -177,7 +193,7 @@ def test_resource_rows_rebuild_when_a_gpu_appears(fake_nvml):
     view = ResourcesView(read, ticker=ManualTicker)
     before = list(view.rows)
     fake_nvml([FakeGpu()])
-    from colabmagic import nvml
+    from colabmagic.machine import nvml
 
     nvml.shutdown()
     readings.append(snapshot(processes=False))
@@ -309,13 +325,16 @@ def test_runtime_panel_shows_a_refused_selection_in_the_widget():
     assert "device cuda:0 is not available" in outputs_text(panel.messages)
 
 
-def test_runtime_panel_applies_for_real(monkeypatch):
-    monkeypatch.setattr(runtime, "_state", runtime._State())
-    panel = RuntimePanel()
-    panel.choice.value = "cpu"
-    selection = panel.apply()
-    assert selection.spec == "cpu" and runtime.selected() == "cpu"
-    assert "the CPU" in panel.status.value
+def test_runtime_panel_applies_for_real():
+    before = runtime.install(runtime.RuntimeState(visible_at_start=None, kernel_id=lambda: None))
+    try:
+        panel = RuntimePanel()
+        panel.choice.value = "cpu"
+        selection = panel.apply()
+        assert selection.spec == "cpu" and runtime.selected() == "cpu"
+        assert "the CPU" in panel.status.value
+    finally:
+        runtime.install(before)
 
 
 # ---------------------------------------------------------------- a real kernel

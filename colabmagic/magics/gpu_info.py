@@ -41,7 +41,7 @@ class GpuInfoMagics(ColabMagics):
         args = self.parse(self.gpu_info, line)
         if args.count is not None and args.watch is None:
             raise UsageError("--count needs --watch SECONDS")
-        from ..system import snapshot, watch
+        from ..machine import snapshot, watch
 
         processes = not args.no_processes
         readings = watch(args.watch, args.count, processes=processes) if args.watch else [snapshot(processes)]

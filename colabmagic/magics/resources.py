@@ -45,8 +45,8 @@ class ResourcesMagics(ColabMagics):
             if not args.quiet:
                 print(f"Stopped {stopped} live monitor{'s' if stopped != 1 else ''}.")
             return None
-        from ..system import snapshot
-        from ..widgets.resources_view import render_text
+        from ..machine import snapshot
+        from ..machine.monitor import render_text
 
         if args.once or not has_widgets(self.shell) or args.quiet:
             snap = snapshot(processes=False)

@@ -74,7 +74,7 @@ def read_resources(pids: dict[str, int]) -> dict:
     """
     import psutil
 
-    from ..system import snapshot
+    from ..machine import snapshot
 
     snap = snapshot(processes=False)
     body = snap.to_colab_resources()

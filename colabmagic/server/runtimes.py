@@ -31,11 +31,7 @@ def normalize(text) -> str:
     """The canonical spec for `text`, through runtime.parse_spec (the one parser)."""
     if not isinstance(text, str) or not text.strip():
         raise ConfigError(f"spec must be a device spec such as 'cpu', 'cuda:0' or 'auto', not {text!r}")
-    parsed = _runtime().parse_spec(text.strip())
-    if isinstance(parsed, str):
-        return parsed
-    spec = getattr(parsed, "spec", None)
-    return spec if isinstance(spec, str) else str(parsed)
+    return str(_runtime().parse_spec(text.strip()))
 
 
 def apply_code(spec: str) -> dict:

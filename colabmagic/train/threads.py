@@ -33,6 +33,7 @@ from typing import Iterator
 import torch
 
 from ..errors import ConfigError
+from ..machine.cpu import busy_seconds
 
 SAMPLE_SECONDS = 0.05  # long enough for /proc/stat's 10 ms ticks on 2 cores, short next to a run
 MAX_SAMPLE_AGE = 5.0   # seconds: a start_sampling() older than this says little about now
@@ -148,7 +149,7 @@ def free_cores(seconds: float | None = None) -> float | None:
 
 
 def _reading(cpus: list[int] | None) -> tuple[float, float, float] | None:
-    busy = _busy_seconds(cpus)
+    busy = busy_seconds(cpus)  # machine.cpu: the one CPU sampler
     return None if busy is None else (busy, time.process_time(), time.perf_counter())
 
 
@@ -157,26 +158,6 @@ def _cpu_ids() -> list[int] | None:
         return sorted(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return None  # all of them
-
-
-def _busy_seconds(cpus: list[int] | None) -> float | None:
-    """Seconds the given CPUs (None: all) have spent not idle since boot, every process together."""
-    import psutil
-
-    try:
-        per_cpu = psutil.cpu_times(percpu=True)
-    except (OSError, RuntimeError, NotImplementedError):
-        return None
-    chosen = [per_cpu[i] for i in cpus if i < len(per_cpu)] if cpus else per_cpu
-    if not chosen:
-        return None
-    busy = 0.0
-    for t in chosen:
-        total = sum(t)
-        if hasattr(t, "guest"):  # Linux counts guest time inside user time too
-            total -= t.guest + getattr(t, "guest_nice", 0.0)
-        busy += total - t.idle - getattr(t, "iowait", 0.0)
-    return busy
 
 
 def _cgroup_quota() -> float | None:

@@ -13,35 +13,15 @@ from html import escape
 import ipywidgets as widgets
 
 from .. import runtime as rt
+from ..units import size
 from .guard import guarded
-from ..snapshot_table import size
-
-
-def choices(info: rt.Runtime) -> list[tuple[str, str]]:
-    """(label, spec) for each choice: auto, each device, and all GPUs together when there are several."""
-    out = [("auto: the best device here", "auto")]
-    for d in info.devices:
-        memory = "" if d.memory_total_bytes is None else f", {size(d.memory_total_bytes)}"
-        hidden = " (hidden)" if d.details.get("hidden") else ""
-        out.append((f"{d.spec}: {d.name}{memory}{hidden}", d.spec))
-    gpus = [d for d in info.devices if d.kind == "cuda"]
-    if len(gpus) > 1:
-        out.append((f"all {len(gpus)} GPUs (for --devices {len(gpus)})",
-                    "gpu:" + ",".join(d.spec[5:] for d in gpus)))
-    return out
 
 
 def details_html(info: rt.Runtime, spec: str) -> str:
     """The chosen device's details as a small table."""
-    wanted = rt.parse_spec(spec)
-    if wanted.kind == "auto":
-        kinds = [d.kind for d in info.devices]
-        pick = "cuda:0" if "cuda" in kinds else ("mps" if "mps" in kinds else "cpu")
-        return f"<i>auto picks {pick} now; %train follows the best device available at each run</i>"
-    if wanted.kind == "cuda" and len(wanted.indices) > 1:
-        shown = [d for d in info.devices if d.kind == "cuda" and int(d.spec[5:]) in wanted.indices]
-    else:
-        shown = [d for d in info.devices if rt._is_selected(d.spec, str(wanted))]
+    if rt.parse_spec(spec).kind == "auto":
+        return f"<i>auto picks {info.best()} now; %train follows the best device available at each run</i>"
+    shown = info.named(spec)
     rows = []
     for d in shown:
         rows.append(f"<tr><th style='text-align:left;padding-right:12px'>{escape(d.spec)}</th>"
@@ -64,7 +44,7 @@ class RuntimePanel:
         self._restart = restart or _restart_kernel
         self.info = discover()
         self.title = widgets.HTML("<b style='font-size:14px'>Change runtime type</b>")
-        self.choice = widgets.RadioButtons(options=choices(self.info), value=self._current_value(),
+        self.choice = widgets.RadioButtons(options=self.info.choices(), value=self._current_value(),
                                            layout=widgets.Layout(width="auto"))
         self.details = widgets.HTML()
         self.apply_button = widgets.Button(description="Apply", button_style="primary", icon="check")
@@ -95,7 +75,7 @@ class RuntimePanel:
         return selection
 
     def _current_value(self) -> str:
-        values = [value for _, value in choices(self.info)]
+        values = [value for _, value in self.info.choices()]
         return self.info.selected if self.info.selected in values else "auto"
 
     def _show_details(self, _change=None) -> None:

@@ -1,18 +1,21 @@
 """The %gpu_info table: a Snapshot drawn as terminal text and as notebook HTML.
 
-One list of sections feeds both forms. colabmagic.system holds the readings; this module only
+One list of sections feeds both forms. machine.snapshot holds the readings; this module only
 words and draws them (the %resources monitor reuses its sizes and bar colours). Plain Python: no
-IPython, no ipywidgets. Its functions take system's readings (a Snapshot, its GpuInfo, GpuProcess
-and HostInfo) without importing system, which imports this module to draw a Snapshot: imports only
-go one way.
+IPython, no ipywidgets. Its functions take the readings (a Snapshot, its GpuInfo, GpuProcess and
+HostInfo) without importing machine.snapshots, which imports this module to draw a Snapshot:
+imports only go one way. Sizes are units.size's (GiB/MiB for memory).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import dataclass
+from html import escape as esc
 
+from .. import units
 
 __all__ = ["bar_colour", "render_html", "render_text", "size", "used_of"]
 
@@ -106,12 +109,18 @@ def _host_lines(h) -> list[_Line]:
         lines.append(_Line("swap", used_of(h.swap_used, h.swap_total), _fraction(h.swap_used, h.swap_total)))
     else:
         lines.append(_Line("swap", "none"))
-    home = os.path.expanduser("~")
+    home = _home(os.environ.get("HOME"))
     for d in h.disks:
         where = ", ".join("~" if p == home else p for p in d.paths)
         lines.append(_Line("disk", f"{where}: {used_of(d.used, d.total)}, {size(d.free)} free",
                            _fraction(d.used, d.total)))
     return lines
+
+
+@functools.lru_cache(maxsize=4)
+def _home(home_variable: str | None) -> str:
+    """The home folder, shown as ~ (expanduser costs ~15% of a table: asked once per $HOME)."""
+    return os.path.expanduser("~")
 
 
 def _shorten(text: str, width: int) -> str:
@@ -123,11 +132,8 @@ def _fraction(used, total) -> float | None:
 
 
 def size(n: int | None) -> str:
-    if n is None:
-        return NA
-    if n >= 2**30:
-        return f"{n / 2**30:.1f} GiB"
-    return f"{n / 2**20:.0f} MiB"
+    """units.size, or N/A where the driver did not report the number."""
+    return NA if n is None else units.size(n)
 
 
 def used_of(used: int | None, total: int | None) -> str:
@@ -202,7 +208,6 @@ def bar_colour(fraction: float) -> str:
 
 
 def render_html(snap) -> str:
-    from html import escape as esc
     parts = ['<div class="colabmagic-gpu-info" style="color:inherit">']
     problem = _no_gpu_line(snap)
     if problem:
@@ -218,7 +223,6 @@ def render_html(snap) -> str:
 
 
 def _html_value(line: _Line) -> str:
-    from html import escape as esc
     if line.table is not None:
         rows = []
         for i, row in enumerate(line.table):
