@@ -150,7 +150,7 @@ def test_resume_uses_range(server, tmp_path):
 def test_resume_after_a_broken_connection(server, tmp_path):
     server.files["f.bin"] = PAYLOAD
     server.break_after = 70_000
-    with pytest.raises(NetworkError, match="run again to resume"):
+    with pytest.raises(NetworkError, match="run the same line again to resume"):
         download(server.url + "f.bin", tmp_path / "f.bin", md5=MD5)
     assert (tmp_path / "f.bin.part").stat().st_size == 70_000
     assert not (tmp_path / "f.bin").exists()
@@ -342,15 +342,15 @@ def test_extract_rejects_a_non_archive(tmp_path):
 
 def test_network_error_lives_in_the_one_exception_tree():
     import colabmagic.errors
-    import colabmagic.fetch._http
+    import colabmagic.fetch
 
-    assert NetworkError is colabmagic.errors.NetworkError is colabmagic.fetch._http.NetworkError
+    assert NetworkError is colabmagic.errors.NetworkError is colabmagic.fetch.NetworkError
     assert issubclass(NetworkError, DownloadError)
 
 
 def test_user_agent_comes_from_the_package_metadata():
     from importlib.metadata import version
 
-    from colabmagic.fetch._http import user_agent
+    from colabmagic.fetch.remote import user_agent
 
     assert user_agent() == f"colabmagic/{version('colabmagic')}"

@@ -9,8 +9,9 @@ or a plain http(s) URL. `download(text, dest)` fetches it and returns a `Downloa
   live in a staging folder `.drive_get-ID/` next to the destination, so running the same line again
   resumes with Range/If-Range; the final name appears only once the file is whole (and its sha256
   matches, when one is given).
-- Plain URLs go through `_http.download` (Range resume, checksum, `.part` + rename).
-- `unzip` extracts the archive safely (`_http.extract`: nothing may land outside the target, and
+- Plain URLs go through the one downloader (download.py: Range/If-Range resume, checksum, a fresh
+  temporary file renamed when whole).
+- `unzip` extracts the archive safely (`archives.extract`: nothing may land outside the target, and
   a folder in the way that holds anything the archive does not is left alone: one clear line).
 
 gdown is pinned (pyproject, extra `data`): the staging layout and error mapping lean on its
@@ -20,24 +21,22 @@ gdown is pinned (pyproject, extra `data`): the staging layout and error mapping 
 from __future__ import annotations
 
 import errno
-import hashlib
 import html
 import importlib
 import os
 import re
 import shutil
-import tarfile
 import time
 import urllib.parse
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .. import units
 from ..errors import ConfigError, DataError, DownloadError, NetworkError, require
-from ._http import download as http_download
-from ._http import InTheWay, extract
-from ._progress import ByteProgress
+from .archives import InTheWay, extract, top_level
+from .checksums import sha256_of
+from .download import download as download_url
+from .progress import ByteProgress
 from ._unreachable import connection_error, unreachable
 
 DRIVE_HOSTS = {"drive.google.com", "docs.google.com", "drive.usercontent.google.com"}
@@ -188,7 +187,7 @@ def download(text: str, dest: str | os.PathLike | None = None, *, folder: bool =
 def _get_url(source: Source, dest, sha256, bar: ByteProgress, timeout: float) -> Downloaded:
     target = _target(dest, _url_name(source.url))
     reused = target.is_file() and not target.with_name(target.name + ".part").exists()
-    path = http_download(source.url, target, sha256=sha256, progress=bar, timeout=timeout)
+    path = download_url(source.url, target, sha256=sha256, progress=bar, timeout=timeout)
     reused = reused and bar.bytes == 0
     return Downloaded(path=path, source=source, files=[(path, path.stat().st_size)], reused=reused)
 
@@ -206,7 +205,7 @@ def _gdown():
 
 def _get_drive_file(source: Source, dest, sha256, bar: ByteProgress, timeout: float, retries: int) -> Downloaded:
     explicit = _explicit_file(dest)
-    if explicit is not None and explicit.is_file() and (sha256 is None or _sha256(explicit) == sha256):
+    if explicit is not None and explicit.is_file() and (sha256 is None or sha256_of(explicit) == sha256):
         return Downloaded(path=explicit, source=source, files=[(explicit, explicit.stat().st_size)], reused=True)
     parent = explicit.parent if explicit is not None else _target(dest, "x").parent
     staging = parent / f".drive_get-{source.id}"
@@ -215,8 +214,8 @@ def _get_drive_file(source: Source, dest, sha256, bar: ByteProgress, timeout: fl
     except BaseException:
         _drop_if_empty(staging)
         raise
-    if sha256 is not None and _sha256(staged) != sha256:
-        got = _sha256(staged)
+    if sha256 is not None and sha256_of(staged) != sha256:
+        got = sha256_of(staged)
         shutil.rmtree(staging, ignore_errors=True)
         raise DownloadError(f"Checksum mismatch for {staged.name} from {source.view_url} "
                             f"(expected sha256 {sha256}, got {got}); the file was removed")
@@ -366,20 +365,12 @@ def _safe_name(name: str) -> str:
     return "" if name in ("", ".", "..") else name
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _unpack(archive: Path) -> Path:
     """Extract next to the archive: into its parent when it holds one top-level folder, else into
     a folder named after it (data.zip -> data/). Returns the folder the data is in. A folder of
     that name is only completed when it holds nothing but what the archive holds (a re-run); one
     with anything else in it (the user's own files) is never touched: InTheWay, one line."""
-    tops = _top_level(archive)
+    tops = top_level(archive)
     if len(tops) == 1 and tops[0][1]:
         target, into, exclusive = archive.parent / tops[0][0], archive.parent, False
     else:
@@ -398,23 +389,6 @@ def _unpack(archive: Path) -> Path:
         raise InTheWay(f"{shown}{slash} already exists ({err.detail}): remove it, or use -O another/ to put "
                        f"{archive.name} and what it holds there", entry=err.entry, detail=err.detail) from None
     return target
-
-
-def _top_level(archive: Path) -> list[tuple[str, bool]]:
-    """(name, is_folder) of the archive's top-level entries; [] when it is no archive (extract says so)."""
-    names: list[str] = []
-    if tarfile.is_tarfile(archive):
-        with tarfile.open(archive, "r:*") as tar:
-            names = [m.name + ("/" if m.isdir() else "") for m in tar.getmembers()]
-    elif zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as zf:
-            names = zf.namelist()
-    tops: dict[str, bool] = {}
-    for name in names:
-        parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
-        if parts:
-            tops[parts[0]] = tops.get(parts[0], False) or len(parts) > 1 or name.endswith("/")
-    return list(tops.items())
 
 
 def _first_line(err: BaseException) -> str:

@@ -1,0 +1,239 @@
+"""The one resumable downloader: plain URLs, Kaggle's blobs and %drive_get's URLs all come through here.
+
+- The bytes go to a fresh file of this run's (fetch/partial.py) and get the final name only when
+  complete, synced and matching the checksums: the file appears whole or not at all.
+- A partial file is resumed with `Range`, and `If-Range` when we know which version of the remote
+  file it holds: a file that changed since comes back whole (200) in the same round trip and the
+  old bytes are dropped. An answer is only appended when it is a 206 starting at our offset.
+- A transfer that breaks off is resumed up to `retries` times within the call; after that the
+  bytes wait for the next run ("run the same line again to resume").
+- A full disk is one line, known before the first byte when the length is; nothing is left.
+
+Speed (benchmarks/bench_drive.py, against curl): one buffer, read into and written from without a
+copy; hashing on the same thread (sha256 runs at GB/s, several times the network); the page cache
+is written back by a background thread as we go, so the fsync before the rename only waits for the
+tail, not for the whole file at the end.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+from .. import units
+from ..errors import DownloadError, NetworkError, shown
+from . import remote
+from .checksums import Digests, expected_digests, file_matches
+from .partial import Partial
+
+BUFFER = 1 << 20          # bytes per read from the socket and per write to the file
+FLUSH_EVERY = 32 << 20    # bytes written between two background write-backs
+SPACE_MARGIN = 1 << 20    # bytes left free beyond what a download needs
+BACKOFF = 0.2, 5.0        # seconds before the first reconnect (doubling), and at most
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+# progress(done_bytes, total_bytes_or_None), called after every read
+Progress = Callable[[int, "int | None"], None]
+
+
+def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, md5: str | None = None,
+             resume: bool = True, progress: Progress | None = None, timeout: float = 30, retries: int = 0) -> Path:
+    """Download `url` to `dest` and return `dest`.
+
+    An existing `dest` is kept when it matches the checksums (or when none is given). `resume`
+    continues the bytes an earlier run left. `timeout` is seconds per network operation, not for
+    the whole transfer; `retries` is how often a broken transfer is resumed within this call.
+
+    Raises NetworkError (unreachable, HTTP error status, connection lost: the bytes stay for a
+    resume) or DownloadError (checksum mismatch or disk full: nothing is left).
+    """
+    return Download(url, dest, sha256=sha256, md5=md5, resume=resume, progress=progress, timeout=timeout,
+                    retries=retries).run()
+
+
+class Download:
+    """One download of `url` to `dest`; `received` counts the bytes that came over the network."""
+
+    def __init__(self, url: str, dest: str | os.PathLike, *, sha256: str | None = None, md5: str | None = None,
+                 resume: bool = True, progress: Progress | None = None, timeout: float = 30, retries: int = 0,
+                 label: str | None = None, space_hint: str = "free some space"):
+        self.url, self.dest = url, Path(dest)
+        self.digests = Digests(expected_digests(sha256=sha256, md5=md5))
+        self.resume, self.progress, self.timeout, self.retries = resume, progress, timeout, retries
+        self.label = label or shown(url)
+        self.space_hint = space_hint   # what to do about a full disk, after "free some space"
+        self.received = 0
+
+    def run(self, first: remote.Body | None = None) -> Path:
+        """Fetch it. `first`: an answer to an unranged GET of the file already opened by the caller
+        (Kaggle's client); its bytes are used instead of asking again."""
+        if first is None and self.dest.is_file() and file_matches(self.dest, self.digests.expected):
+            return self.dest
+        partial = Partial(self.dest)
+        try:
+            offset, validator = self._start(partial)
+            for attempt in range(self.retries + 1):
+                try:
+                    self._transfer(partial, first, offset, validator)
+                    break
+                except _BrokenOff as broken:
+                    first = None
+                    offset = os.fstat(partial.fd).st_size if partial.fd is not None else 0
+                    validator = broken.validator
+                    if attempt == self.retries:
+                        raise NetworkError(broken.message) from None
+                    time.sleep(min(BACKOFF[0] * 2 ** attempt, BACKOFF[1]))
+            os.fsync(partial.fd)
+            if mismatch := self.digests.mismatch():
+                partial.discard()
+                raise DownloadError(f"Checksum mismatch for {self.dest.name} from {self.label} ({mismatch}): the "
+                                    "download is damaged (or the checksum is wrong); nothing was kept, run again")
+            return partial.finish()
+        except OSError as err:
+            if err.errno not in _DISK_FULL:
+                raise
+            partial.discard()  # a partial file on a full disk only holds the space the user needs back
+            raise DownloadError(f"Disk full while downloading {self.label} ({err.strerror}): {self.space_hint}; "
+                                "nothing half-written was kept") from None
+        finally:
+            partial.keep()  # broke off (or interrupted): what arrived waits for the next run
+            if first is not None:
+                first.close()
+
+    # --- one answer at a time ------------------------------------------------------------------
+
+    def _start(self, partial: Partial) -> tuple[int, str | None]:
+        if not self.resume:
+            partial.forget_kept()
+            return 0, None
+        offset, validator = partial.adopt()
+        if offset:
+            self.digests.feed_file(partial.path, offset)
+        return offset, validator
+
+    def _transfer(self, partial: Partial, first: remote.Body | None, offset: int, validator: str | None) -> None:
+        body = self._answer(partial, first, offset, validator)
+        if body is None:  # the partial file already held all of it
+            return
+        with body:
+            if offset and not (body.status == 206 and remote.range_start(body.headers) == offset):
+                offset = self._restart(partial)  # changed (If-Range), or Range ignored: this is all of it
+            rest = remote.length(body.headers)
+            total = None if rest is None else offset + rest
+            self._check_space(rest, total)
+            partial.create()
+            validator = remote.validator(body.headers)
+            partial.note_validator(validator)
+            self._copy(body, partial.fd, offset, total, validator)
+
+    def _answer(self, partial: Partial, first: remote.Body | None, offset: int, validator: str | None):
+        """The answer to read from offset on (None: nothing is missing)."""
+        if first is not None:
+            if not offset or not self._continues(first, offset, validator):
+                if offset:
+                    self._restart(partial)
+                return first
+            first.close()  # it starts at byte 0: ask for the rest instead
+            self.url = first.url
+        try:
+            return remote.open_body(self.url, offset, validator, self.timeout)
+        except remote.RangeNotSatisfiable:  # the partial is as long as the file: complete, or wrong
+            if not self.digests.mismatch():
+                return None
+            self._restart(partial)
+            return remote.open_body(self.url, 0, None, self.timeout)
+        except NetworkError as err:
+            if isinstance(err.__cause__, remote.TRANSIENT) and not hasattr(err.__cause__, "code"):
+                raise _BrokenOff(str(err), validator) from None  # unreachable for now: a retry may reach it
+            raise
+
+    @staticmethod
+    def _continues(first: remote.Body, offset: int, validator: str | None) -> bool:
+        """Whether asking `first`'s server for the bytes after `offset` gives the same file's."""
+        total = remote.length(first.headers)
+        if (first.headers.get("Accept-Ranges") or "").lower() != "bytes" or total is None or offset > total:
+            return False
+        return validator is None or validator == remote.validator(first.headers)
+
+    def _restart(self, partial: Partial) -> int:
+        if partial.fd is not None:
+            partial.restart()
+        self.digests.restart()
+        return 0
+
+    def _copy(self, body: remote.Body, fd: int, done: int, total: int | None, validator: str | None) -> None:
+        buffer = memoryview(bytearray(BUFFER))
+        flusher = _Flusher(fd)
+        progress = self.progress
+        try:
+            while True:
+                try:
+                    n = body.readinto(buffer)
+                except remote.TRANSIENT as err:  # reset, timeout: what arrived is written already
+                    raise self._broken(done, total, remote.reason(err), validator) from None
+                if not n:
+                    break
+                chunk = buffer[:n]
+                while chunk:  # a write may take part of it (then the next one says why)
+                    chunk = chunk[os.write(fd, chunk):]
+                self.digests.update(buffer[:n])
+                done += n
+                self.received += n
+                flusher.wrote(n)
+                if progress is not None:
+                    progress(done, total)
+        finally:
+            flusher.join()
+        if total is not None and done < total:
+            raise self._broken(done, total, "the connection closed early", validator)
+
+    def _broken(self, done: int, total: int | None, why: str, validator: str | None) -> "_BrokenOff":
+        of = f" of {units.size(total)}" if total is not None else ""
+        return _BrokenOff(f"The download of {self.label} broke off after {units.size(done)}{of} ({why}); "
+                          "run the same line again to resume", validator)
+
+    def _check_space(self, need: int | None, total: int | None) -> None:
+        folder = next(p for p in (self.dest.parent, *self.dest.parent.parents) if p.is_dir())
+        free = shutil.disk_usage(folder).free
+        if need and need + SPACE_MARGIN > free:
+            raise DownloadError(f"Not enough disk space for {self.label} ({units.size(total or need)}): it needs "
+                                f"{units.size(need)} but {folder} has {units.size(free)} free; {self.space_hint} "
+                                "(nothing was written)")
+
+
+class _BrokenOff(Exception):
+    """The transfer stopped part-way; a reconnect may resume it."""
+
+    def __init__(self, message: str, validator: str | None):
+        super().__init__(message)
+        self.message, self.validator = message, validator
+
+
+class _Flusher:
+    """Writes the file's pages back in a background thread every FLUSH_EVERY bytes while the
+    transfer goes on, so the fsync before the rename waits for the tail only."""
+
+    def __init__(self, fd: int):
+        self.fd, self.pending, self.thread = fd, 0, None
+
+    def wrote(self, size: int) -> None:
+        self.pending += size
+        if self.pending >= FLUSH_EVERY and (self.thread is None or not self.thread.is_alive()):
+            self.pending = 0
+            self.thread = threading.Thread(target=self._sync, daemon=True, name="colabmagic-flush")
+            self.thread.start()
+
+    def _sync(self) -> None:
+        try:
+            os.fdatasync(self.fd) if hasattr(os, "fdatasync") else os.fsync(self.fd)
+        except OSError:  # the final fsync reports any error
+            pass
+
+    def join(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
