@@ -28,7 +28,8 @@ class Body(Protocol):
     url: str
     headers: Mapping[str, str]
 
-    def readinto(self, buffer: memoryview) -> int: ...
+    def read1(self, size: int) -> bytes:
+        """What has arrived, up to `size` bytes, waiting only while nothing has (b"": the end)."""
 
     def close(self) -> None: ...
 

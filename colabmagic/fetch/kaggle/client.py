@@ -48,19 +48,15 @@ class ResponseBody:
         self._response = response
         self.status, self.url, self.headers = response.status_code, response.url, response.headers
 
-    def readinto(self, buffer: memoryview) -> int:
-        """What the socket has, up to len(buffer) (read1): when the connection breaks, every byte
-        that arrived is already written, and a resume asks for none of them again."""
+    def read1(self, size: int) -> bytes:
         import urllib3
 
         raw = self._response.raw
         read = getattr(raw, "read1", None) or raw.read  # urllib3 < 2 has no read1: whole reads
         try:
-            data = read(len(buffer), decode_content=True)
+            return read(size, decode_content=True)
         except urllib3.exceptions.HTTPError as err:  # the downloader retries connection errors
             raise ConnectionError(f"{type(err).__name__}: {err}") from err
-        buffer[:len(data)] = data
-        return len(data)
 
     def close(self) -> None:
         self._response.close()
