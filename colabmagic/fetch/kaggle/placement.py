@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from ...errors import DataError
+from ...files import new_part
 
 
 def list_files(root: Path) -> list[tuple[str, int]]:
@@ -58,21 +59,38 @@ def place(source: Path, folder: Path, *, force: bool = False) -> tuple[Path, str
     how = "linked"
     for src, dest in plan:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.part")
-        tmp.unlink(missing_ok=True)
-        try:
-            os.link(src, tmp)
-        except OSError:
+        if _place_one(src, dest) == "copied":
             how = "copied"
-            try:
-                shutil.copy2(src, tmp)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-        os.replace(tmp, dest)
     if not plan and pairs and not all(os.path.samefile(s, d) for s, d in pairs):
         how = "copied"
     return (folder / source.name if source.is_file() else folder), how
+
+
+def _place_one(src: Path, dest: Path) -> str:
+    """dest, whole: a hard link (or a copy) made under a fresh name, then renamed over dest. The
+    fresh name is never one that exists: a link fails on it and a copy is made into a file created
+    exclusively (files.new_part), so nothing planted there is followed or written through."""
+    while True:
+        tmp = dest.with_name(f".{dest.name}.{os.urandom(4).hex()}.part")
+        try:
+            os.link(src, tmp)
+            how = "linked"
+            break
+        except FileExistsError:
+            continue
+        except OSError:  # another file system, or one without hard links
+            fd, tmp = new_part(dest)
+            try:
+                with os.fdopen(fd, "wb") as out, open(src, "rb") as data:
+                    shutil.copyfileobj(data, out, 1 << 20)
+                shutil.copystat(src, tmp)  # the modification time tells an earlier copy is the same
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            how = "copied"
+            break
+    os.replace(tmp, dest)
+    return how
 
 
 def _pairs(source: Path, folder: Path) -> list[tuple[Path, Path]]:
