@@ -348,8 +348,9 @@ def test_a_live_runs_file_is_not_taken(server, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.bin", live.name]
 
 
-def test_a_fresh_name_for_every_run(server, tmp_path):
-    """Two runs writing the same destination never share a file (the second starts afresh)."""
+def test_a_run_takes_the_kept_bytes_over_by_renaming_them(server, tmp_path):
+    """The next run moves NAME.part to a fresh name of its own (a rename: the same file, nothing
+    copied, nothing written through the old name); a reader holding it does not stop that."""
     server.files["f.bin"] = PAYLOAD
     server.break_after = 30_000
     with pytest.raises(NetworkError):

@@ -52,13 +52,16 @@ class Partial:
         if source is None:
             return 0, None
         self.create()
-        os.close(self.fd)
-        os.replace(source, self.path)
+        self._close()
+        with contextlib.suppress(FileNotFoundError):  # another run took it first: ours stays empty
+            os.replace(source, self.path)
         self.fd = os.open(self.path, _REOPEN)
         self._lock()
         info = os.fstat(self.fd)
         if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:  # swapped under us: start over
             self.discard()
+            return 0, None
+        if not info.st_size:
             return 0, None
         os.lseek(self.fd, 0, os.SEEK_END)
         return info.st_size, self._validator()
@@ -105,8 +108,11 @@ class Partial:
         """Broke off: the bytes wait at NAME.part for the next run (nothing to keep: removed)."""
         if self.path is None:
             return
-        size = os.fstat(self.fd).st_size
         self._close()
+        try:
+            size = os.lstat(self.path).st_size
+        except FileNotFoundError:
+            size = 0
         if size:
             os.replace(self.path, self.kept)
         else:
