@@ -272,6 +272,15 @@ def test_a_retry_answered_whole_starts_over_instead_of_splicing(server, tmp_path
     assert server.requests == [("f.bin", None), ("f.bin", "bytes=70000-")]
 
 
+def test_an_http_error_is_an_answer_and_not_retried(server, tmp_path):
+    with pytest.raises(NetworkError, match="HTTP 404"):
+        download(server.url + "missing.bin", tmp_path / "f.bin", retries=3)
+    assert server.requests == [("missing.bin", None)]
+    with pytest.raises(NetworkError, match="Cannot reach 127.0.0.1"):  # refused: tried again, then one line
+        download(closed_port_url() + "f.bin", tmp_path / "f.bin", retries=1)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_retries_used_up_keep_the_bytes_for_the_next_run(server, tmp_path):
     server.files["f.bin"] = PAYLOAD
     server.break_after = 1000

@@ -152,8 +152,8 @@ class Download:
             self._restart(partial)
             return remote.open_body(self.url, 0, None, self.timeout)
         except NetworkError as err:
-            if isinstance(err.__cause__, remote.TRANSIENT) and not hasattr(err.__cause__, "code"):
-                raise _BrokenOff(str(err), validator) from None  # unreachable for now: a retry may reach it
+            if remote.transient(err):  # unreachable for now: a retry may reach it
+                raise _BrokenOff(str(err), validator) from None
             raise
 
     @staticmethod

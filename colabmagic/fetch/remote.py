@@ -61,6 +61,13 @@ def open_body(url: str, offset: int, validator: str | None, timeout: float) -> B
         raise NetworkError(f"Cannot reach {host}: {reason(err)}") from err
 
 
+def transient(err: NetworkError) -> bool:
+    """Whether open_body's NetworkError came from the network (a retry may get through), not from
+    the server's answer (an HTTP error status)."""
+    cause = err.__cause__
+    return isinstance(cause, TRANSIENT) and not isinstance(cause, urllib.error.HTTPError)
+
+
 @functools.cache
 def user_agent() -> str:
     """colabmagic/VERSION, read from the installed package's metadata (no import of the package's
