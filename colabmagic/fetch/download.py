@@ -70,7 +70,7 @@ class Download:
         self.digests = Digests(expected_digests(sha256=sha256, md5=md5))
         self.resume, self.progress, self.timeout, self.retries = resume, progress, timeout, retries
         self.label = label or shown(url)
-        self.space_hint = space_hint   # what to do about a full disk, after "free some space"
+        self.space_hint = space_hint   # what the disk-full lines tell the user to do
         self.received = 0
 
     def run(self, first: remote.Body | None = None) -> Path:
