@@ -89,7 +89,7 @@ def bench_download(root: Path, mb: int, repeat: int) -> Row:
 
 
 def bench_extract(root: Path, mb: int, repeat: int) -> Row:
-    from colabmagic.fetch.kaggle import extract_into
+    from colabmagic.fetch.archives import extract_replacing
 
     archive = root / "bundle.zip"
     rng = random.Random(0)
@@ -106,7 +106,7 @@ def bench_extract(root: Path, mb: int, repeat: int) -> Row:
     ours_s, peer_s = [], []
     for i in range(repeat):
         ours_dir, peer_dir = root / f"ours-{i}", root / f"peer-{i}"
-        ours_s.append(timed(lambda: extract_into(archive, ours_dir)))
+        ours_s.append(timed(lambda: extract_replacing(archive, ours_dir)))
         peer_s.append(timed(lambda: subprocess.run([unzip, "-q", "-o", str(archive), "-d", str(peer_dir)],
                                                    check=True)))
         shutil.rmtree(ours_dir)

@@ -36,7 +36,7 @@ def write_atomically(path: Path, write: Callable[[Any], None], *, mode: int = 0o
     """Call write(file) on a new temporary file, flush, fsync, rename to PATH: readers see all of
     it or nothing. MODE is the new file's permission before the umask (0o600 for secrets)."""
     path = Path(path)
-    fd, part = _new_part(path, mode)
+    fd, part = new_part(path, mode)
     try:
         with os.fdopen(fd, "wb") as file:
             write(file)
@@ -50,7 +50,9 @@ def write_atomically(path: Path, write: Callable[[Any], None], *, mode: int = 0o
     return path
 
 
-def _new_part(path: Path, mode: int) -> tuple[int, Path]:
+def new_part(path: Path, mode: int = 0o666) -> tuple[int, Path]:
+    """A new temporary file beside PATH (NAME.<random>.part), created exclusively and never through
+    a symlink: (its descriptor, open for writing, and its path)."""
     while True:
         part = path.with_name(f"{path.name}.{os.urandom(4).hex()}.part")  # (the secrets module costs 3 ms to import)
         try:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import socket
+import subprocess
 import stat
 import tarfile
 import threading
@@ -23,16 +25,23 @@ PROXY_VARIABLES = ["http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTP
 class LocalServer:
     """http.server on 127.0.0.1 in a thread, serving `files` (URL path -> bytes).
 
-    Honours `Range: bytes=N-` with 206 unless `honour_range` is False; `break_after` makes the next
-    response stop after that many body bytes and drop the connection. `requests` records
-    (path, Range header) of every request.
+    Honours `Range: bytes=N-` with 206 unless `honour_range` is False, and `If-Range` against the
+    file's ETag in `etags` (when one is set); `break_after` makes the next response stop after
+    that many body bytes and drop the connection; `no_length` leaves Content-Length out (the body
+    ends when the connection closes). `requests` records (path, Range header) of every request,
+    `if_ranges` their If-Range headers.
     """
 
     def __init__(self):
         self.files: dict[str, bytes] = {}
+        self.etags: dict[str, str] = {}
         self.requests: list[tuple[str, str | None]] = []
+        self.if_ranges: list[str | None] = []
         self.honour_range = True
+        self.no_length = False
         self.break_after: int | None = None
+        self.stall_after: int | None = None  # the next response sends that many bytes, then waits
+        self.released = threading.Event()    # ... until this is set (at exit)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
 
@@ -41,6 +50,7 @@ class LocalServer:
         return self
 
     def __exit__(self, *exc):
+        self.released.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -51,10 +61,14 @@ class LocalServer:
             def do_GET(self):
                 path, ranged = self.path.lstrip("/"), self.headers.get("Range")
                 server.requests.append((path, ranged))
+                server.if_ranges.append(self.headers.get("If-Range"))
                 body = server.files.get(path)
                 if body is None:
                     self.send_error(404)
                     return
+                etag = server.etags.get(path)
+                if self.headers.get("If-Range") not in (None, etag):  # changed since: all of it
+                    ranged = None
                 start = int(ranged.removeprefix("bytes=").partition("-")[0]) if ranged and server.honour_range else 0
                 if start >= len(body) > 0:
                     self.send_response(416)
@@ -65,9 +79,20 @@ class LocalServer:
                 self.send_response(206 if start else 200)
                 if start:
                     self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-                self.send_header("Content-Length", str(len(body) - start))
+                if etag:
+                    self.send_header("ETag", etag)
+                if server.no_length:
+                    self.close_connection = True
+                else:
+                    self.send_header("Content-Length", str(len(body) - start))
                 self.end_headers()
                 cut, server.break_after = server.break_after, None
+                stall, server.stall_after = server.stall_after, None
+                if stall is not None:
+                    self.wfile.write(body[start:start + stall])
+                    self.wfile.flush()
+                    server.released.wait()
+                    return
                 self.wfile.write(body[start:] if cut is None else body[start:start + cut])
                 if cut is not None:
                     self.close_connection = True
@@ -150,7 +175,7 @@ def test_resume_uses_range(server, tmp_path):
 def test_resume_after_a_broken_connection(server, tmp_path):
     server.files["f.bin"] = PAYLOAD
     server.break_after = 70_000
-    with pytest.raises(NetworkError, match="run again to resume"):
+    with pytest.raises(NetworkError, match="run the same line again to resume"):
         download(server.url + "f.bin", tmp_path / "f.bin", md5=MD5)
     assert (tmp_path / "f.bin.part").stat().st_size == 70_000
     assert not (tmp_path / "f.bin").exists()
@@ -197,6 +222,185 @@ def test_http_error_writes_nothing(server, tmp_path):
     with pytest.raises(NetworkError, match="HTTP 404"):
         download(server.url + "missing.bin", tmp_path / "new" / "f.bin")
     assert not (tmp_path / "new").exists()
+
+
+# --- the one downloader's contract ----------------------------------------------------------
+
+CHANGED = bytes(reversed(PAYLOAD))  # the same length: only a validator tells the two apart
+
+
+def test_if_range_resumes_the_same_file(server, tmp_path):
+    server.files["f.bin"], server.etags["f.bin"] = PAYLOAD, '"v1"'
+    server.break_after = 70_000
+    with pytest.raises(NetworkError):
+        download(server.url + "f.bin", tmp_path / "f.bin")
+    download(server.url + "f.bin", tmp_path / "f.bin", sha256=SHA256)
+    assert (tmp_path / "f.bin").read_bytes() == PAYLOAD
+    assert server.requests[-1] == ("f.bin", "bytes=70000-") and server.if_ranges[-1] == '"v1"'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.bin"]  # no .part, no record of it
+
+
+def test_if_range_gets_a_changed_file_whole_in_the_same_request(server, tmp_path):
+    server.files["f.bin"], server.etags["f.bin"] = PAYLOAD, '"v1"'
+    server.break_after = 70_000
+    with pytest.raises(NetworkError):
+        download(server.url + "f.bin", tmp_path / "f.bin")
+    server.files["f.bin"], server.etags["f.bin"] = CHANGED, '"v2"'
+    server.requests.clear()
+    download(server.url + "f.bin", tmp_path / "f.bin")
+    assert (tmp_path / "f.bin").read_bytes() == CHANGED  # no old bytes spliced in front
+    assert server.requests == [("f.bin", "bytes=70000-")] and server.if_ranges[-1] == '"v1"'
+
+
+def test_a_broken_transfer_is_retried_within_the_call(server, tmp_path):
+    server.files["f.bin"] = PAYLOAD
+    server.break_after = 70_000
+    seen = []
+    download(server.url + "f.bin", tmp_path / "f.bin", md5=MD5, retries=1,
+             progress=lambda done, total: seen.append((done, total)))
+    assert (tmp_path / "f.bin").read_bytes() == PAYLOAD
+    assert server.requests == [("f.bin", None), ("f.bin", "bytes=70000-")]
+    assert seen[-1] == (len(PAYLOAD), len(PAYLOAD)) and all(total == len(PAYLOAD) for _, total in seen)
+
+
+def test_a_retry_answered_whole_starts_over_instead_of_splicing(server, tmp_path):
+    server.files["f.bin"] = PAYLOAD
+    server.honour_range = False
+    server.break_after = 70_000  # the first answer breaks; the retry's answer is all of it again
+    download(server.url + "f.bin", tmp_path / "f.bin", sha256=SHA256, retries=1)
+    assert (tmp_path / "f.bin").read_bytes() == PAYLOAD
+    assert server.requests == [("f.bin", None), ("f.bin", "bytes=70000-")]
+
+
+def test_an_http_error_is_an_answer_and_not_retried(server, tmp_path):
+    with pytest.raises(NetworkError, match="HTTP 404"):
+        download(server.url + "missing.bin", tmp_path / "f.bin", retries=3)
+    assert server.requests == [("missing.bin", None)]
+    with pytest.raises(NetworkError, match="Cannot reach 127.0.0.1"):  # refused: tried again, then one line
+        download(closed_port_url() + "f.bin", tmp_path / "f.bin", retries=1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_retries_used_up_keep_the_bytes_for_the_next_run(server, tmp_path):
+    server.files["f.bin"] = PAYLOAD
+    server.break_after = 1000
+    with pytest.raises(NetworkError, match=r"broke off after 1000 B of 500.0 KiB .*run the same line again"):
+        download(server.url + "f.bin", tmp_path / "f.bin", retries=0)
+    assert (tmp_path / "f.bin.part").stat().st_size == 1000
+
+
+def test_a_checksum_mismatch_after_a_resume_keeps_nothing(server, tmp_path):
+    server.files["f.bin"], server.etags["f.bin"] = PAYLOAD, '"v1"'
+    server.break_after = 70_000
+    with pytest.raises(NetworkError):
+        download(server.url + "f.bin", tmp_path / "f.bin")
+    with pytest.raises(DownloadError, match="Checksum mismatch for f.bin") as info:
+        download(server.url + "f.bin", tmp_path / "f.bin", md5="0" * 32)
+    assert not isinstance(info.value, NetworkError) and "\n" not in str(info.value)
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_a_symlink_planted_at_the_part_name_is_never_written_through(server, tmp_path):
+    server.files["f.bin"] = PAYLOAD
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    (tmp_path / "f.bin.part").symlink_to(victim)
+    download(server.url + "f.bin", tmp_path / "f.bin", sha256=SHA256)
+    assert (tmp_path / "f.bin").read_bytes() == PAYLOAD and victim.read_bytes() == b"precious"
+    assert server.requests == [("f.bin", None)]  # nothing to resume from a link
+
+
+def test_a_hard_link_planted_at_the_part_name_is_left_alone(server, tmp_path):
+    server.files["f.bin"] = PAYLOAD
+    victim = tmp_path / "victim"
+    victim.write_bytes(PAYLOAD[:1000])
+    os.link(victim, tmp_path / "f.bin.part")
+    server.break_after = 5000
+    with pytest.raises(NetworkError):
+        download(server.url + "f.bin", tmp_path / "f.bin")
+    assert victim.read_bytes() == PAYLOAD[:1000]  # the kept bytes replaced the name, not the file
+    assert server.requests == [("f.bin", None)]
+
+
+def test_what_a_killed_run_left_is_resumed(server, tmp_path):
+    """A kernel killed mid-download (Jupyter SIGTERMs it; here SIGKILL: no clean-up at all) leaves
+    its own NAME.<random>.part: the next run finds nobody holds it and resumes it."""
+    import signal
+    import sys
+    import time
+
+    server.files["f.bin"] = PAYLOAD
+    server.stall_after = 40_000
+    code = f"from colabmagic.fetch import download; download({server.url + 'f.bin'!r}, {str(tmp_path / 'f.bin')!r})"
+    child = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    deadline = time.monotonic() + 60  # a bound for a stuck child, not a measurement
+    while not [p for p in tmp_path.glob("f.bin.*.part") if p.stat().st_size == 40_000]:
+        assert child.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    download(server.url + "f.bin", tmp_path / "f.bin", sha256=SHA256)
+    assert server.requests[-1] == ("f.bin", "bytes=40000-")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.bin"]
+
+
+def test_a_live_runs_file_is_not_taken(server, tmp_path):
+    import fcntl
+
+    server.files["f.bin"] = PAYLOAD
+    live = tmp_path / "f.bin.99999999.part"
+    live.write_bytes(PAYLOAD[:90_000])
+    with open(live, "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # a download in progress elsewhere holds its file
+        download(server.url + "f.bin", tmp_path / "f.bin", sha256=SHA256)
+    assert server.requests == [("f.bin", None)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.bin", live.name]
+
+
+def test_a_run_takes_the_kept_bytes_over_by_renaming_them(server, tmp_path):
+    """The next run moves NAME.part to a fresh name of its own (a rename: the same file, nothing
+    copied, nothing written through the old name); a reader holding it does not stop that."""
+    server.files["f.bin"] = PAYLOAD
+    server.break_after = 30_000
+    with pytest.raises(NetworkError):
+        download(server.url + "f.bin", tmp_path / "f.bin")
+    kept = tmp_path / "f.bin.part"
+    inode = kept.stat().st_ino
+    with open(kept, "rb") as held:
+        import fcntl
+
+        fcntl.flock(held, fcntl.LOCK_SH)  # a reader does not stop the next run from taking it over
+        download(server.url + "f.bin", tmp_path / "f.bin", sha256=SHA256)
+    assert (tmp_path / "f.bin").stat().st_ino == inode  # resumed in place: renamed, never copied
+    assert server.requests[-1] == ("f.bin", "bytes=30000-")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB tmpfs (needs root; skipped elsewhere)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_disk_too_small_is_known_before_writing(server, small_disk):
+    server.files["big.bin"] = PAYLOAD * 3  # 1.5 MB announced in Content-Length
+    with pytest.raises(DownloadError, match=r"^Not enough disk space for .*big.bin \(1.5 MiB\): it needs 1.5 MiB"):
+        download(server.url + "big.bin", small_disk / "big.bin")
+    assert list(small_disk.iterdir()) == []
+
+
+def test_a_disk_that_fills_up_mid_transfer_is_one_line_and_leaves_nothing(server, small_disk):
+    server.files["big.bin"] = PAYLOAD * 3
+    server.no_length = True  # nothing announced: the disk fills up while writing
+    with pytest.raises(DownloadError, match="Disk full while downloading .*big.bin") as info:
+        download(server.url + "big.bin", small_disk / "big.bin", retries=2)
+    assert not isinstance(info.value, NetworkError) and "\n" not in str(info.value)
+    assert list(small_disk.iterdir()) == []
 
 
 @pytest.mark.parametrize("url", [closed_port_url() + "f.bin", "http://colabmagic-test.invalid/f.bin"],
@@ -342,15 +546,15 @@ def test_extract_rejects_a_non_archive(tmp_path):
 
 def test_network_error_lives_in_the_one_exception_tree():
     import colabmagic.errors
-    import colabmagic.fetch._http
+    import colabmagic.fetch
 
-    assert NetworkError is colabmagic.errors.NetworkError is colabmagic.fetch._http.NetworkError
+    assert NetworkError is colabmagic.errors.NetworkError is colabmagic.fetch.NetworkError
     assert issubclass(NetworkError, DownloadError)
 
 
 def test_user_agent_comes_from_the_package_metadata():
     from importlib.metadata import version
 
-    from colabmagic.fetch._http import user_agent
+    from colabmagic.fetch.remote import user_agent
 
     assert user_agent() == f"colabmagic/{version('colabmagic')}"

@@ -443,6 +443,16 @@ def leftovers(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
+def test_path_on_another_file_system_gets_copies_made_whole(fake, token, small_disk, monkeypatch):
+    monkeypatch.setenv("KAGGLEHUB_CACHE", str(small_disk.parent / "cache"))  # the cache off the tmpfs
+    result = kaggle_get("alice/iris", path=small_disk / "data", progress=False)
+    assert result.placed == "copied" and files_under(small_disk / "data") == IRIS  # no hard link across
+    assert sorted(p.relative_to(small_disk / "data").as_posix() for p in (small_disk / "data").rglob("*")
+                  if p.is_file()) == sorted(IRIS)  # no temporary file left beside them
+    again = kaggle_get("alice/iris", path=small_disk / "data", progress=False)
+    assert again.cached and files_under(small_disk / "data") == IRIS
+
+
 def test_disk_full_is_known_before_writing(fake, token, small_disk):
     fake.add_dataset("alice/huge", fake_files({"x.bin": 12 << 20}))
     with pytest.raises(ColabMagicError, match="Not enough disk space .* KAGGLEHUB_CACHE"):

@@ -16,7 +16,7 @@ from typing import Callable, Mapping, Sequence
 
 from ...errors import ConfigError, DataError, DownloadError
 from ...fetch import NetworkError, download
-from ...fetch._progress import ByteProgress
+from ...fetch.progress import ByteProgress
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""One byte-counting progress bar (tqdm: bytes, speed, ETA) fed by `progress(done, total)` callbacks.
+"""The one byte progress bar of every download (Kaggle, Drive, plain URLs, the training data sets),
+fed by `progress(done, total)` calls, with sizes and rates as units.py writes them.
 
 The notebook widget inside a Jupyter kernel, the text bar elsewhere (tqdm_class). tqdm is imported
 on first use, never at module level, so `%load_ext colabmagic` stays cheap.
@@ -6,7 +7,12 @@ on first use, never at module level, so `%load_ext colabmagic` stays cheap.
 
 from __future__ import annotations
 
+import functools
 import sys
+
+from .. import units
+
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {done}/{size} [{elapsed}<{remaining}, {speed}]"
 
 
 def tqdm_class():
@@ -21,19 +27,37 @@ def tqdm_class():
         from tqdm.notebook import tqdm
     else:
         from tqdm.std import tqdm
-    return tqdm
+    return _in_our_units(tqdm)
+
+
+@functools.cache
+def _in_our_units(tqdm: type) -> type:
+    """tqdm with {done}, {size} and {speed} for BAR_FORMAT: tqdm's own scaling writes 1024-based
+    sizes as "MB" and rates in MB/s of 1024**2 bytes."""
+
+    class ByteBar(tqdm):
+        @property
+        def format_dict(self):
+            values = super().format_dict
+            n, total, elapsed = values["n"], values["total"], values["elapsed"]
+            rate = values.get("rate") or ((n - values.get("initial", 0)) / elapsed if elapsed else 0)
+            values.update(done=units.size(n), size=units.size(total) if total else "?",
+                          speed=units.rate(rate) if rate else "? MB/s")
+            return values
+
+    return ByteBar
 
 
 class ByteProgress:
-    """Callable as `progress(done, total)` (the shape `_http.download` and gdown call).
+    """Callable as `progress(done, total)` (the shape the downloader and gdown call).
 
     Several files can feed one bar: `start_file(name)` moves the base so their bytes add up.
-    `enabled=False` draws nothing and only counts.
+    `enabled=False` draws nothing and only counts; `leave=False` removes the bar when closed.
     """
 
-    def __init__(self, desc: str, *, enabled: bool = True):
+    def __init__(self, desc: str, *, enabled: bool = True, leave: bool = True):
         self.desc = desc
-        self.enabled = enabled
+        self.enabled, self.leave = enabled, leave
         self.bytes = 0  # bytes counted over all files so far
         self._base = 0  # bytes of the files finished before the current one
         self._bar = None
@@ -50,8 +74,8 @@ class ByteProgress:
         if not self.enabled:
             return
         if self._bar is None:
-            self._bar = tqdm_class()(desc=self.desc, unit="B", unit_scale=True, unit_divisor=1024,
-                             miniters=1, mininterval=0.2, dynamic_ncols=True)
+            self._bar = tqdm_class()(desc=self.desc, unit="B", bar_format=BAR_FORMAT, leave=self.leave,
+                                     miniters=1, mininterval=0.2, dynamic_ncols=True)
         bar_total = None if total is None else self._base + total
         if bar_total != self._bar.total:
             self._bar.total = bar_total

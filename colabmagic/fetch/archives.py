@@ -1,116 +1,42 @@
-"""Plain HTTP(S) downloads and safe archive extraction, standard library only.
+"""Archives: safe extraction of tar (any compression) and zip files, whole or not at all.
 
-- `download` streams to `DEST.part`, resumes an existing `.part` with an HTTP Range request when
-  the server honours it, verifies md5/sha256, fsyncs and renames: the final file appears whole or
-  not at all, and a file whose checksum does not match is removed, never left behind.
-- `extract` unpacks a tar (any compression) or zip archive after checking every member first: a
-  member with an absolute path, a `..` component, a link or a device is refused before anything
-  is written. It only ever adds: an existing file or folder in the archive's way is kept as it
-  is when it matches the archive (a re-run), and anything else in the way (a file the archive
-  does not hold, or holds differently) makes it raise InTheWay before anything is written.
+`extract` checks every member first: a member with an absolute path, a `..` component, a link or
+a device is refused before anything is written, and so is an archive that unpacks to more than
+BOMB_RATIO times its size (a zip bomb) or to more than the free space. It only ever adds: an
+existing file or folder in the archive's way is kept as it is when it matches the archive (a
+re-run), and anything else in the way (a file the archive does not hold, or holds differently)
+makes it raise InTheWay before anything is written. Members are unpacked into a staging folder
+and moved into place at the end.
 
-Nothing here knows about datasets; `kaggle.py` and `gdrive.py` build on the same two functions.
+`extract_replacing` (Kaggle's cache) unpacks into a staging folder renamed over the final one;
+`extract_member` takes one file out; `top_level` and `unpacked_size` read what an archive holds.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.client
 import os
 import shutil
-import socket
 import stat
 import tarfile
 import tempfile
-import urllib.error
-import urllib.parse
-import urllib.request
 import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Callable, NamedTuple
 
+from .. import units
+from ..errors import DataError, DownloadError, shown
 from ..files import fsync_folder
-from ..errors import DataError, DownloadError, NetworkError, shown  # NetworkError re-exported: fetch._http.NetworkError
 
-__all__ = ["InTheWay", "NetworkError", "download", "extract"]
+__all__ = ["InTheWay", "extract", "extract_member", "extract_replacing", "top_level", "unpacked_size"]
 
-CHUNK = 1 << 20  # bytes read per network call and per hashing step
-# Archives: refused when they unpack to more than BOMB_RATIO times their size and more than
-# BOMB_FLOOR (real datasets compress 2-30x; a zip bomb 1000x), or nest deeper than MAX_DEPTH.
+BLOCK = 1 << 20  # bytes per read when copying or comparing a member
+# Refused when they unpack to more than BOMB_RATIO times their size and more than BOMB_FLOOR (real
+# datasets compress 2-30x; a zip bomb 1000x), or nest deeper than MAX_DEPTH.
 BOMB_RATIO = 200
 BOMB_FLOOR = 1 << 30  # bytes
 MAX_DEPTH = 64
 SPACE_MARGIN = 1 << 20  # bytes left free beyond what an extraction needs
-
-# progress(done_bytes, total_bytes_or_None), called after every chunk
-Progress = Callable[[int, "int | None"], None]
-
-
-def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, md5: str | None = None,
-             resume: bool = True, progress: Progress | None = None, timeout: float = 30) -> Path:
-    """Download `url` to `dest` and return `dest`.
-
-    An existing `dest` is kept when it matches the checksum (or when none is given). The bytes go
-    to `dest.part` first; with `resume` an existing `.part` is continued with `Range: bytes=N-`
-    (a server that answers 200 instead of 206 gets a fresh download). `timeout` is seconds per
-    network operation, not for the whole transfer.
-
-    Raises NetworkError (unreachable, HTTP error status, connection lost: a `.part` with bytes
-    in it stays for a resume) or DownloadError (checksum mismatch: the `.part` is removed).
-    """
-    dest = Path(dest)
-    expected = _expected_digests(sha256=sha256, md5=md5)
-    if dest.is_file() and (not expected or _digests_match(_hex(_hash_file(dest, expected)), expected)):
-        return dest
-    part = dest.with_name(dest.name + ".part")
-    if not resume:
-        part.unlink(missing_ok=True)
-    offset = part.stat().st_size if part.is_file() else 0
-
-    try:
-        response = _open(url, offset, timeout)
-    except _RangeNotSatisfiable:
-        # The .part is already as long as the file: it is either complete or wrong.
-        if _digests_match(_hex(_hash_file(part, expected)), expected):
-            return _finish(part, dest)
-        part.unlink()
-        response = _open(url, 0, timeout)
-
-    with response:
-        resumed = offset > 0 and response.status == 206 and _range_start(response) == offset
-        if not resumed:
-            offset = 0
-        hashers = _hash_file(part, expected) if resumed else _new_hashers(expected)
-        length = response.headers.get("Content-Length")
-        total = offset + int(length) if length and length.isdigit() else None
-        done = offset
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with open(part, "ab" if resumed else "wb") as out:
-            try:
-                while chunk := response.read(CHUNK):
-                    out.write(chunk)
-                    for h in hashers.values():
-                        h.update(chunk)
-                    done += len(chunk)
-                    if progress is not None:
-                        progress(done, total)
-            except (OSError, http.client.HTTPException) as err:  # reset, timeout: keep the .part
-                raise NetworkError(f"Download of {url} broke off after {done} bytes ({_reason(err)}); "
-                                   "run again to resume") from err
-            finally:
-                out.flush()
-                os.fsync(out.fileno())
-
-    if total is not None and done < total:
-        raise NetworkError(f"Download of {url} ended early ({done} of {total} bytes); run again to resume")
-    got = _hex(hashers)
-    if not _digests_match(got, expected):
-        part.unlink(missing_ok=True)
-        detail = ", ".join(f"expected {name} {expected[name]}, got {got[name]}"
-                           for name in expected if got[name] != expected[name])
-        raise DownloadError(f"Checksum mismatch for {dest.name} from {url} ({detail}); the file was removed")
-    return _finish(part, dest)
 
 
 class InTheWay(DataError):
@@ -155,98 +81,7 @@ def extract(archive: str | os.PathLike, target_dir: str | os.PathLike, *, exclus
     return target
 
 
-# --- downloading ------------------------------------------------------------------------------
-
-class _RangeNotSatisfiable(Exception):
-    pass
-
-
-def _open(url: str, offset: int, timeout: float):
-    headers = {"User-Agent": user_agent(), "Accept-Encoding": "identity"}
-    if offset:
-        headers["Range"] = f"bytes={offset}-"
-    try:
-        return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
-    except urllib.error.HTTPError as err:
-        err.close()
-        if err.code == 416 and offset:
-            raise _RangeNotSatisfiable from err
-        raise NetworkError(f"Download of {url} failed: HTTP {err.code} {err.reason}") from err
-    except (http.client.InvalidURL, ValueError):  # a space or a control character in it; no scheme
-        raise DownloadError(f"Not a valid URL: {shown(url)!r} (write a space as %20)") from None
-    except (urllib.error.URLError, OSError) as err:  # refused, DNS failure, timeout, TLS
-        host = urllib.parse.urlsplit(url).hostname or url
-        raise NetworkError(f"Cannot reach {host}: {_reason(err)}") from err
-
-
-@functools.cache
-def user_agent() -> str:
-    """colabmagic/VERSION, read from the installed package's metadata (no import of the package's
-    entry point from down here: imports only go downwards)."""
-    try:
-        from importlib.metadata import PackageNotFoundError, version
-        return f"colabmagic/{version('colabmagic')}"
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "colabmagic"
-
-
-def _reason(err: BaseException) -> str:
-    reason = getattr(err, "reason", err)
-    if isinstance(reason, (socket.timeout, TimeoutError)):
-        return "timed out"
-    return getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
-
-
-def _range_start(response) -> int | None:
-    # "Content-Range: bytes 100-199/200"
-    value = response.headers.get("Content-Range", "")
-    unit, _, spec = value.partition(" ")
-    start = spec.partition("-")[0]
-    return int(start) if unit == "bytes" and start.isdigit() else None
-
-
-def _finish(part: Path, dest: Path) -> Path:
-    os.replace(part, dest)
-    fsync_folder(dest.parent)
-    return dest
-
-
-# --- checksums --------------------------------------------------------------------------------
-
-def _expected_digests(*, sha256: str | None, md5: str | None) -> dict[str, str]:
-    expected = {name: value.strip().lower() for name, value in (("sha256", sha256), ("md5", md5)) if value}
-    lengths = {"sha256": 64, "md5": 32}
-    for name, value in expected.items():
-        if len(value) != lengths[name] or any(c not in "0123456789abcdef" for c in value):
-            raise ValueError(f"{name} must be {lengths[name]} hex digits, got {value!r}")
-    return expected
-
-
-def _new_hashers(expected: dict[str, str]) -> dict[str, "hashlib._Hash"]:
-    return {name: hashlib.new(name, usedforsecurity=False) for name in expected}
-
-
-def _hash_file(path: Path, expected: dict[str, str]) -> dict[str, "hashlib._Hash"]:
-    """Hashers for each expected algorithm, fed with the file's bytes (more can follow)."""
-    hashers = _new_hashers(expected)
-    if not hashers:
-        return hashers
-    with open(path, "rb") as f:
-        while block := f.read(CHUNK):
-            for h in hashers.values():
-                h.update(block)
-    return hashers
-
-
-def _hex(hashers: dict[str, "hashlib._Hash"]) -> dict[str, str]:
-    return {name: h.hexdigest() for name, h in hashers.items()}
-
-
-def _digests_match(got: dict[str, str], expected: dict[str, str]) -> bool:
-    return all(got.get(name) == value for name, value in expected.items())
-
-
-# --- extraction -------------------------------------------------------------------------------
+# --- checks -------------------------------------------------------------------------------------
 
 def _check_name(archive: Path, name: str) -> None:
     path = PurePosixPath(name.replace("\\", "/"))
@@ -271,14 +106,14 @@ def _check_archive(archive: Path, target: Path, members: list[_Member]) -> None:
     unpacked = sum(m.size for m in members if not m.is_dir)
     packed = max(archive.stat().st_size, 1)
     if unpacked > BOMB_FLOOR and unpacked > BOMB_RATIO * packed:
-        raise DataError(f"Refusing to extract {archive.name}: it unpacks to {unpacked / 2**30:.1f} GiB from "
-                        f"{packed / 2**20:.1f} MiB (over {BOMB_RATIO}x, as a zip bomb does); if you trust it, "
+        raise DataError(f"Refusing to extract {archive.name}: it unpacks to {units.size(unpacked)} from "
+                        f"{units.size(packed)} (over {BOMB_RATIO}x, as a zip bomb does); if you trust it, "
                         "unpack it yourself")
     existing = next(folder for folder in (target, *target.parents) if folder.is_dir())
     free = shutil.disk_usage(existing).free
     if unpacked + SPACE_MARGIN > free:
-        raise DataError(f"Not enough disk space to extract {archive.name}: it needs {unpacked / 2**20:,.1f} MiB, "
-                        f"{existing} has {free / 2**20:,.1f} MiB free; nothing was extracted")
+        raise DataError(f"Not enough disk space to extract {archive.name}: it needs {units.size(unpacked)}, "
+                        f"{existing} has {units.size(free)} free; nothing was extracted")
     target.mkdir(parents=True, exist_ok=True)
 
 
@@ -323,7 +158,7 @@ def _unpack(archive: Path, target: Path, members: list[_Member], exclusive: bool
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
             with member.open() as src, open(path, "wb") as out:
-                shutil.copyfileobj(src, out, CHUNK)
+                shutil.copyfileobj(src, out, BLOCK)
         for entry in staging.iterdir():
             _move_in(entry, target / entry.name)
     except OSError as err:  # the disk filled up anyway (another writer took the space): one line
@@ -401,6 +236,81 @@ def _same_bytes(path: Path, member: _Member) -> bool:
     mine, theirs = hashlib.sha256(usedforsecurity=False), hashlib.sha256(usedforsecurity=False)
     with open(path, "rb") as f, member.open() as src:
         for stream, h in ((f, mine), (src, theirs)):
-            while block := stream.read(CHUNK):
+            while block := stream.read(BLOCK):
                 h.update(block)
     return mine.digest() == theirs.digest()
+
+
+# --- whole folders and single files, for Kaggle's cache ---------------------------------------
+
+def extract_replacing(archive: Path, final: Path, *, space_hint: str = "free some space") -> Path:
+    """Safely unpack archive into a staging folder next to `final`, then rename it to `final`
+    (replacing an older one): the folder appears complete or not at all."""
+    need, folder = unpacked_size(archive), final.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(folder).free
+    if need and need + SPACE_MARGIN > free:
+        raise DownloadError(f"Not enough disk space for unpacking {archive.name} ({units.size(need)}): it needs "
+                            f"{units.size(need)} but {folder} has {units.size(free)} free; {space_hint} "
+                            "(nothing was written)")
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=folder))
+    try:
+        extract(archive, staging)
+        if final.is_dir() and not final.is_symlink():
+            old = final.with_name(f".{final.name}.old-{os.getpid()}")
+            os.replace(final, old)
+            os.replace(staging, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            if final.exists() or final.is_symlink():
+                final.unlink()
+            os.replace(staging, final)
+        fsync_folder(final.parent)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return final
+
+
+def extract_member(archive: Path, final: Path, member: str) -> None:
+    """A single file served zipped (NAME.zip holding NAME): unpack it safely to `final`."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        extract(archive, staging)
+        inner = staging / member
+        if not inner.is_file():
+            raise DataError(f"{archive.name} does not hold {member}: run again with --no-unzip to keep the zip")
+        os.replace(inner, final)
+        fsync_folder(final.parent)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def unpacked_size(archive: Path) -> int:
+    """The bytes the archive's members add up to; 0 when it cannot be read (extract says why)."""
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as zf:
+                return sum(i.file_size for i in zf.infolist())
+        if tarfile.is_tarfile(archive):
+            with tarfile.open(archive) as tar:
+                return sum(m.size for m in tar.getmembers())
+    except (OSError, zipfile.BadZipFile, tarfile.TarError):
+        pass
+    return 0
+
+
+def top_level(archive: Path) -> list[tuple[str, bool]]:
+    """(name, is_folder) of the archive's top-level entries; [] when it is no archive (extract says so)."""
+    names: list[str] = []
+    if tarfile.is_tarfile(archive):
+        with tarfile.open(archive, "r:*") as tar:
+            names = [m.name + ("/" if m.isdir() else "") for m in tar.getmembers()]
+    elif zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            names = zf.namelist()
+    tops: dict[str, bool] = {}
+    for name in names:
+        parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+        if parts:
+            tops[parts[0]] = tops.get(parts[0], False) or len(parts) > 1 or name.endswith("/")
+    return list(tops.items())
