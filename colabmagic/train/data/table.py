@@ -38,7 +38,8 @@ from ...errors import DataError
 from .. import preprocess
 from .arrays import encode_labels, image_dataset, tabular_dataset, text_arrays, text_dataset, warn_sparse_classes
 from .dataset import Dataset
-from .reader import MISSING, frame_columns, read_table
+from .distinct import MISSING, distinct, missing
+from .reader import frame_columns, read_table
 from .split import TEST_FRACTION, TEST_SEED, check_fraction, stratified_indices
 
 MAX_CATEGORIES = 50  # text columns with more distinct values are refused, not one-hot encoded
@@ -75,8 +76,7 @@ def table_dataset(header: list[str], columns: list[np.ndarray], *, labels: Any =
     if labels is None:
         t = _target_index(what, header, target)
         label_name, labels = header[t], columns[t]
-        empty = int(np.isnan(labels).sum()) if labels.dtype.kind == "f" else \
-            sum(str(v).lower() in MISSING for v in labels)
+        empty = int(np.isnan(labels).sum()) if labels.dtype.kind == "f" else int(missing(labels).sum())
         if empty:
             raise DataError(f"{what}: the label column {label_name!r} is empty in {empty} rows: fill or drop them")
         if label_name in drop:
@@ -106,10 +106,10 @@ def table_dataset(header: list[str], columns: list[np.ndarray], *, labels: Any =
         pixels, names = images
         return image_dataset(name, *splits(pixels), classes, source=source, pixel_columns=names)
     specs = describe_columns(what, features, kept)
-    matrix = preprocess.encode_columns(specs, dict(features))
+    x_train, x_test, mean, std = standardised_features(specs, dict(features), kept, held)
     notes = tuple(f"date column {s['name']!r} read as {', '.join(s['parts'])}" for s in specs if s["type"] == "date")
-    return tabular_dataset(name, *splits(matrix), classes, source=source, columns=specs, target=label_name,
-                           notes=notes)
+    return tabular_dataset(name, x_train, y[kept], x_test, None if held is None else y[held], classes,
+                           source=source, columns=specs, target=label_name, notes=notes, standardised=(mean, std))
 
 
 def parse_drop(drop: Sequence[str] | str | None) -> list[str]:
@@ -170,12 +170,12 @@ def describe_columns(what: str, features: list[tuple[str, np.ndarray]], train: n
             continue
         date = preprocess.date_column(col[train])
         if date is not None:
-            parts = preprocess.date_parts(col[train].tolist(), date["parts"])
+            parts = preprocess.date_parts(col[train], date["parts"])
             fill = [float(np.nanmean(parts[:, j])) if np.isfinite(parts[:, j]).any() else 0.0
                     for j in range(parts.shape[1])]
             specs.append({"name": name, **date, "fill": fill})
             continue
-        categories = sorted({str(v).strip() for v in col[train].tolist()})
+        categories = sorted({text.strip() for text in distinct(col[train])[1]})
         if len(categories) > MAX_CATEGORIES:
             too_many.append((name, len(categories)))
             continue
@@ -188,3 +188,27 @@ def describe_columns(what: str, features: list[tuple[str, np.ndarray]], train: n
                         f"{'them' if several else 'it'} out with drop={','.join(n for n, _ in too_many)!r}, "
                         f"or train a text model (lstm, transformer) on one with text={too_many[0][0]!r}")
     return specs
+
+
+def standardised_features(specs: list[dict[str, Any]], values: dict[str, np.ndarray], kept: np.ndarray,
+                          held: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+    """(x_train, x_test, mean, std): the encoded features, standardised with the training rows' mean
+    and std, as float32. Built one column at a time, straight into the two outputs: the whole float64
+    matrix and its split copies never exist at once (a million-row table would hold them three times)."""
+    features = sum(preprocess.width(spec) for spec in specs)
+    x_train = np.empty((len(kept), features), dtype=np.float32)
+    x_test = None if held is None else np.empty((len(held), features), dtype=np.float32)
+    mean, std = np.empty(features), np.empty(features)
+    f = 0
+    for spec in specs:
+        block = preprocess.encode_column(spec, values[spec["name"]])
+        for j in range(block.shape[1]):
+            column = block[:, j]
+            train = column[kept]
+            mean[f], std[f] = train.mean(), train.std()
+            std[f] = std[f] or 1.0  # a constant feature stays 0 instead of becoming NaN
+            x_train[:, f] = (train - mean[f]) / std[f]
+            if x_test is not None:
+                x_test[:, f] = (column[held] - mean[f]) / std[f]
+            f += 1
+    return x_train, x_test, mean, std
