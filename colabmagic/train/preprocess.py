@@ -177,7 +177,8 @@ def encode_column(spec: dict[str, Any], col: np.ndarray) -> np.ndarray:
     name = spec["name"]
     if spec["type"] == "number":
         numbers = to_numbers(col, name)
-        return np.where(np.isnan(numbers), spec["fill"], numbers)[:, None]
+        gaps = np.isnan(numbers)
+        return (np.where(gaps, spec["fill"], numbers) if gaps.any() else numbers)[:, None]
     if spec["type"] == "category":
         where = {value: j for j, value in enumerate(spec["values"])}
         index = per_value(col, lambda text: where.get(text.strip(), -1), np.int64)

@@ -24,6 +24,8 @@ def distinct(values: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, list[str]]
     """(codes, texts): cell i reads as texts[codes[i]], where a text is the cell's `str()`
     (so None is 'None'); texts come in the order they first appear."""
     pd = require("pandas", "train")
+    if isinstance(values, pd.Categorical) and not (values.codes < 0).any():
+        return _used(values)
     cells = values if isinstance(values, np.ndarray) else np.array(list(values), dtype=object)
     if cells.dtype.kind == "U":
         cells = cells.astype(object)  # str objects, made in C
@@ -35,6 +37,27 @@ def distinct(values: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, list[str]]
         cells = np.array([str(v) for v in cells.tolist()], dtype=object)
     codes, uniques = pd.factorize(cells, use_na_sentinel=False)
     return codes, list(uniques)
+
+
+def _used(column) -> tuple[np.ndarray, list[str]]:
+    """A text column's codes and texts, without the texts only other rows had (a training slice)."""
+    codes, texts = column.codes, column.categories.tolist()
+    counts = np.bincount(codes, minlength=len(texts)) if len(codes) else np.zeros(len(texts), dtype=np.intp)
+    used = np.flatnonzero(counts)
+    if len(used) == len(texts):
+        return codes, texts
+    renumber = np.zeros(len(texts), dtype=np.intp)
+    renumber[used] = np.arange(len(used))
+    return renumber[codes], [texts[i] for i in used]
+
+
+def text_column(codes: np.ndarray, texts: list[str]):
+    """A text column kept as codes into its distinct texts (a pandas Categorical): slicing it moves
+    small integers, and reading it again (distinct) costs nothing."""
+    pd = require("pandas", "train")
+    inner, uniques = pd.factorize(np.array(texts, dtype=object), use_na_sentinel=False)  # " a" and "a" stripped
+    return pd.Categorical.from_codes(inner[codes] if len(texts) else np.zeros(0, dtype=np.intp),
+                                     categories=pd.Index(uniques, dtype=object), validate=False)
 
 
 def per_value(values: Sequence[Any] | np.ndarray, answer: Callable[[str], Any], dtype: Any) -> np.ndarray:
@@ -53,14 +76,18 @@ def missing(values: Sequence[Any] | np.ndarray) -> np.ndarray:
     return per_value(values, is_missing, bool)
 
 
-def numbers_or_text(values: Sequence[Any] | np.ndarray, *, decimal_comma: bool = False) -> np.ndarray:
+def numbers_or_text(values: Sequence[Any] | np.ndarray, *, decimal_comma: bool = False):
     """float64 (NaN where missing or infinite) when every cell is a number or missing, else the
-    cells as stripped str. With `decimal_comma`, `1,5` is a number too."""
-    codes, texts = distinct(values)
+    cells as stripped str (a text_column). With `decimal_comma`, `1,5` is a number too."""
+    return column_of(*distinct(values), decimal_comma=decimal_comma)
+
+
+def column_of(codes: np.ndarray, texts: list[str], *, decimal_comma: bool = False):
+    """numbers_or_text for cells already told apart by distinct()."""
     stripped = [t.strip() for t in texts]
     numbers = _numbers(stripped, decimal_comma)
     if numbers is None:
-        return np.array(stripped, dtype=object)[codes] if stripped else np.zeros(0, dtype=object)
+        return text_column(codes, stripped)
     return numbers[codes] if stripped else np.zeros(0)
 
 
@@ -82,9 +109,10 @@ def _numbers(texts: list[str], decimal_comma: bool) -> np.ndarray | None:
 
 
 def to_numbers(values: np.ndarray, what: str) -> np.ndarray:
-    """A column as float64, NaN where missing; DataError naming the column when a cell is not a number."""
+    """A column as float64, NaN where missing; DataError naming the column when a cell is not a number.
+    A float64 column comes back as it is (not copied)."""
     if values.dtype.kind in "iufb":
-        return values.astype(np.float64)
+        return values.astype(np.float64, copy=False)
     codes, texts = distinct(values)
     out = np.empty(len(texts))
     for i, text in enumerate(t.strip() for t in texts):  # in order of first appearance: the first bad row
@@ -101,3 +129,12 @@ def to_numbers(values: np.ndarray, what: str) -> np.ndarray:
 
 def looks_like_decimal_comma(text: str) -> bool:
     return bool(_DECIMAL_COMMA.fullmatch(text.strip()))
+
+
+def sorted_codes(values) -> tuple[np.ndarray, list[str]]:
+    """Text labels as (int64 class per cell, class texts sorted), as np.unique sorts them."""
+    codes, texts = distinct(values)
+    order = sorted(range(len(texts)), key=texts.__getitem__)
+    rank = np.empty(len(texts), dtype=np.int64)
+    rank[order] = np.arange(len(texts))
+    return (rank[codes] if texts else np.zeros(0, dtype=np.int64)), [texts[i] for i in order]

@@ -4,7 +4,7 @@ The encoding is UTF-8 (a BOM is skipped), else GBK/GB18030 (Excel's exports on a
 else Windows-1252; the delimiter is sniffed among `,` `;` tab `|` (the one that splits the first
 rows into the same number of fields). With another delimiter than `,`, decimal commas (`1,5`) are
 numbers. Each column comes back as float64 (NaN where missing) when every value is a number, else
-as str (stripped).
+as text: the stripped values as a pandas Categorical (codes into the distinct values, distinct.py).
 
 The parsing is pandas' C reader (`read_csv`): one pass in C, numbers straight into float64 columns.
 pandas rather than pyarrow's reader: pandas is the table library users of this package already have
@@ -21,6 +21,7 @@ knows either of them: a reader at the bottom of the house.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import warnings
@@ -31,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import DataError, require
-from .distinct import distinct, looks_like_decimal_comma, numbers_or_text, per_value
+from .distinct import column_of, distinct, looks_like_decimal_comma
 
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 1 << 20
@@ -116,15 +117,21 @@ def _delimiter(rows: dict[str, list[list[str]]], preferred: str) -> str:
     return best
 
 
-def read_table(path: Path) -> tuple[list[str], list[np.ndarray]]:
-    """(header, one array per column): float64 (NaN where missing) if every value is a number, else str."""
+def read_table(path: Path) -> tuple[list[str], list[Any]]:
+    """(header, one column each): a float64 array (NaN where missing) if every value is a number,
+    else the stripped texts as a pandas Categorical (distinct.text_column)."""
     dialect = sniff(path)
     header = _header(path, dialect)
     frame = _frame(path, dialect, header)
-    comma = dialect.delimiter != ","
-    blank = _blank_rows(frame)
-    columns = [_column(frame.iloc[:, i], decimal_comma=comma) for i in range(len(header))]
+    cells = [_cells(frame.iloc[:, i]) for i in range(len(header))]
     del frame  # the number columns are views of its one float block; the rest is let go
+    if isinstance(cells[-1], tuple) and "" in cells[-1][1]:
+        # pandas fills a row's missing last fields with "": a row shorter than the header leaves
+        # one in the last column (where a real empty cell can be too, so the file is checked then)
+        _check_field_counts(path, dialect, header)
+    blank = _blank_rows(cells)
+    comma = dialect.delimiter != ","
+    columns = [c if isinstance(c, np.ndarray) else column_of(*c, decimal_comma=comma) for c in cells]
     if blank is not None:
         columns = [c[~blank] for c in columns]
     if not columns or not len(columns[0]):
@@ -152,7 +159,8 @@ def _frame(path: Path, dialect: Dialect, header: list[str]):
         warnings.simplefilter("ignore", pd.errors.DtypeWarning)   # mixed chunks: read again as text below
         warnings.simplefilter("error", pd.errors.ParserWarning)   # a first row longer than the header
         try:
-            frame = pd.read_csv(path, **options)
+            with _one_thread(pd):
+                frame = pd.read_csv(path, **options)
             retyped = [i for i in range(frame.shape[1]) if _needs_text(frame.iloc[:, i])]
             if retyped:
                 again = pd.read_csv(path, usecols=retyped, dtype=str, **options)
@@ -163,12 +171,23 @@ def _frame(path: Path, dialect: Dialect, header: list[str]):
         except (pd.errors.ParserError, pd.errors.ParserWarning) as err:
             _check_field_counts(path, dialect, header)
             raise DataError(f"Cannot read {path.name}: {err}") from err
-    if frame.shape[1] != len(header) or _may_have_short_rows(frame):
-        _check_field_counts(path, dialect, header)
     if frame.shape[1] != len(header):
+        _check_field_counts(path, dialect, header)
         raise DataError(f"Cannot read {path.name}: its header has {len(header)} fields but its rows "
                         f"{frame.shape[1]}")
     return frame
+
+
+def _one_thread(pd):
+    """pandas 3.1 parses a big file in threads, then joins their pieces: the pieces and the whole
+    are held at once (a 1,000,000 x 32 table: 794 MiB peak against 552 MiB read in one thread),
+    and on a busy machine (the 2-core kind %train runs on) the threads save nothing (3.5-6.0 s
+    against 3.2-3.7 s, measured side by side). Older pandas reads in one thread anyway."""
+    try:
+        pd.get_option("mode.max_threads")
+    except (KeyError, pd.errors.OptionError):
+        return contextlib.nullcontext()
+    return pd.option_context("mode.max_threads", 1)
 
 
 def _needs_text(series) -> bool:
@@ -182,13 +201,6 @@ def _needs_text(series) -> bool:
     from pandas.api.types import infer_dtype
 
     return infer_dtype(series, skipna=False) != "string"
-
-
-def _may_have_short_rows(frame) -> bool:
-    """pandas fills a row's missing last fields with empty text: a row shorter than the header
-    leaves "" in the last column (where a real empty cell can be, so the file is checked then)."""
-    last = frame.iloc[:, -1]
-    return last.dtype.kind not in "iufb" and "" in distinct(last.to_numpy(dtype=object))[1]
 
 
 def _check_field_counts(path: Path, dialect: Dialect, header: list[str]) -> None:
@@ -205,23 +217,25 @@ def _check_field_counts(path: Path, dialect: Dialect, header: list[str]) -> None
         raise DataError(f"Cannot read {path.name}: {err} (save it as UTF-8)") from err
 
 
-def _column(series, *, decimal_comma: bool) -> np.ndarray:
+def _cells(series) -> np.ndarray | tuple[np.ndarray, list[str]]:
+    """A column pandas read as numbers (a float64 view of its block; ints are copied), else its
+    cells told apart (distinct), for our rules to read."""
     if series.dtype.kind in "iuf":
-        values = series.to_numpy(dtype=np.float64)  # a view of pandas' float block; ints are copied
+        values = series.to_numpy(dtype=np.float64)
         finite = np.isfinite(values)
         return values if finite.all() else np.where(finite, values, np.nan)
-    return numbers_or_text(series.to_numpy(dtype=object), decimal_comma=decimal_comma)
+    return distinct(series.to_numpy(dtype=object))
 
 
-def _blank_rows(frame) -> np.ndarray | None:
+def _blank_rows(cells: list[np.ndarray | tuple[np.ndarray, list[str]]]) -> np.ndarray | None:
     """Where every field of a row is blank (`,,,`): such rows are left out. A column pandas read as
     numbers has no blank field, so one of them settles it."""
     blank = None
-    for i in range(frame.shape[1]):
-        series = frame.iloc[:, i]
-        if series.dtype.kind in "iuf":
+    for column in cells:
+        if isinstance(column, np.ndarray):
             return None
-        empty = per_value(series.to_numpy(dtype=object), lambda text: not text.strip(), bool)
+        codes, texts = column
+        empty = np.array([not t.strip() for t in texts], dtype=bool)[codes] if texts else np.zeros(0, dtype=bool)
         blank = empty if blank is None else blank & empty
         if not blank.any():
             return None
@@ -229,7 +243,7 @@ def _blank_rows(frame) -> np.ndarray | None:
 
 
 def frame_columns(frame: Any) -> tuple[list[str], list[np.ndarray]]:
-    """A pandas DataFrame's columns as the CSV reader gives them: float64 with NaN, or str."""
+    """A pandas DataFrame's columns as the CSV reader gives them: float64 with NaN, or text."""
     header, columns = [], []
     for name in frame.columns:
         series = frame[name]
@@ -244,8 +258,7 @@ def frame_columns(frame: Any) -> tuple[list[str], list[np.ndarray]]:
             cells = series.to_numpy(dtype=object, copy=True)
             cells[series.isna().to_numpy()] = ""
             codes, texts = distinct(cells)
-            words = np.array(["" if t in ("NaT", "<NA>", "nan") else t for t in texts], dtype=object)
-            values = numbers_or_text(words[codes] if texts else cells)
+            values = column_of(codes, ["" if t in ("NaT", "<NA>", "nan") else t for t in texts])
         header.append(str(name))
         columns.append(values)
     return header, columns
