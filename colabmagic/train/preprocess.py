@@ -26,7 +26,7 @@ import re
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -174,23 +174,29 @@ def encode_columns(columns: list[dict[str, Any]], values: dict[str, np.ndarray])
 
 def encode_column(spec: dict[str, Any], col: np.ndarray) -> np.ndarray:
     """One raw column -> its (N, width(spec)) float64 features, as its spec says."""
+    features = list(feature_columns(spec, col))
+    return np.stack(features, axis=1) if features else np.zeros((len(col), 0))
+
+
+def feature_columns(spec: dict[str, Any], col: np.ndarray) -> Iterator[np.ndarray]:
+    """One raw column's features, one float64 column at a time (a 50-value category of a million
+    rows is then never a 400 MB block)."""
     name = spec["name"]
     if spec["type"] == "number":
         numbers = to_numbers(col, name)
         gaps = np.isnan(numbers)
-        return (np.where(gaps, spec["fill"], numbers) if gaps.any() else numbers)[:, None]
-    if spec["type"] == "category":
+        yield np.where(gaps, spec["fill"], numbers) if gaps.any() else numbers
+    elif spec["type"] == "category":
         where = {value: j for j, value in enumerate(spec["values"])}
         index = per_value(col, lambda text: where.get(text.strip(), -1), np.int64)
-        block = np.zeros((len(index), len(spec["values"])))
-        known = np.flatnonzero(index >= 0)
-        block[known, index[known]] = 1.0  # a value training never saw: all zeros
-        return block
-    if spec["type"] == "date":
+        for j in range(len(spec["values"])):
+            yield (index == j).astype(np.float64)  # a value training never saw: all zeros
+    elif spec["type"] == "date":
         parts = date_parts(col, spec["parts"])
-        fill = np.asarray(spec["fill"], dtype=np.float64)
-        return np.where(np.isnan(parts), fill[None, :], parts)
-    raise DataError(f"unknown column type {spec['type']!r} in the saved preprocessing")
+        for j, fill in enumerate(spec["fill"]):
+            yield np.where(np.isnan(parts[:, j]), float(fill), parts[:, j])
+    else:
+        raise DataError(f"unknown column type {spec['type']!r} in the saved preprocessing")
 
 
 def width(spec: dict[str, Any]) -> int:

@@ -206,9 +206,8 @@ def standardised_features(specs: list[dict[str, Any]], values: dict[str, Any], k
     group: list[np.ndarray] = []
     done = 0
     for spec in specs:
-        block = preprocess.encode_column(spec, values[spec["name"]])
-        for j in range(block.shape[1]):
-            group.append(block[:, j])
+        for column in preprocess.feature_columns(spec, values[spec["name"]]):
+            group.append(column)
             if len(group) == GROUP or done + len(group) == features:
                 ours = slice(done, done + len(group))
                 mean[ours], std[ours] = _standardise(group, kept, x_train[:, ours], pairwise=features == 1)
