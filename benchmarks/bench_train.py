@@ -20,6 +20,10 @@
   model, training) vs a plain script doing the same (torch, sklearn's load_digits and
   train_test_split, the same model and epochs); and ours vs ours paying what it used to (importing
   scikit-learn for the digits file and torch._dynamo for the optimizer).
+- a big CSV table: `load_dataset` on a generated 1,000,000-row table (30 float columns, a 4-value
+  text column, a 3-class text target; `train()` spends nothing else outside training on it) vs
+  pandas `read_csv` + `get_dummies` + split + standardise + tensors, each in a fresh process:
+  targets ours <= 1.2x the seconds and <= 1.0x the peak RSS.
 """
 
 from __future__ import annotations

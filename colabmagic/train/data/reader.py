@@ -170,7 +170,7 @@ def _frame(path: Path, dialect: Dialect, header: list[str]):
             raise DataError(f"Cannot read {path.name}: {err} (save it as UTF-8)") from err
         except (pd.errors.ParserError, pd.errors.ParserWarning) as err:
             _check_field_counts(path, dialect, header)
-            raise DataError(f"Cannot read {path.name}: {err}") from err
+            raise DataError(f"Cannot read {path.name}: {' '.join(str(err).split())}") from err  # one line
     if frame.shape[1] != len(header):
         _check_field_counts(path, dialect, header)
         raise DataError(f"Cannot read {path.name}: its header has {len(header)} fields but its rows "

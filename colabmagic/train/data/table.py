@@ -2,8 +2,8 @@
 
 - Reading a file: the encoding is UTF-8 (a BOM is skipped), else GBK/GB18030 (Excel's exports on a
   Chinese Windows), else Windows-1252; the delimiter is sniffed among `,` `;` tab `|` (the one that
-  splits the first rows into the same number of fields). With `;` or tab, decimal commas (`1,5`) are
-  numbers.
+  splits the first rows into the same number of fields). With `;`, tab or `|`, decimal commas (`1,5`)
+  are numbers. pandas' C reader parses the file, under these rules (reader.py).
 - The label column is `target=NAME`, else the column called `label` (any case). Without either,
   DataError names the columns there are. Labels become classes sorted by value; `classes` keeps
   the values (names, or numbers). A target with fewer than two rows per class warns.
