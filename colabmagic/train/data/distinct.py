@@ -57,7 +57,7 @@ def text_column(codes: np.ndarray, texts: list[str]):
     pd = require("pandas", "train")
     inner, uniques = pd.factorize(np.array(texts, dtype=object), use_na_sentinel=False)  # " a" and "a" stripped
     return pd.Categorical.from_codes(inner[codes] if len(texts) else np.zeros(0, dtype=np.intp),
-                                     categories=pd.Index(uniques, dtype=object), validate=False)
+                                     categories=pd.Index(uniques, dtype=object))
 
 
 def per_value(values: Sequence[Any] | np.ndarray, answer: Callable[[str], Any], dtype: Any) -> np.ndarray:
@@ -76,14 +76,10 @@ def missing(values: Sequence[Any] | np.ndarray) -> np.ndarray:
     return per_value(values, is_missing, bool)
 
 
-def numbers_or_text(values: Sequence[Any] | np.ndarray, *, decimal_comma: bool = False):
-    """float64 (NaN where missing or infinite) when every cell is a number or missing, else the
-    cells as stripped str (a text_column). With `decimal_comma`, `1,5` is a number too."""
-    return column_of(*distinct(values), decimal_comma=decimal_comma)
-
-
 def column_of(codes: np.ndarray, texts: list[str], *, decimal_comma: bool = False):
-    """numbers_or_text for cells already told apart by distinct()."""
+    """The cells distinct() told apart, read by our rules: float64 (NaN where missing or infinite)
+    when every one is a number or missing, else the stripped texts as a text_column. With
+    `decimal_comma`, `1,5` is a number too."""
     stripped = [t.strip() for t in texts]
     numbers = _numbers(stripped, decimal_comma)
     if numbers is None:
