@@ -775,3 +775,119 @@ def test_python_warns_with_the_small_split_and_run_name_clash_notes(workdir):
         clash = train("mlp", data=(x, y), name="exp1", **fast)
     assert clash.name == "exp1-2" and clash.extra["notes"][-1].startswith("runs/exp1 already holds a run")
     assert any("only 12 examples" in note for note in small.extra["notes"])  # still kept on the result
+
+
+# --- the CSV reader: pandas' C parser under our rules (issue 13) ----------------------------------
+
+def read(path):
+    from colabmagic.train.data.reader import read_table
+
+    header, columns = read_table(path)
+    return header, [c.tolist() if c.dtype.kind == "f" else list(c) for c in columns]
+
+
+def same(a, b):  # NaN == NaN for these comparisons
+    return len(a) == len(b) and all((x != x and y != y) or x == y for x, y in zip(a, b))
+
+
+def test_decimal_commas_sniffed_on_the_sample_and_found_past_it(tmp_path):
+    sniffed = tmp_path / "sniffed.csv"
+    sniffed.write_text("a;b;label\n1,5;x;0\n2.25;y;1\n-,5;z;0\n3;x;1\n")  # a decimal point is a number too
+    header, columns = read(sniffed)
+    assert header == ["a", "b", "label"] and same(columns[0], [1.5, 2.25, -0.5, 3.0])
+    late = tmp_path / "late.tsv"  # the first megabyte has none, row 150,000 has one
+    late.write_text("a\tlabel\n" + "".join(f"{i}\t{i % 2}\n" for i in range(150_000)) + "7,5\t1\n")
+    header, columns = read(late)
+    assert columns[0][-1] == 7.5 and columns[0][:3] == [0.0, 1.0, 2.0] and len(columns[0]) == 150_001
+    comma = tmp_path / "comma.csv"  # with the "," delimiter a quoted "1,5" is text
+    comma.write_text('a,label\n"1,5",0\n2,1\n')
+    assert read(comma)[1][0] == ["1,5", "2"]
+
+
+def test_missing_markers_spaces_and_infinities_in_number_columns(tmp_path):
+    path = tmp_path / "gaps.csv"
+    path.write_text("a,b,c,label\n 1 ,NA,inf,0\n2,?,-Infinity,1\nnull, n/a ,3,0\n4,None,nan,1\n,NaN,5,0\n")
+    _, (a, b, c, _) = read(path)
+    nan = float("nan")
+    assert same(a, [1.0, 2.0, nan, 4.0, nan]) and same(b, [nan] * 5) and same(c, [nan, nan, 3.0, nan, 5.0])
+    ds = load_dataset(path, test_split=0)
+    [spec_a, spec_b, spec_c] = ds.preprocessing["columns"]
+    assert (spec_a["type"], spec_a["fill"], spec_b["fill"], spec_c["fill"]) == ("number", 7 / 3, 0.0, 4.0)
+    assert not torch.isnan(ds.x_train).any()
+
+
+def test_text_keeps_its_spelling_true_false_and_mixed_chunks(tmp_path):
+    path = tmp_path / "flags.csv"
+    path.write_text("flag,code,label\nTrue,007,a\nFALSE,1,b\ntrue,2,a\nFalse,x,b\n")
+    _, (flag, code, label) = read(path)
+    assert flag == ["True", "FALSE", "true", "False"] and code == ["007", "1", "2", "x"]  # not bools, not 7
+    ds = load_dataset(path, test_split=0)
+    assert ds.preprocessing["columns"][0]["values"] == ["FALSE", "False", "True", "true"]
+    mixed = tmp_path / "mixed.csv"  # pandas types the first chunks as numbers, a later one as text
+    mixed.write_text("n,label\n" + "".join(f"0{i % 3}.50,{i % 2}\n" for i in range(300_000)) + "many,1\n")
+    _, (n, _) = read(mixed)
+    assert n[:3] == ["00.50", "01.50", "02.50"] and n[-1] == "many"
+
+
+def test_row_messages_blank_rows_and_duplicate_names(tmp_path):
+    cases = {"short.csv": ("a,b,label\n1,x,0\n2,y\n3,z,1\n", "short.csv line 3 has 2 fields but the header has 3"),
+             "long.csv": ("a,b,label\n1,x,0\n2,y,1,9\n", "long.csv line 3 has 4 fields but the header has 3"),
+             "first.csv": ("a,b,label\n1,x,0,9\n2,y,1\n", "first.csv line 2 has 4 fields but the header has 3"),
+             "header.csv": ("a,b,label\n", "header.csv has a header but no rows")}
+    for name, (text, message) in cases.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(DataError, match=f"^{message}$"):
+            load_dataset(tmp_path / name)
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match=r"empty.csv is empty: a CSV needs a header row and one row per example$"):
+        load_dataset(tmp_path / "empty.csv")
+    blank = tmp_path / "blank.csv"
+    blank.write_text('a,a,label\n1,x,0\n,,\n\n   \n2,"y\nz",1\n3,,0\n')  # an empty last cell is not a short row
+    header, columns = read(blank)
+    assert header == ["a", "a", "label"] and columns[1] == ["x", "y\nz", ""] and columns[2] == [0.0, 1.0, 0.0]
+
+
+def test_an_undecodable_byte_past_the_sample_is_one_line(tmp_path):
+    path = tmp_path / "late.csv"
+    path.write_bytes(b"a,label\n" + b"1,0\n" * 300_000 + b"\xff\xfe,1\n")
+    with pytest.raises(DataError, match=r"^Cannot read late.csv: 'utf-8' codec can't decode .* \(save it as UTF-8\)$"):
+        load_dataset(path)
+    western = tmp_path / "western.csv"
+    western.write_bytes("name,v,label\ncafé,1,0\nnaïve,2,1\n".encode("cp1252"))
+    assert read(western)[1][0] == ["café", "naïve"]
+
+
+def test_features_are_the_whole_matrix_arithmetic_bit_for_bit(tmp_path):
+    """Standardised a few columns at a time, the tensors equal numpy's mean/std over the (N, F)
+    matrix (as before): a checkpoint's data fingerprint still matches on --resume."""
+    rng = np.random.default_rng(4)
+    for features in (1, 9):  # one column (numpy sums it pairwise), 8 + a lone one (row after row)
+        x = rng.normal(3, 7, (500, features)) * 10.0 ** rng.integers(-3, 4, features)
+        y = np.arange(500) % 3
+        path = tmp_path / f"f{features}.csv"
+        np.savetxt(path, np.column_stack([x, y]), delimiter=",", comments="",
+                   header=",".join([f"c{i}" for i in range(features)] + ["label"]), fmt="%.17g")
+        ds = load_dataset(path)
+        kept, held = stratified_indices(y, 0.2, seed=0)
+        mean, std = x[kept].mean(axis=0), x[kept].std(axis=0)
+        assert torch.equal(ds.x_train, torch.from_numpy(((x[kept] - mean) / std).astype(np.float32)))
+        assert torch.equal(ds.x_test, torch.from_numpy(((x[held] - mean) / std).astype(np.float32)))
+        assert np.array_equal(ds.preprocessing["mean"].numpy(), mean)
+
+
+def test_predict_encodes_the_file_as_training_did(tmp_path):
+    """Categories, dates, gaps and a value only the test rows have: prepare() on the same file gives
+    the training tensors, row for row."""
+    from colabmagic.train.preprocess import prepare
+
+    path = tmp_path / "shop.csv"
+    rows = [f"{['red', 'blue', ' green ', 'NA'][i % 4]},{'' if i % 7 == 0 else i % 11},"
+            f"2021-{1 + i % 12:02d}-{1 + i % 28:02d},{'yes' if i % 3 else 'no'}" for i in range(120)]
+    rows[5] = "violet,3,,no"  # a colour in one row only, a missing date
+    path.write_text("colour,n,day,bought\n" + "\n".join(rows) + "\n")
+    ds = load_dataset(path, target="bought")
+    colour, n, day = ds.preprocessing["columns"]
+    assert colour["values"][:3] == ["NA", "blue", "green"] and day["type"] == "date" and n["type"] == "number"
+    again = prepare(ds.preprocessing, str(path))
+    kept, held = stratified_indices(np.array([r.endswith("yes") for r in rows]), 0.2, seed=0)
+    assert torch.equal(again[kept], ds.x_train) and torch.equal(again[held], ds.x_test)

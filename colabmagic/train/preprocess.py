@@ -22,17 +22,17 @@ training data had, into the tensor the model takes; the training loaders call th
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from ..errors import DataError
-from .data.reader import MISSING, is_frame
+from .data.distinct import MISSING, distinct, per_value, to_numbers
+from .data.reader import is_frame
 
 TOKENIZER = "words-v1"
 DATE_PARTS = ("year", "month", "dayofyear", "weekday")
@@ -136,71 +136,80 @@ def parse_date(value: str) -> datetime | None:
         return None
 
 
-def date_parts(values: Sequence[str], parts: Sequence[str]) -> np.ndarray:
+def date_parts(values: Sequence[str] | np.ndarray, parts: Sequence[str]) -> np.ndarray:
     """(N, len(parts)) float64: year, month, day of year, weekday (0 = Monday), hour; NaN where missing."""
-    out = np.full((len(values), len(parts)), np.nan)
-    for row, value in enumerate(values):
-        when = parse_date(str(value)) if str(value).strip().lower() not in MISSING else None
+    def numbers(text: str) -> list[float]:
+        when = parse_date(text) if text.strip().lower() not in MISSING else None
         if when is None:
-            continue
-        numbers = {"year": when.year, "month": when.month, "dayofyear": when.timetuple().tm_yday,
-                   "weekday": when.weekday(), "hour": when.hour + when.minute / 60 + when.second / 3600}
-        out[row] = [numbers[p] for p in parts]
-    return out
+            return [np.nan] * len(parts)
+        known = {"year": when.year, "month": when.month, "dayofyear": when.timetuple().tm_yday,
+                 "weekday": when.weekday(), "hour": when.hour + when.minute / 60 + when.second / 3600}
+        return [known[p] for p in parts]
+
+    return per_value(values, numbers, np.float64).reshape(-1, len(parts))
 
 
 def date_column(values: np.ndarray) -> dict[str, Any] | None:
     """A date column's spec when every value that is not missing is a date (and one is); else None."""
-    present = [v for v in values.tolist() if str(v).strip().lower() not in MISSING]
-    if not present:
-        return None
-    parsed = [parse_date(str(v)) for v in present]
-    if any(p is None for p in parsed):
+    _, texts = distinct(values)
+    parsed = []
+    for text in texts:
+        if text.strip().lower() in MISSING:
+            continue
+        when = parse_date(text)
+        if when is None:
+            return None
+        parsed.append(when)
+    if not parsed:
         return None
     parts = list(DATE_PARTS) + (["hour"] if any((p.hour, p.minute, p.second) != (0, 0, 0) for p in parsed) else [])
     return {"type": "date", "parts": parts}
 
 
-def to_numbers(values: np.ndarray, what: str) -> np.ndarray:
-    """A column as float64, NaN where missing; DataError naming the column when a value is not a number."""
-    if values.dtype.kind in "iufb":
-        return values.astype(np.float64)
-    out = np.empty(len(values))
-    for i, v in enumerate(values.tolist()):
-        text = str(v).strip()
-        if text.lower() in MISSING or v is None or (isinstance(v, float) and math.isnan(v)):
-            out[i] = np.nan
-            continue
-        try:
-            out[i] = float(text)
-        except ValueError:
-            raise DataError(f"column {what!r} was numbers in training but holds {text!r}") from None
-    out[~np.isfinite(out)] = np.nan
-    return out
-
-
 def encode_columns(columns: list[dict[str, Any]], values: dict[str, np.ndarray]) -> np.ndarray:
     """Raw table columns (by name) -> (N, F) float64 features, as the column specs say."""
-    blocks = []
-    for spec in columns:
-        name = spec["name"]
-        if name not in values:
-            raise DataError(f"the input has no column {name!r}, which the model was trained on "
-                            f"(it needs {_some([c['name'] for c in columns])})")
-        col = values[name]
-        if spec["type"] == "number":
-            numbers = to_numbers(col, name)
-            blocks.append(np.where(np.isnan(numbers), spec["fill"], numbers)[:, None])
-        elif spec["type"] == "category":
-            text = np.array([str(v).strip() for v in col.tolist()], dtype=object)
-            blocks.append((text[:, None] == np.array(spec["values"], dtype=object)[None, :]).astype(np.float64))
-        elif spec["type"] == "date":
-            parts = date_parts(col.tolist(), spec["parts"])
-            fill = np.asarray(spec["fill"], dtype=np.float64)
-            blocks.append(np.where(np.isnan(parts), fill[None, :], parts))
-        else:
-            raise DataError(f"unknown column type {spec['type']!r} in the saved preprocessing")
+    blocks = [encode_column(spec, _named(columns, values, spec["name"])) for spec in columns]
     return np.hstack(blocks) if blocks else np.zeros((0, 0))
+
+
+def encode_column(spec: dict[str, Any], col: np.ndarray) -> np.ndarray:
+    """One raw column -> its (N, width(spec)) float64 features, as its spec says."""
+    features = list(feature_columns(spec, col))
+    return np.stack(features, axis=1) if features else np.zeros((len(col), 0))
+
+
+def feature_columns(spec: dict[str, Any], col: np.ndarray) -> Iterator[np.ndarray]:
+    """One raw column's features, one float64 column at a time (a 50-value category of a million
+    rows is then never a 400 MB block)."""
+    name = spec["name"]
+    if spec["type"] == "number":
+        numbers = to_numbers(col, name)
+        gaps = np.isnan(numbers)
+        yield np.where(gaps, spec["fill"], numbers) if gaps.any() else numbers
+    elif spec["type"] == "category":
+        where = {value: j for j, value in enumerate(spec["values"])}
+        index = per_value(col, lambda text: where.get(text.strip(), -1), np.int64)
+        for j in range(len(spec["values"])):
+            yield (index == j).astype(np.float64)  # a value training never saw: all zeros
+    elif spec["type"] == "date":
+        parts = date_parts(col, spec["parts"])
+        for j, fill in enumerate(spec["fill"]):
+            yield np.where(np.isnan(parts[:, j]), float(fill), parts[:, j])
+    else:
+        raise DataError(f"unknown column type {spec['type']!r} in the saved preprocessing")
+
+
+def width(spec: dict[str, Any]) -> int:
+    """How many features a column spec encodes to."""
+    sizes = {"number": 1, "category": len(spec.get("values", ())), "date": len(spec.get("parts", ()))}
+    return sizes.get(spec["type"], 0)
+
+
+def _named(columns: list[dict[str, Any]], values: dict[str, np.ndarray], name: str) -> np.ndarray:
+    if name not in values:
+        raise DataError(f"the input has no column {name!r}, which the model was trained on "
+                        f"(it needs {_some([c['name'] for c in columns])})")
+    return values[name]
 
 
 def _some(names: list[str], n: int = 8) -> str:

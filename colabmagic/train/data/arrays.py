@@ -55,11 +55,17 @@ def image_dataset(name: str, x_train: np.ndarray, y_train: np.ndarray, x_test: n
 def tabular_dataset(name: str, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray | None,
                     y_test: np.ndarray | None, classes: Sequence[Any], source: str, *,
                     columns: list[dict[str, Any]] | None = None, target: str | None = None,
-                    notes: Sequence[str] = ()) -> Dataset:
+                    notes: Sequence[str] = (), standardised: tuple[np.ndarray, np.ndarray] | None = None
+                    ) -> Dataset:
     """x arrays are (N, F) numbers; every feature is standardised with x_train's mean and std.
 
     `columns`: the table's column specs (preprocess.py) when the features were encoded from one.
+    `standardised`: (mean, std) when the x arrays already are float32, standardised with them.
     """
+    if standardised is not None:
+        mean, std = standardised
+        return _dataset(name, "tabular", x_train, y_train, x_test, y_test, classes, source,
+                        preprocessing=table_info(mean, std, columns, target), notes=tuple(notes))
     x_train = np.asarray(x_train, dtype=np.float64)
     mean = x_train.mean(axis=0)
     std = x_train.std(axis=0)
@@ -132,11 +138,23 @@ def encode_labels(y_train, y_test=None, names: Sequence[str] | None = None
             joined.min() >= 0 and joined.max() < len(names):
         codes, classes = joined, [native(n) for n in names]
     else:
-        values, codes = np.unique(joined, return_inverse=True)
+        values, codes = _sorted_codes(joined)
         classes = [native(v) for v in values.tolist()]
     codes = codes.astype(np.int64).reshape(-1)
     n_train = len(parts[0])
     return codes[:n_train], (codes[n_train:] if y_test is not None else None), classes
+
+
+def _sorted_codes(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(labels, return_inverse=True), sorting the distinct labels rather than every row
+    (a million text labels of three classes: three strings to sort)."""
+    if labels.dtype.kind != "U" or len(labels) < 2:
+        return np.unique(labels, return_inverse=True)
+    from .distinct import distinct
+
+    codes, texts = distinct(labels)
+    values, order = np.unique(np.array(texts, dtype=labels.dtype), return_inverse=True)
+    return values, order[codes]
 
 
 def _label_array(y, what: str) -> np.ndarray:

@@ -2,8 +2,8 @@
 
 - Reading a file: the encoding is UTF-8 (a BOM is skipped), else GBK/GB18030 (Excel's exports on a
   Chinese Windows), else Windows-1252; the delimiter is sniffed among `,` `;` tab `|` (the one that
-  splits the first rows into the same number of fields). With `;` or tab, decimal commas (`1,5`) are
-  numbers.
+  splits the first rows into the same number of fields). With `;`, tab or `|`, decimal commas (`1,5`)
+  are numbers. pandas' C reader parses the file, under these rules (reader.py).
 - The label column is `target=NAME`, else the column called `label` (any case). Without either,
   DataError names the columns there are. Labels become classes sorted by value; `classes` keeps
   the values (names, or numbers). A target with fewer than two rows per class warns.
@@ -38,7 +38,8 @@ from ...errors import DataError
 from .. import preprocess
 from .arrays import encode_labels, image_dataset, tabular_dataset, text_arrays, text_dataset, warn_sparse_classes
 from .dataset import Dataset
-from .reader import MISSING, frame_columns, read_table
+from .distinct import MISSING, distinct, missing, sorted_codes
+from .reader import frame_columns, read_table
 from .split import TEST_FRACTION, TEST_SEED, check_fraction, stratified_indices
 
 MAX_CATEGORIES = 50  # text columns with more distinct values are refused, not one-hot encoded
@@ -64,7 +65,7 @@ def frame_dataset(frame: Any, y: Any, *, drop: Any = None, text: str | None = No
 
 # --- columns to a Dataset ---------------------------------------------------------------------
 
-def table_dataset(header: list[str], columns: list[np.ndarray], *, labels: Any = None, target: str | None = None,
+def table_dataset(header: list[str], columns: list[Any], *, labels: Any = None, target: str | None = None,
                   drop: Sequence[str] | str | None = None, text: str | None = None,
                   test_split: float = TEST_FRACTION, name: str, source: str, what: str) -> Dataset:
     """A Dataset from a table's columns; the label column is `target` (or `label`), or `labels` given."""
@@ -75,8 +76,7 @@ def table_dataset(header: list[str], columns: list[np.ndarray], *, labels: Any =
     if labels is None:
         t = _target_index(what, header, target)
         label_name, labels = header[t], columns[t]
-        empty = int(np.isnan(labels).sum()) if labels.dtype.kind == "f" else \
-            sum(str(v).lower() in MISSING for v in labels)
+        empty = int(np.isnan(labels).sum()) if labels.dtype.kind == "f" else int(missing(labels).sum())
         if empty:
             raise DataError(f"{what}: the label column {label_name!r} is empty in {empty} rows: fill or drop them")
         if label_name in drop:
@@ -85,7 +85,10 @@ def table_dataset(header: list[str], columns: list[np.ndarray], *, labels: Any =
         t, label_name = None, None
         if len(labels) != len(columns[0]):
             raise DataError(f"{what} has {len(columns[0])} rows but y has {len(labels)} labels")
-    y, _, classes = encode_labels(labels)
+    if label_name is not None and labels.dtype.kind != "f":  # a text label column: sorted once per distinct value
+        y, classes = sorted_codes(labels)
+    else:
+        y, _, classes = encode_labels(labels)
     warn_sparse_classes(y, len(classes), f"the target {label_name!r}" if label_name else "y")
     features = [(n, col) for i, (n, col) in enumerate(zip(header, columns)) if i != t and n not in drop]
     if not features:
@@ -106,10 +109,10 @@ def table_dataset(header: list[str], columns: list[np.ndarray], *, labels: Any =
         pixels, names = images
         return image_dataset(name, *splits(pixels), classes, source=source, pixel_columns=names)
     specs = describe_columns(what, features, kept)
-    matrix = preprocess.encode_columns(specs, dict(features))
+    x_train, x_test, mean, std = standardised_features(specs, dict(features), kept, held)
     notes = tuple(f"date column {s['name']!r} read as {', '.join(s['parts'])}" for s in specs if s["type"] == "date")
-    return tabular_dataset(name, *splits(matrix), classes, source=source, columns=specs, target=label_name,
-                           notes=notes)
+    return tabular_dataset(name, x_train, y[kept], x_test, None if held is None else y[held], classes,
+                           source=source, columns=specs, target=label_name, notes=notes, standardised=(mean, std))
 
 
 def parse_drop(drop: Sequence[str] | str | None) -> list[str]:
@@ -165,17 +168,18 @@ def describe_columns(what: str, features: list[tuple[str, np.ndarray]], train: n
     specs, too_many = [], []
     for name, col in features:
         if col.dtype.kind == "f":
-            known = col[train][~np.isnan(col[train])]
+            rows = col[train]
+            known = rows[~np.isnan(rows)]
             specs.append({"name": name, "type": "number", "fill": float(known.mean()) if known.size else 0.0})
             continue
         date = preprocess.date_column(col[train])
         if date is not None:
-            parts = preprocess.date_parts(col[train].tolist(), date["parts"])
+            parts = preprocess.date_parts(col[train], date["parts"])
             fill = [float(np.nanmean(parts[:, j])) if np.isfinite(parts[:, j]).any() else 0.0
                     for j in range(parts.shape[1])]
             specs.append({"name": name, **date, "fill": fill})
             continue
-        categories = sorted({str(v).strip() for v in col[train].tolist()})
+        categories = sorted({text.strip() for text in distinct(col[train])[1]})
         if len(categories) > MAX_CATEGORIES:
             too_many.append((name, len(categories)))
             continue
@@ -188,3 +192,57 @@ def describe_columns(what: str, features: list[tuple[str, np.ndarray]], train: n
                         f"{'them' if several else 'it'} out with drop={','.join(n for n, _ in too_many)!r}, "
                         f"or train a text model (lstm, transformer) on one with text={too_many[0][0]!r}")
     return specs
+
+
+def standardised_features(specs: list[dict[str, Any]], values: dict[str, Any], kept: np.ndarray,
+                          held: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+    """(x_train, x_test, mean, std): the encoded features, standardised with the training rows' mean
+    and std, as float32. Built a few columns at a time, straight into the two outputs: the whole
+    float64 matrix and its split copies never exist (a million-row table would hold them three times)."""
+    features = sum(preprocess.width(spec) for spec in specs)
+    x_train = np.empty((len(kept), features), dtype=np.float32)
+    x_test = None if held is None else np.empty((len(held), features), dtype=np.float32)
+    mean, std = np.empty(features), np.empty(features)
+    group: list[np.ndarray] = []
+    done = 0
+    for spec in specs:
+        for column in preprocess.feature_columns(spec, values[spec["name"]]):
+            group.append(column)
+            if len(group) == GROUP or done + len(group) == features:
+                ours = slice(done, done + len(group))
+                mean[ours], std[ours] = _standardise(group, kept, x_train[:, ours], pairwise=features == 1)
+                if x_test is not None:
+                    np.divide(_rows(group, held, 1) - mean[ours], std[ours], out=x_test[:, ours])
+                done += len(group)
+                group = []
+    return x_train, x_test, mean, std
+
+
+GROUP = 8  # features standardised together: (rows, 8) float64 at a time, summed fast enough by numpy
+
+
+def _standardise(group: list[np.ndarray], kept: np.ndarray, out: np.ndarray, *, pairwise: bool
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Write the group's training rows, standardised, into `out`; return their mean and std.
+
+    The arithmetic is numpy's mean and std over an (N, F) matrix, which the code before ran on the
+    whole feature matrix: a column of it is summed row after row, but an (N, 1) one pairwise, so a
+    lone column of a wider table is paired with itself. Every feature is thus summed as before, and
+    the tensors (and the data fingerprint a checkpoint keeps for --resume) stay the same bit for bit."""
+    rows = _rows(group, kept, 1 if pairwise else 2)
+    mean = np.add.reduce(rows, axis=0) / len(rows)
+    rows -= mean  # the deviations, as numpy's std takes them
+    std = np.sqrt(np.add.reduce(rows * rows, axis=0) / len(rows))
+    std[std == 0] = 1.0  # a constant feature stays 0 instead of becoming NaN
+    n = len(group)
+    np.divide(rows[:, :n], std[:n], out=out)
+    return mean[:n], std[:n]
+
+
+def _rows(group: list[np.ndarray], rows: np.ndarray, at_least: int) -> np.ndarray:
+    """The group's columns at these rows, as an (len(rows), max(len(group), at_least)) float64 matrix."""
+    columns = group if len(group) >= at_least else group * at_least
+    out = np.empty((len(rows), len(columns)))
+    for i, column in enumerate(columns):
+        out[:, i] = column[rows]
+    return out
