@@ -25,6 +25,8 @@ from ...errors import ConfigError, DataError, DownloadError, shown
 from ...fetch import NetworkError, download
 from ...fetch._progress import ByteProgress
 
+MIRROR_VARIABLE = "COLABMAGIC_DATA_MIRROR"  # a base URL or folder tried before every dataset's own sources
+
 
 @dataclass(frozen=True)
 class RemoteFile:
@@ -79,9 +81,6 @@ def ensure_files(dataset: str, root: Path, files: Sequence[RemoteFile], mirrors:
         fetch.notes.extend(f"{err}; {f.name} was downloaded from {base} instead"
                            for err in failures if not isinstance(err, NetworkError))
     return paths
-
-
-MIRROR_VARIABLE = "COLABMAGIC_DATA_MIRROR"
 
 
 def _sources(dataset: str, mirrors: Sequence[str], base_url: str | None) -> list[str]:
