@@ -47,7 +47,8 @@ def execute(name: str, workdir: Path, env: dict[str, str] | None = None,
     if probe is None:
         return notebook, None
     probed = notebook.cells.pop()
-    return notebook, json.loads(probed.outputs[-1]["text"])
+    printed = "".join(o["text"] for o in probed.outputs if o.get("name") == "stdout")  # not a warning on stderr
+    return notebook, json.loads(printed)
 
 
 def text_of(cell) -> str:
