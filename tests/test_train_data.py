@@ -41,9 +41,10 @@ def server():
 
 @pytest.fixture(autouse=True)
 def data_folder(tmp_path, monkeypatch):
-    """Every test gets its own empty data folder (COLABMAGIC_DATA) and no base-URL overrides."""
+    """Every test gets its own empty data folder (COLABMAGIC_DATA), no mirror and no base-URL overrides."""
     folder = tmp_path / "data"
     monkeypatch.setenv("COLABMAGIC_DATA", str(folder))
+    monkeypatch.delenv("COLABMAGIC_DATA_MIRROR", raising=False)
     for name in ("MNIST", "FASHION_MNIST", "CIFAR10", "CIFAR100", "IMDB"):
         monkeypatch.delenv(f"COLABMAGIC_DATA_URL_{name}", raising=False)
     return folder

@@ -8,8 +8,8 @@
     from_arrays(X, y)                           arrays from the notebook     (arrays.py)
 
 Named datasets live in `data_dir()/<name>/`; files you put there yourself are used as they are
-(remote.py says where downloads come from and how to redirect them). A registered name wins over
-a file or folder of the same name: write ./mnist to mean the folder.
+(remote.py says where downloads come from: COLABMAGIC_DATA_MIRROR first, then the official
+URLs). A registered name wins over a file or folder of the same name: write ./mnist to mean the folder.
 
 Options for named downloads, through **options: `checksums={file name: md5 or sha256 hex}`
 replaces the published checksum of those files (tests, private mirrors), `progress=False` hides
@@ -87,6 +87,8 @@ def load_dataset(name_or_path: str | os.PathLike, *, data_dir: str | os.PathLike
         module, _ = REGISTRY[name]
         dataset = _call(module, f"load_{name}", name, options, root / name, fetch,
                         natural_size=natural_image_size)
+        if fetch.notes:  # a mirror's file refused on the way: told with the loader's own notes
+            dataset = dataset.replace(notes=(*dataset.notes, *fetch.notes))
     else:
         path = Path(name_or_path).expanduser()
         if not _exists(path):

@@ -1,22 +1,31 @@
-"""Where the named datasets' files come from: the data folder first, then their official URLs.
+"""Where the named datasets' files come from: the data folder first, then a mirror, then their official URLs.
 
 Each dataset lives in `<data folder>/<name>/` (the data folder is `COLABMAGIC_DATA`, default
-`~/.cache/colabmagic/datasets`). A missing file is downloaded from the dataset's mirrors in order,
-its published checksum verified. The mirrors can be replaced by one base URL: the `base_url`
-argument, else the environment variable `COLABMAGIC_DATA_URL_<NAME>` (NAME upper-cased,
-e.g. COLABMAGIC_DATA_URL_FASHION_MNIST). The file name is appended to it.
+`~/.cache/colabmagic/datasets`). A missing file is downloaded from the dataset's sources in order,
+its published checksum verified; a source that fails, or serves other bytes, is passed over for
+the next one (a refused file becomes one note of the run).
+
+- `COLABMAGIC_DATA_MIRROR`, one base URL or local folder for every named dataset laid out as the
+  data folder is (`<mirror>/<name>/<file name>`), is tried first: where the official hosts are slow
+  or blocked, a university mirror or a shared disk holds the same files, checked the same way.
+- The official URLs can be replaced by one base URL: the `base_url` argument, else the environment
+  variable `COLABMAGIC_DATA_URL_<NAME>` (NAME upper-cased, e.g. COLABMAGIC_DATA_URL_FASHION_MNIST).
+  The file name is appended to it.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import urllib.parse
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from ...errors import ConfigError, DataError, DownloadError
+from ...errors import ConfigError, DataError, DownloadError, shown
 from ...fetch import NetworkError, download
 from ...fetch.progress import ByteProgress
+
+MIRROR_VARIABLE = "COLABMAGIC_DATA_MIRROR"  # a base URL or folder tried before every dataset's own sources
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,9 @@ class Fetch:
     checksums: Mapping[str, str] | None = None
     # True: a tqdm bar per file; False: silent; or a callable(done_bytes, total_bytes_or_None)
     progress: bool | Callable[[int, int | None], None] = True
+    # what the user should know about the downloads (a refused mirror file); load_dataset hands
+    # them to the Dataset, whose run tells them once
+    notes: list[str] = field(default_factory=list)
 
 
 def ensure_files(dataset: str, root: Path, files: Sequence[RemoteFile], mirrors: Sequence[str], fetch: Fetch,
@@ -51,25 +63,45 @@ def ensure_files(dataset: str, root: Path, files: Sequence[RemoteFile], mirrors:
         raise DataError(f"{dataset} is not in {root} and download=False: put {wanted} there")
     checksums = _checksums(dataset, files, fetch.checksums)
     for f in missing:
-        failures: list[NetworkError] = []
-        for base in _bases(dataset, mirrors, fetch.base_url):
+        failures: list[DownloadError] = []
+        for base in _sources(dataset, mirrors, fetch.base_url):
             bar = _progress(f.name, fetch.progress)
             try:
                 download(base + f.name, root / f.name, progress=bar, **checksums[f.name])
                 break
-            except NetworkError as err:  # unreachable or HTTP error: the next mirror may have it
+            except DownloadError as err:  # unreachable, HTTP error or other bytes: the next source may have it
                 failures.append(err)
             finally:
                 getattr(bar, "close", lambda: None)()
         else:
-            raise DownloadError(f"{dataset} is not in {root} and could not be downloaded ({failures[0]}): "
+            reasons = "; ".join(str(err) for err in failures)
+            raise DownloadError(f"{dataset} is not in {root} and could not be downloaded ({reasons}): "
                                 f"put {wanted} there and run again") from failures[0]
+        # an unreachable source is routine; one that served other bytes is worth a line
+        fetch.notes.extend(f"{err}; {f.name} was downloaded from {base} instead"
+                           for err in failures if not isinstance(err, NetworkError))
     return paths
 
 
-def _bases(dataset: str, mirrors: Sequence[str], base_url: str | None) -> list[str]:
+def _sources(dataset: str, mirrors: Sequence[str], base_url: str | None) -> list[str]:
+    """Base URLs to try in order, each ending in '/': the data mirror, then the override or the official ones."""
     override = base_url or os.environ.get(env_var(dataset))
-    return [u if u.endswith("/") else u + "/" for u in ([override] if override else mirrors)]
+    mirror = data_mirror()
+    bases = ([mirror + dataset] if mirror else []) + ([override] if override else list(mirrors))
+    return [u if u.endswith("/") else u + "/" for u in bases]
+
+
+def data_mirror() -> str | None:
+    """COLABMAGIC_DATA_MIRROR as a base URL: http(s) and file URLs as given, a folder as its file URL."""
+    value = os.environ.get(MIRROR_VARIABLE, "").strip()
+    if not value:
+        return None
+    scheme = urllib.parse.urlsplit(value).scheme.lower()
+    if scheme in ("http", "https", "file"):
+        return value if value.endswith("/") else value + "/"
+    if "://" in value:
+        raise ConfigError(f"{MIRROR_VARIABLE} must be an http(s) URL or a folder, not {shown(value)!r}")
+    return Path(value).expanduser().resolve().as_uri() + "/"
 
 
 def env_var(dataset: str) -> str:
