@@ -135,3 +135,8 @@ def test_every_line_keeps_its_place():
 def test_a_cell_that_does_not_tokenize_is_left_for_ipython_to_report():
     cell = "s = 'unterminated\nfrom google.colab import drive\n"
     assert rewrite(cell, ROOT).text.count("\n") == cell.count("\n")
+
+
+def test_a_cell_with_bad_indentation_is_left_for_ipython_to_report():
+    cell = "if True:\n        x = '/content'\n    y = 1\n"
+    assert text(cell) == cell

@@ -1,7 +1,8 @@
 """The Colab compatibility switch of one IPython shell: `%colab_compat on|off|status`.
 
-On: the content root becomes the working folder, rewrite.py runs first among the shell's cleanup
-transforms (user cells only: code colabmagic or a library runs is never rewritten), each kind of
+On: the content root becomes the working folder, rewrite.py runs last among the shell's cleanup
+transforms (after IPython strips prompts and common indentation, before it turns `!` and `%` lines
+into Python; user cells only: code colabmagic or a library runs is never rewritten), each kind of
 rewrite is announced once, before the cell that first needs it runs, and Colab forms are enabled
 (forms.py, where it exists). Off undoes all of it. It turns on by itself at `%load_ext colabmagic`
 when `c.ColabCompat.enabled = True` is in the IPython config, or when the kernel's notebook
@@ -73,7 +74,7 @@ class Switch:
         self.root = content.ensure_root()
         self.before = os.getcwd()
         os.chdir(self.root)
-        self.shell.input_transformers_cleanup.insert(0, self.transform)
+        self.shell.input_transformers_cleanup.append(self.transform)
         self.shell.events.register("pre_run_cell", self.announce)
         self.on, self.reason = True, reason
         _forms("enable", self.shell)

@@ -7,7 +7,8 @@ each kind once). It works on tokens, so strings, comments and `google.colabx` st
   (only when ROOT is not `/content`);
 - `%load_ext tensorboard` -> nothing; `%tensorboard ARGS` -> `%tensorboard_inline ARGS`;
   `%tensorflow_version X` -> nothing; `!kaggle datasets|competitions download ...` -> kaggle_cli.run.
-It runs first among IPython's cleanup transforms, on the cell as typed (`!` and `%` lines intact).
+It runs among IPython's cleanup transforms, on the cell as typed (`!` and `%` lines intact); a cell
+that does not tokenize keeps its Python lines as they are, for IPython to report.
 """
 
 from __future__ import annotations
@@ -63,7 +64,11 @@ def rewrite(cell: str, root: str) -> Rewritten:
         if name not in PYTHON_CELLS:
             return done.result()  # %%writefile, %%html...: their body is data
         first = 1
-    for tokens in make_tokens_by_line(lines[first:]):
+    try:
+        logical_lines = make_tokens_by_line(lines[first:])
+    except (SyntaxError, tokenize.TokenError):  # IndentationError is a SyntaxError
+        return done.result()
+    for tokens in logical_lines:
         start = _first_real(tokens)
         if start is None:
             continue
