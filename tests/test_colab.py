@@ -193,3 +193,23 @@ def test_eval_js_fails_at_once_unless_no_result_is_wanted():
 def test_a_port_must_be_a_port():
     with pytest.raises(ColabAPIError, match="TCP port"):
         output.serve_kernel_port_as_iframe(70000)
+
+
+def test_data_table_shows_the_frame_as_pandas_does():
+    pd = pytest.importorskip("pandas")
+    from colabmagic.colab import data_table
+
+    frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    data_table.enable_dataframe_formatter()
+    table = data_table.DataTable(frame, include_index=False, num_rows_per_page=10)
+    assert table._repr_html_() == frame.to_html(index=False) and repr(table) == frame.to_string(index=False)
+
+
+def test_the_package_has_colabs_modules_and_no_google_colab_appears():
+    import colabmagic.colab as colab
+
+    for name in colab.MODULES:
+        assert getattr(colab, name).__name__ == f"colabmagic.colab.{name}"
+    with pytest.raises(AttributeError):
+        colab.not_a_module
+    assert "google.colab" not in sys.modules

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 
 # Colab's public modules that exist here (sheets and auth say what to do instead)
-MODULES = ("auth", "drive", "files", "output", "patches", "runtime", "sheets", "userdata")
+MODULES = ("auth", "data_table", "drive", "files", "output", "patches", "runtime", "sheets", "userdata")
 
 
 def __getattr__(name: str):

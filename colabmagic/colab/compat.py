@@ -77,13 +77,13 @@ class Switch:
         self.shell.input_transformers_cleanup.append(self.transform)
         self.shell.events.register("pre_run_cell", self.announce)
         self.on, self.reason = True, reason
-        _forms("enable", self.shell)
+        _switch_forms("enable", self.shell)
         return self.status()
 
     def turn_off(self) -> CompatStatus:
         if not self.on:
             return self.status()
-        _forms("disable", self.shell)
+        _switch_forms("disable", self.shell)
         if self.transform in self.shell.input_transformers_cleanup:
             self.shell.input_transformers_cleanup.remove(self.transform)
         self.shell.events.unregister("pre_run_cell", self.announce)
@@ -107,7 +107,7 @@ class Switch:
                 print(f"colab_compat: {note}")
 
 
-def _forms(action: str, shell) -> None:
+def _switch_forms(action: str, shell) -> None:
     """Where Colab forms are switched with compat: colabmagic.colab.forms's enable/disable(shell),
     when that module exists (it is built apart; until then compat runs without forms)."""
     try:
