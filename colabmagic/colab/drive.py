@@ -24,7 +24,10 @@ _exit_registered = False
 def mount(mountpoint: str, force_remount: bool = False, timeout_ms: int = 120000, readonly: bool = False) -> None:
     """Mount Google Drive (or $COLABMAGIC_DRIVE_REMOTE) at MOUNTPOINT, Drive's root at MOUNTPOINT/MyDrive."""
     shown = str(mountpoint).rstrip("/") or "/"
-    root = Path(os.path.abspath(content.mapped(os.path.expanduser(shown))))
+    where = content.mapped(os.path.expanduser(shown))
+    if where != os.path.expanduser(shown):
+        content.ensure_root()  # compat may be off: the root the path moved into must exist
+    root = Path(os.path.abspath(where))
     _remove_links(root)  # they would make the folder "not empty" to the mount's check
     result = core.mount(root, remote=os.environ.get(REMOTE_ENV) or None, readonly=readonly,
                         force_remount=force_remount, timeout=max(timeout_ms / 1000, 1.0))
