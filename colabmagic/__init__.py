@@ -17,6 +17,9 @@ def load_ipython_extension(ipython):
     spec = apply_saved()
     if spec is not None:
         print(f"colabmagic: runtime {spec} applied (chosen before the kernel restarted)")
+    from .colab.compat import turn_on_at_load
+
+    turn_on_at_load(ipython)  # by the config, or for a notebook brought from Colab
 
 
 def _jupyter_labextension_paths():
@@ -25,6 +28,8 @@ def _jupyter_labextension_paths():
 
 
 def unload_ipython_extension(ipython):
+    from .colab.compat import turn_off_at_unload
     from .magics import unregister
 
+    turn_off_at_unload(ipython)
     unregister(ipython)

@@ -25,6 +25,7 @@ MAGICS = {
     "tensorboard": ("TensorBoardMagics", {"line": ("tensorboard_inline",)}),
     "secrets": ("SecretsMagics", {"line": ("secrets",)}),
     "kaggle": ("KaggleMagics", {"line": ("kaggle_get",)}),
+    "colab_compat": ("ColabCompatMagics", {"line": ("colab_compat",)}),
 }
 MAGIC_CLASSES = {module: class_name for module, (class_name, _) in MAGICS.items()}
 

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from traitlets import Float, Int
 from traitlets.config import Configurable
 
+from .downloads import download_handlers
 from .handlers import handlers
 from .readings import Cached, kernel_pids, read_resources
 from .runtimes import Runtimes, list_devices
@@ -74,6 +75,7 @@ def setup(serverapp) -> ServerState:
     web_app = serverapp.web_app
     web_app.settings["colabmagic"] = state
     web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))
+    web_app.add_handlers(".*$", download_handlers(web_app.settings["base_url"]))
     state.start()
     serverapp.log.info("colabmagic: toolbar API at %scolabmagic/api/", web_app.settings["base_url"])
     return state

@@ -1,0 +1,12 @@
+"""`google.colab.sheets`: Colab's interactive sheet needs Colab's own frontend."""
+
+from __future__ import annotations
+
+from .failure import ColabAPIError
+
+
+class InteractiveSheet:
+    def __init__(self, *args, **kwargs):
+        raise ColabAPIError("sheets.InteractiveSheet needs Colab's frontend: read and write Google Sheets with "
+                            "gspread (pip install gspread) and a service account key, or export the sheet "
+                            "as CSV and read it with pandas")
