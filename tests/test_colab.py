@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -93,17 +92,14 @@ def test_a_notebook_from_colab_turns_it_on_at_load(shell, root, tmp_path, monkey
         shell.run_cell("%colab_compat off", store_history=False)
 
 
-def test_forms_are_switched_with_compat_where_the_forms_module_exists(compat_shell, monkeypatch):
-    """The one place compat calls forms: enable(shell)/disable(shell) of colabmagic.colab.forms, built
-    on another branch; here a module of that name records the calls."""
-    calls = []
-    forms = types.ModuleType("colabmagic.colab.forms")
-    forms.enable = lambda shell: calls.append(("enable", shell))
-    forms.disable = lambda shell: calls.append(("disable", shell))
-    monkeypatch.setitem(sys.modules, "colabmagic.colab.forms", forms)
+def test_forms_are_switched_with_compat(compat_shell):
+    """Colab forms go on with compat and off with it (colab/forms.py)."""
+    from colabmagic.colab import forms
+
     run_ok(compat_shell, "%colab_compat on")
+    assert forms.enabled(compat_shell)
     run_ok(compat_shell, "%colab_compat off")
-    assert calls == [("enable", compat_shell), ("disable", compat_shell)]
+    assert not forms.enabled(compat_shell)
 
 
 # --- the content root -----------------------------------------------------------------------------

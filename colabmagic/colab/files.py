@@ -53,11 +53,9 @@ def _named_files(named: str) -> dict[str, bytes]:
 
 
 def _picked_files() -> dict[str, bytes]:
-    try:
-        from jupyter_ui_poll import ui_events
-    except ImportError:
-        raise ColabAPIError(f"files.upload() in a browser needs jupyter-ui-poll (pip install jupyter-ui-poll), "
-                            f"or name the files in ${UPLOAD_ENV}") from None
+    from ..errors import require
+
+    ui_events = require("jupyter_ui_poll", "colab").ui_events  # lets the picker's events in while the cell waits
     import time
 
     import ipywidgets
