@@ -48,9 +48,10 @@ from .checkpoint import RunFolders, load_checkpoint
 from .config import TrainConfig
 from .ddp_job import EventLog, Owner, read_job, read_stop, write_diverged, write_outcome
 from .device import autocast_dtype
-from .loop import Distributed, derive_seed, fit, request_stop
+from .loop import Distributed, derive_seed, fit
 from .models import build_model
 from .plan import Plan
+from .stopping import request_stop
 
 WATCH_SECONDS = 0.2  # how often a worker checks that its kernel and its agent still run
 EXIT_GRACE = 5.0     # seconds a stop may take (next sync step, checkpoint) before the worker just exits
