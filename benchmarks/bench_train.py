@@ -13,8 +13,8 @@
 - on a CUDA machine: resnet9 on CIFAR-shaped tensors, bf16 + channels_last vs the plain fp32 loop,
   and the digits cnn run on the GPU.
 - threads on a busy machine: one CPU-bound competing process holds a core; `cnn digits` training
-  with auto threads vs the plain loop at 1 and at 2 threads, all in the same run: target ours <=
-  1.15x the faster loop. Idle (no competitor): auto threads vs torch's default count (what train()
+  with auto threads vs the plain loop at 1 and at 2 threads, all in the same run, BUSY_RUNS times:
+  target ours <= 1.15x the faster loop on every run (the worst run is the row). Idle (no competitor): auto threads vs torch's default count (what train()
   did before threads.py): target ratio <= 1.0 (within noise).
 - first call in a fresh process: `train("cnn", "digits")` in a new interpreter (imports, data,
   model, training) vs a plain script doing the same (torch, sklearn's load_digits and
@@ -53,6 +53,7 @@ from colabmagic.train.progress import ConsoleView  # noqa: E402
 from colabmagic.train.threads import choose, limited  # noqa: E402
 
 REPEATS = 3  # medians over this many pairs, after one warm-up pair
+BUSY_RUNS = 5  # the busy-core comparison is run this many times: the claim holds for its worst run
 
 
 # --- the peer: what a careful user writes by hand ---------------------------------------------
@@ -350,10 +351,19 @@ def threads_wired() -> bool:
 
 def ours_auto_threads(data: Dataset, config: dict) -> float:
     """train()'s training seconds with the thread count it chooses itself (threads=0: auto)."""
+    return ours_auto_run(data, config)[0]
+
+
+def ours_auto_run(data: Dataset, config: dict) -> tuple[float, int]:
+    """(training seconds, the thread count it ended at) of train() choosing its threads itself."""
+    from colabmagic.train.checkpoint import load_checkpoint
+
     if threads_wired():
-        return ours("cnn", data, threads=0, **config)[1].train_seconds
-    with limited(choose(None, "cpu")):  # what fit() does once the loop is wired
-        return ours("cnn", data, **config)[1].train_seconds
+        result = ours("cnn", data, threads=0, **config)[1]
+    else:
+        with limited(choose(None, "cpu")):  # what fit() does once the loop is wired
+            result = ours("cnn", data, **config)[1]
+    return result.train_seconds, int(load_checkpoint(result.checkpoint_path).get("threads") or 0)
 
 
 def ours_fixed_threads(data: Dataset, config: dict, n: int) -> float:
@@ -376,19 +386,22 @@ def threads_rows() -> list[Row]:
     default_threads = torch.get_num_threads()
     rows = []
     with busy_core():
-        samples = []
-        for repeat in range(REPEATS + 1):
-            pair = (ours_auto_threads(data, config), plain_at(data, 1, epochs, batch_size),
-                    plain_at(data, 2, epochs, batch_size))
+        runs, ended = [], []
+        for repeat in range(BUSY_RUNS + 1):  # the first run warms up; each run alternates the three
+            (ours_s, threads), one, two = (ours_auto_run(data, config), plain_at(data, 1, epochs, batch_size),
+                                           plain_at(data, 2, epochs, batch_size))
             if repeat:
-                samples.append(pair)
-        ours_s, one, two = (statistics.median(s) for s in zip(*samples))
-        chosen = choose(None, "cpu")
+                runs.append((ours_s, one, two))
+                ended.append(threads)
+    ratios = [o / min(one, two) for o, one, two in runs]
+    ours_s, one, two = (statistics.median(s) for s in zip(*runs))
     label = f"cnn digits b{batch_size} {epochs}ep, one busy core"
-    rows.append(Row(f"{label}: ours (auto, chose {chosen}) vs plain loop 1 thread", ours_s, one, unit="s"))
-    rows.append(Row(f"{label}: ours (auto) vs plain loop 2 threads", ours_s, two, unit="s"))
-    rows.append(Row(f"{label}: ours vs the faster plain loop", ours_s, min(one, two), unit="s",
-                    note="target ratio <= 1.15"))
+    rows.append(Row(f"{label}: ours (auto, ended at {'/'.join(map(str, sorted(set(ended))))}) vs plain loop "
+                    f"1 thread, median of {BUSY_RUNS}", ours_s, one, unit="s"))
+    rows.append(Row(f"{label}: ours (auto) vs plain loop 2 threads, median", ours_s, two, unit="s"))
+    worst = runs[ratios.index(max(ratios))]
+    rows.append(Row(f"{label}: ours vs the faster plain loop, worst of {BUSY_RUNS} runs", worst[0], min(worst[1:]),
+                    unit="s", note=f"target ratio <= 1.15 on every run; runs: {', '.join(f'{r:.2f}' for r in ratios)}"))
     samples = []
     for repeat in range(REPEATS + 1):
         pair = (ours_auto_threads(data, config), ours_fixed_threads(data, config, default_threads))

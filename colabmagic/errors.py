@@ -2,11 +2,77 @@
 
 A magic turns a ColabMagicError into IPython's UsageError (one red line, no traceback);
 any other exception is a bug and keeps its traceback. Messages say what to do next.
+
+Messages name options through `Option` parts (a `Message`), never as bare text, so that each
+interface words them its own way without rewording by pattern: `lr=` and `drop='Name'` in Python
+(str() of the message), `--lr` and `--drop Name` in %train (`Message.worded` with the magic's flags).
 """
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Option:
+    """An option a message names: `name=` alone, `name='value'` with a value (its repr), or
+    `name=COLUMN` with a `literal` one, shown as written (a placeholder, a formatted number)."""
+
+    name: str
+    value: object = None
+    literal: bool = False
+
+    def __str__(self) -> str:
+        if self.value is None:
+            return f"{self.name}="
+        return f"{self.name}={self.value if self.literal else repr(self.value)}"
+
+
+class Message(str):
+    """Text with Option parts: as a str, the Python wording; `worded(flag)`, another interface's.
+
+    A str, so it goes wherever a message goes (an exception's args, a warning, a list of notes)
+    and still reads right where nothing words it; a message built by `+` or an f-string from it
+    is plain text again, so build the whole message as one Message."""
+
+    parts: tuple[str | Option, ...]
+
+    def __new__(cls, *parts: str | Option) -> "Message":
+        message = super().__new__(cls, "".join(map(str, parts)))
+        message.parts = parts
+        return message
+
+    def __reduce__(self):  # pickled (a DDP worker's event, a checkpoint) with its parts
+        return (Message, self.parts)
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        return tuple(part.name for part in self.parts if isinstance(part, Option))
+
+    def worded(self, flag: Callable[[Option], str]) -> str:
+        return "".join(flag(part) if isinstance(part, Option) else part for part in self.parts)
+
+
+def worded(message: object, flag: Callable[[Option], str]) -> str:
+    """`message` in an interface's words: a Message's options through `flag`, other text as it is."""
+    return message.worded(flag) if isinstance(message, Message) else str(message)
 
 
 class ColabMagicError(Exception):
-    """Base class: an expected problem the user can fix (bad input, missing file, no device)."""
+    """Base class: an expected problem the user can fix (bad input, missing file, no device).
+
+    `option` names the option the problem is about (a TrainConfig field, `data`), where there is
+    one: given, or the first the message names. An interface can point at it in its own words."""
+
+    def __init__(self, *args, option: str | None = None):
+        super().__init__(*args)
+        message = args[0] if args else None
+        self.option = option or (message.options[0] if isinstance(message, Message) and message.options else None)
+
+    def worded(self, flag: Callable[[Option], str]) -> str:
+        """The message in an interface's words (see Message)."""
+        return worded(self.args[0], flag) if len(self.args) == 1 else str(self)
 
 
 class ConfigError(ColabMagicError):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import pickle
 import textwrap
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -13,6 +15,38 @@ from IPython.core.error import UsageError
 
 from colabmagic.train.checkpoint import checkpoint_files
 from conftest import run_ok
+
+
+def test_messages_name_options_in_python_and_in_the_magic_without_rewording_text():
+    """A message names options as Option parts: `drop='Name'` in Python, `--drop Name` in %train."""
+    from colabmagic.errors import DataError, Message, Option
+    from colabmagic.magics.train import flag, in_magic_words
+
+    message = Message("leave them out with ", Option("drop", "Name,Id"), ", or train a text model on one with ",
+                      Option("text", "Name"))
+    assert message == "leave them out with drop='Name,Id', or train a text model on one with text='Name'"
+    assert message.worded(flag) == "leave them out with --drop Name,Id, or train a text model on one with --text Name"
+    assert Message("pass ", Option("target", "COLUMN", literal=True), " (columns: a, b)").worded(flag) == \
+        "pass --target COLUMN (columns: a, b)"
+    assert Message(Option("image_size"), " does not apply to x.csv: it takes ", Option("target"), ", ",
+                   Option("drop")).worded(flag) == "--image-size does not apply to x.csv: it takes --target, --drop"
+    assert flag(Option("drop", "my col")) == "--drop 'my col'" and flag(Option("text", "名称")) == "--text 名称"
+    assert flag(Option("resume", True)) == "--resume" and flag(Option("compile", False)) == "no --compile"
+    assert flag(Option("data")) == "--data" and flag(Option("lr", "0.1", literal=True)) == "--lr 0.1"
+
+    error = DataError(Message("leave it out with ", Option("drop", "Name")))
+    assert error.option == "drop" and pickle.loads(pickle.dumps(error)).option == "drop"
+    assert pickle.loads(pickle.dumps(error.args[0])).worded(flag) == "leave it out with --drop Name"
+    with pytest.raises(DataError, match=r"^leave it out with --drop Name$") as raised:
+        with in_magic_words():
+            raise error
+    assert raised.value.option == "drop"  # the same error, in the magic's words
+    with pytest.raises(DataError, match=r"^kind='text' and drop=$"):  # plain text: nothing is reworded
+        with in_magic_words():
+            raise DataError("kind='text' and drop=")
+    with pytest.warns(UserWarning, match="^--image-size chooses another$"):
+        with in_magic_words():
+            warnings.warn(Message(Option("image_size"), " chooses another"))
 
 
 def usage_error(shell, line: str) -> str:

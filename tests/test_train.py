@@ -305,6 +305,6 @@ def test_bf16_asked_on_a_gpu_without_it_is_one_clear_error():
 ])
 def test_a_compiled_run_takes_whole_batches_only(examples, batch, compiled, steps):
     """A smaller last batch made torch.compile build a second graph (dynamic shapes) every run."""
-    from colabmagic.train.loop import steps_per_epoch
+    from colabmagic.train.parts import steps_per_epoch
 
     assert steps_per_epoch(examples, batch, compiled=compiled) == steps

@@ -731,25 +731,6 @@ def test_a_target_with_nearly_as_many_classes_as_rows_warns(tmp_path):
         load_dataset(path, target="Cylinders")  # 3 classes: no warning
 
 
-def test_messages_are_worded_for_the_magic():
-    from colabmagic.errors import DataError as Error
-    from colabmagic.train.wording import flag_for, for_magic, magic_wording
-
-    assert flag_for("image_size") == "--image-size" and flag_for("drop") == "--drop"
-    assert for_magic("leave them out with drop='Name,Id', or train a text model on one with text='Name'") == \
-        "leave them out with --drop Name,Id, or train a text model on one with --text Name"
-    assert for_magic("pass target=COLUMN (columns: a, b)") == "pass --target COLUMN (columns: a, b)"
-    assert for_magic("image_size= does not apply to x.csv: it takes target=, drop=, text=") == \
-        "--image-size does not apply to x.csv: it takes --target, --drop, --text"
-    assert for_magic("drop='my col' and kind='text'") == "--drop 'my col' and kind='text'"  # kind: no flag
-    with pytest.raises(Error, match=r"^leave it out with --drop Name$"):
-        with magic_wording():
-            raise Error("leave it out with drop='Name'")
-    with pytest.warns(UserWarning, match="--image-size chooses"):
-        with magic_wording():
-            warnings.warn("image_size= chooses another")
-
-
 def test_the_magic_names_its_own_flags(shell, workdir):
     rows = ["id,city,label"] + [f"{i},city{i},{i % 2}" for i in range(80)]
     (workdir / "cities.csv").write_text("\n".join(rows))

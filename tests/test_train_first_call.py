@@ -14,7 +14,7 @@ import torch
 
 from colabmagic.train.data import load_dataset
 from colabmagic.train.data.digits import published_split, read_digits
-from colabmagic.train.loop import make_optimizer, make_scheduler
+from colabmagic.train.optimizers import make_optimizer, make_scheduler
 from colabmagic.train.optimizers import EagerAdamW, EagerSGD
 
 
@@ -125,7 +125,7 @@ def test_the_optimizer_does_not_import_torch_dynamo():
         "import json, sys\n"
         "from types import SimpleNamespace\n"
         "import torch\n"
-        "from colabmagic.train.loop import make_optimizer, make_scheduler\n"
+        "from colabmagic.train.optimizers import make_optimizer, make_scheduler\n"
         "model = torch.nn.Linear(4, 2)\n"
         "for name in ('sgd', 'adamw'):\n"
         "    cfg = SimpleNamespace(optimizer=name, lr=0.1, momentum=0.9, weight_decay=1e-4, compile=False,\n"

@@ -60,7 +60,7 @@ def test_a_refused_run_never_builds_its_model(workdir):
     photos, labels = torch.zeros(48, 1, 2048, 2048, dtype=torch.uint8), np.arange(48) % 2  # 192 MiB
     before = psutil.Process().memory_info().rss
     reset_peak_rss()
-    with pytest.raises(ConfigError, match=r"^This run needs ~\d+\.\d\d GiB RAM .*model\+optimizer 12\.00 GiB.*would not fit"):
+    with pytest.raises(ConfigError, match=r"^This run needs ~\d+\.\d GiB RAM .*model\+optimizer 12\.0 GiB.*would not fit"):
         train("cnn", data=(photos, labels), image_size="2048", batch_size=512, epochs=1, device="cpu")
     assert run_peak_rss() - before < model_bytes / 4
     assert not (workdir / "runs").exists()

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
+import shlex
+import warnings
+from typing import Iterator
+
 from IPython.core.error import UsageError
 from IPython.core.magic import line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
@@ -63,7 +69,6 @@ class TrainMagics(ColabMagics):
         from ..train import train
         from ..train.catalogue import catalogue
         from ..train.progress import default_views
-        from ..train.wording import magic_wording
 
         if args.list:
             return self.deliver(catalogue(), args)
@@ -78,7 +83,7 @@ class TrainMagics(ColabMagics):
         if args.load:
             from ..train import load
 
-            with magic_wording():
+            with in_magic_words():
                 return self.deliver(load(args.load), args, show=True)
         if not args.model:
             raise UsageError("%train needs a model: %train MODEL [DATASET] (see %train --list)")
@@ -88,7 +93,7 @@ class TrainMagics(ColabMagics):
         if args.background:
             return self.background(line, args)
         try:
-            with _session_stops_training(), magic_wording():  # the core's `lr=` reads `--lr` here
+            with _session_stops_training(), in_magic_words():  # the core's `lr=` reads `--lr` here
                 result = train(args.model, args.dataset, data=self.arrays(args.data),
                                callbacks=default_views(args.quiet), **config_options(args))
         except TrainingInterrupted as stopped:
@@ -97,18 +102,16 @@ class TrainMagics(ColabMagics):
             if stopped.result is None:
                 return None
             return self.deliver(stopped.result, args, show=False)
-        # the run's notes (a renamed run, resized images, ...) were printed as it started: magic_wording
+        # the run's notes (a renamed run, resized images, ...) were printed as it started: in_magic_words
         return self.deliver(result, args, show=True)
 
     def background(self, line, args):
         from ..train import TrainConfig
         from ..train.background import start
-        from ..train.wording import magic_wording
-
         if args.data:
             raise UsageError("--background trains a named dataset or a file: --data arrays live in this kernel; "
                              "save them (e.g. np.savez) and pass the path")
-        with magic_wording():
+        with in_magic_words():
             run = start(TrainConfig.from_dict({"model": args.model, **({"dataset": args.dataset} if args.dataset else {}),
                                                **config_options(args)}), line=line)
         _session_stops_background(run)
@@ -170,6 +173,56 @@ def config_options(args) -> dict:
             if f.name not in skip and getattr(args, f.name, None) is not None}
 
 
+# options whose %train form is not just --name-with-dashes
+SPECIAL_FLAGS = {"data": "--data", "dataset": "DATASET", "model": "MODEL"}
+
+
+def flag(option) -> str:
+    """An Option (colabmagic.errors) as %train writes it: image_size= -> --image-size,
+    drop='Name,Id' -> --drop Name,Id, resume=True -> --resume."""
+    name = SPECIAL_FLAGS.get(option.name, "--" + option.name.replace("_", "-"))
+    if option.value is None:
+        return name
+    if isinstance(option.value, bool):
+        return name if option.value else f"no {name}"
+    return f"{name} {_quoted(str(option.value))}"
+
+
+def _quoted(value: str) -> str:
+    """shlex.quote, except that letters of any script need no quotes (`--text 名称`, as shlex.split reads it)."""
+    return value if re.fullmatch(r"[\w@%+=:,./-]+", value) else shlex.quote(value)
+
+
+@contextlib.contextmanager
+def in_magic_words() -> Iterator[None]:
+    """The core's errors, notes and warnings in %train's words (`--lr` where Python says `lr=`): an
+    error keeps its class and attributes (TrainingInterrupted.result), a note (notes.TrainingNote)
+    is printed at once as a plain line, and other warnings are issued again once the call is over."""
+    from ..errors import ColabMagicError, worded
+    from ..train.notes import TrainingNote
+
+    caught: list[warnings.WarningMessage] = []
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, TrainingNote):  # a note: a line of its own, before the run's output
+            print(worded(message.args[0] if message.args else message, flag))
+        else:
+            caught.append(warnings.WarningMessage(message, category, filename, lineno, file, line))
+
+    try:
+        with warnings.catch_warnings():  # restores showwarning on the way out
+            warnings.simplefilter("always")
+            warnings.showwarning = show
+            yield
+    except ColabMagicError as err:
+        err.args = (err.worded(flag),) + tuple(err.args[1:])  # in place: its class and attributes stay
+        raise
+    finally:
+        for item in caught:
+            text = worded(item.message.args[0] if item.message.args else item.message, flag)
+            warnings.warn_explicit(text, item.category, item.filename, item.lineno)
+
+
 SESSION_STOP = "stopped (the session's time limit was reached)"
 STOP_RETRY_SECONDS = 0.05  # how often an expiry that came while %train was still planning asks again
 
@@ -209,14 +262,14 @@ def _session_stops_training():
     finished = threading.Event()
 
     def ask_until_started() -> None:
-        from ..train.loop import request_stop
+        from ..train.stopping import request_stop
 
         while not finished.is_set() and not request_stop(SESSION_STOP):
             finished.wait(STOP_RETRY_SECONDS)
 
     def stop_training(*_) -> int:
         """How many runs this expiry stopped (the session counts them): this %train's run, or none."""
-        from ..train.loop import request_stop
+        from ..train.stopping import request_stop
 
         asked = request_stop(SESSION_STOP)
         if asked or finished.is_set():

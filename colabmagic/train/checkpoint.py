@@ -32,12 +32,15 @@ from pathlib import Path
 from typing import Any
 
 from ..files import write_atomically
-from ..errors import CheckpointError, ConfigError
+from ..errors import CheckpointError, ConfigError, Message, Option
 
 FORMAT = "colabmagic.train/checkpoint"
 VERSION = 1
 RUNS_ROOT = Path("runs")
 _NAME = re.compile(r"epoch(\d{4,})-step(\d{6,})\.pt")
+
+
+RESUMING = Option("resume", True)  # resume=True in Python, --resume in %train
 
 
 def checkpoint_name(epoch: int, step: int) -> str:
@@ -71,8 +74,8 @@ def save_checkpoint(folder: Path, state: dict[str, Any], keep: int) -> Path:
 
         reason = (getattr(err, "strerror", None) or str(err)).strip().splitlines()[0][:160]
         free = shutil.disk_usage(folder).free / 2**20
-        raise CheckpointError(f"Cannot write a checkpoint in {folder} ({reason}; {free:.1f} MiB free there): "
-                              f"free some space, or choose another checkpoint_dir=") from None
+        raise CheckpointError(Message(f"Cannot write a checkpoint in {folder} ({reason}; {free:.1f} MiB free there): "
+                                      "free some space, or choose another ", Option("checkpoint_dir"))) from None
     if keep:
         for old in checkpoint_files(folder)[:-keep]:
             old.unlink(missing_ok=True)
@@ -145,7 +148,7 @@ def _snapshot(value: Any) -> Any:
     return value
 
 
-def read_plain_data(path: Path, *, named: str, unreadable: str) -> Any:
+def read_plain_data(path: Path, *, named: str, unreadable: str | Message) -> Any:
     """torch.load with weights_only=True: tensors and plain data only, never a pickle that can run code.
 
     A missing or unreadable file is one CheckpointError, "{named}{path} does not exist" or
@@ -166,21 +169,23 @@ def read_plain_data(path: Path, *, named: str, unreadable: str) -> Any:
     except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, tarfile.TarError, EOFError, ValueError,
             KeyError, OSError) as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{named}{path} " + unreadable.format(reason=reason[:160])) from None
+        parts = unreadable.parts if isinstance(unreadable, Message) else (unreadable,)
+        raise CheckpointError(Message(f"{named}{path} ", *(part.format(reason=reason[:160]) if isinstance(part, str)
+                                                           else part for part in parts))) from None
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Read and check a checkpoint; anything unreadable or not ours is a CheckpointError, never None."""
     path = Path(path)
-    state = read_plain_data(path, named="Checkpoint ", unreadable=(
+    state = read_plain_data(path, named="Checkpoint ", unreadable=Message(
         "is corrupt or not a PyTorch file ({reason}): delete it to resume from an older checkpoint, "
-        "or train without resume=True"))
+        "or train without ", RESUMING))
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a colabmagic training checkpoint: resume needs a checkpoint "
-                              "written by train()/%train, or train without resume=True")
+        raise CheckpointError(Message(f"{path} is not a colabmagic training checkpoint: resume needs a checkpoint "
+                                      "written by train()/%train, or train without ", RESUMING))
     if state.get("version") != VERSION:
-        raise CheckpointError(f"{path} has checkpoint format version {state.get('version')!r}; this colabmagic "
-                              f"reads version {VERSION}: train without resume=True")
+        raise CheckpointError(Message(f"{path} has checkpoint format version {state.get('version')!r}; this "
+                                      f"colabmagic reads version {VERSION}: train without ", RESUMING))
     missing = [k for k in REQUIRED_KEYS if k not in state]
     if missing:
         raise CheckpointError(f"{path} lacks {', '.join(missing)}: it is not a complete checkpoint")
@@ -241,8 +246,8 @@ class RunFolders:
             for path in reversed(made):
                 with contextlib.suppress(OSError):
                     path.rmdir()
-            raise ConfigError(f"Cannot create the run folder {folder}: {err.strerror or err}. "
-                              f"Choose another {self.option_for(folder)}=") from None
+            raise ConfigError(Message(f"Cannot create the run folder {folder}: {err.strerror or err}. Choose another ",
+                                      Option(self.option_for(folder)))) from None
 
 
 def _make_folder(folder: Path, made: list[Path]) -> None:
@@ -271,11 +276,12 @@ def run_folders(*, name: str | None, default_name: str, logdir: str | None, chec
         existing = checkpoint_files(ckpt)
         if resume:
             if not existing:
-                raise CheckpointError(f"No checkpoint to resume in {ckpt}: train once without resume=True first")
+                raise CheckpointError(Message(f"No checkpoint to resume in {ckpt}: train once without ", RESUMING,
+                                              " first"))
             return RunFolders(base, log, ckpt, existing[-1])
         if existing:
-            raise ConfigError(f"{ckpt} already holds checkpoints of an earlier run: pass resume=True to continue it, "
-                              "or choose another checkpoint_dir=")
+            raise ConfigError(Message(f"{ckpt} already holds checkpoints of an earlier run: pass ", RESUMING,
+                                      " to continue it, or choose another ", Option("checkpoint_dir")))
         return RunFolders(base, log, ckpt, None)
 
     candidates = _numbered_runs(base)
@@ -283,8 +289,8 @@ def run_folders(*, name: str | None, default_name: str, logdir: str | None, chec
         newest = [(files[-1].stat().st_mtime, run, files[-1])
                   for run in candidates if (files := checkpoint_files(RUNS_ROOT / run / "checkpoints"))]
         if not newest:
-            raise CheckpointError(f"No checkpoint to resume in {RUNS_ROOT / base / 'checkpoints'} "
-                                  f"(nor in {RUNS_ROOT / base}-N): train once without resume=True first")
+            raise CheckpointError(Message(f"No checkpoint to resume in {RUNS_ROOT / base / 'checkpoints'} "
+                                          f"(nor in {RUNS_ROOT / base}-N): train once without ", RESUMING, " first"))
         _, run, path = max(newest)
         return RunFolders(run, RUNS_ROOT / run, RUNS_ROOT / run / "checkpoints", path)
     run, number = base, 1

@@ -12,7 +12,7 @@ import re
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from ..errors import ConfigError, shown
+from ..errors import ConfigError, Message, Option, shown
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULERS = ("onecycle", "cosine", "none")
@@ -128,17 +128,18 @@ class TrainConfig:
         self.augment = ",".join(f"crop{n}" if n else kind
                                 for kind, n in parse_augment(self.augment))
         if self.augment and data_kind is not None and data_kind != "image":
-            raise ConfigError(f"augment={self.augment!r} works on images; this dataset is {data_kind}: "
-                              "drop the augment option")
+            raise ConfigError(Message(Option("augment", self.augment), f" works on images; this dataset is {data_kind}: "
+                                      "drop the augment option"))
         if self.node_rank >= self.nnodes:
-            raise ConfigError(f"node_rank must be below nnodes ({self.nnodes}), got {self.node_rank}")
+            raise ConfigError(f"node_rank must be below nnodes ({self.nnodes}), got {self.node_rank}", option="node_rank")
         if self.nnodes > 1 and not self.rdzv_endpoint:
-            raise ConfigError("Training on several nodes needs rdzv_endpoint=HOST:PORT of node 0")
+            raise ConfigError(Message("Training on several nodes needs ", Option("rdzv_endpoint", "HOST:PORT", literal=True),
+                                      " of node 0"))
         if self.rdzv_endpoint and not re.fullmatch(r"[^\s:]+:\d{1,5}", str(self.rdzv_endpoint)):
-            raise ConfigError(f"rdzv_endpoint must be HOST:PORT, got {self.rdzv_endpoint!r}")
+            raise ConfigError(f"rdzv_endpoint must be HOST:PORT, got {self.rdzv_endpoint!r}", option="rdzv_endpoint")
         if self.name is not None and not _RUN_NAME.fullmatch(str(self.name)):
             raise ConfigError(f"Run name {shown(self.name, 60)!r} must start with a letter, digit or '_' and hold only "
-                              "letters, digits, '.', '_' or '-', at most 100 (it becomes a folder in runs/)")
+                              "letters, digits, '.', '_' or '-', at most 100 (it becomes a folder in runs/)", option="name")
         self.threads = _integer("threads", self.threads, minimum=0)
         for flag in ("compile", "resume"):
             setattr(self, flag, bool(getattr(self, flag)))
@@ -181,39 +182,39 @@ def parse_augment(spec: str | None) -> list[tuple[str, int]]:
             continue
         match = re.fullmatch(r"(flip|crop)(\d*)", part)
         if not match or (match.group(1) == "flip" and match.group(2)):
-            raise ConfigError(f"Unknown augmentation {part!r}: use {AUGMENTS}, comma-separated")
+            raise ConfigError(f"Unknown augmentation {part!r}: use {AUGMENTS}, comma-separated", option="augment")
         kind, n = match.group(1), int(match.group(2) or 0)
         if kind == "crop" and match.group(2) and n == 0:
-            raise ConfigError("crop0 translates nothing: use crop, cropN with N >= 1, or drop it")
+            raise ConfigError("crop0 translates nothing: use crop, cropN with N >= 1, or drop it", option="augment")
         if any(k == kind for k, _ in items):
-            raise ConfigError(f"augment lists {kind} twice")
+            raise ConfigError(f"augment lists {kind} twice", option="augment")
         items.append((kind, n))
     return items
 
 
 def _integer(name: str, value: Any, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
-        raise ConfigError(f"{name} must be a whole number, got {value!r}")
+        raise ConfigError(f"{name} must be a whole number, got {value!r}", option=name)
     if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value!r}")
+        raise ConfigError(f"{name} must be at least {minimum}, got {value!r}", option=name)
     return int(value)
 
 
 def _number(name: str, value: Any, *, above: float | None = None, at_least: float | None = None,
             below: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
+        raise ConfigError(f"{name} must be a number, got {value!r}", option=name)
     if above is not None and not value > above:
-        raise ConfigError(f"{name} must be greater than {above:g}, got {value!r}")
+        raise ConfigError(f"{name} must be greater than {above:g}, got {value!r}", option=name)
     if at_least is not None and value < at_least:
-        raise ConfigError(f"{name} must be at least {at_least:g}, got {value!r}")
+        raise ConfigError(f"{name} must be at least {at_least:g}, got {value!r}", option=name)
     if below is not None and not value < below:
-        raise ConfigError(f"{name} must be below {below:g}, got {value!r}")
+        raise ConfigError(f"{name} must be below {below:g}, got {value!r}", option=name)
     return float(value)
 
 
 def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     text = str(value).strip().lower()
     if text not in choices:
-        raise ConfigError(f"Unknown {name} {value!r}: use one of {', '.join(choices)}")
+        raise ConfigError(f"Unknown {name} {value!r}: use one of {', '.join(choices)}", option=name)
     return text

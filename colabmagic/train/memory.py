@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..errors import ConfigError
+from ..errors import ConfigError, Message, Option
+from ..units import size
 
 
 @dataclass
@@ -33,15 +34,9 @@ class MemoryEstimate:
         return self.data_bytes + self.parameter_bytes + self.activation_bytes
 
     def __str__(self) -> str:
-        free = f" of {gib(self.free_bytes)} free" if self.free_bytes is not None else ""
-        return (f"~{gib(self.total_bytes)} {self.where}{free} (data {gib(self.data_bytes)}, "
-                f"model+optimizer {gib(self.parameter_bytes)}, batch {gib(self.activation_bytes)})")
-
-
-def gib(count: int | None) -> str:
-    if count is None:
-        return "?"
-    return f"{count / 2**30:.2f} GiB" if count >= 2**27 else f"{count / 2**20:.0f} MiB"
+        free = f" of {size(self.free_bytes)} free" if self.free_bytes is not None else ""
+        return (f"~{size(self.total_bytes)} {self.where}{free} (data {size(self.data_bytes)}, "
+                f"model+optimizer {size(self.parameter_bytes)}, batch {size(self.activation_bytes)})")
 
 
 def skeleton(build, spec) -> nn.Module:
@@ -90,13 +85,14 @@ def check(estimate_: MemoryEstimate) -> None:
     """ConfigError when the estimate exceeds the free memory, naming the options that shrink it."""
     if estimate_.free_bytes is None or estimate_.total_bytes <= estimate_.free_bytes:
         return
-    fixes = []
+    fixes: list[tuple] = []
     if estimate_.activation_bytes > estimate_.free_bytes / 4:
-        fixes.append("a smaller batch_size=")
+        fixes.append(("a smaller ", Option("batch_size")))
     if estimate_.data_bytes > estimate_.free_bytes / 4 or estimate_.parameter_bytes > estimate_.free_bytes / 4:
-        fixes.append("smaller images (image_size=)")
-    fixes.append("a machine with more memory" if estimate_.where == "RAM" else "device='cpu'")
-    raise ConfigError(f"This run needs {estimate_} and would not fit: try {', or '.join(fixes)}")
+        fixes.append(("smaller images (", Option("image_size"), ")"))
+    fixes.append(("a machine with more memory",) if estimate_.where == "RAM" else (Option("device", "cpu"),))
+    joined = [part for i, fix in enumerate(fixes) for part in ((", or ",) if i else ()) + fix]
+    raise ConfigError(Message(f"This run needs {estimate_} and would not fit: try ", *joined))
 
 
 REAL_PROBE_VALUES = 3 * 64 * 64  # inputs up to a 64x64 colour image are probed with a real forward pass

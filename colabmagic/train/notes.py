@@ -2,8 +2,9 @@
 a small split, a finished run given back).
 
 Each note is told once, as the run starts: in Python as a warning (TrainingNote) and kept in
-result.extra["notes"]; in %train, magic_wording (wording.py) prints it as a plain line in the
-magic's words instead. The loaders and the plan only collect notes; they never warn with them.
+result.extra["notes"]; in %train, in_magic_words (magics/train.py) prints it as a plain line in
+the magic's words instead (a note naming an option is an errors.Message). The loaders and the
+plan only collect notes; they never warn with them.
 """
 
 from __future__ import annotations

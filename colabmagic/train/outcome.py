@@ -13,6 +13,8 @@ from typing import Any
 
 from torch import nn
 
+from ..errors import Message, Option, TrainingInterrupted
+from .checkpoint import RESUMING
 from .device import device_name, peak_device_memory, precision_name
 from .memory import run_peak_rss
 from .plan import Plan
@@ -55,11 +57,24 @@ def data_fields(plan: Plan) -> dict[str, Any]:
 def finished_result(plan: Plan, model: nn.Module) -> TrainResult:
     """A resume of a run that had done all its epochs: its saved weights and history, nothing trained."""
     state = plan.resume_state
-    plan.notes.append(f"{plan.folders.name} had finished all {plan.config.epochs} epochs: this is its saved "
-                      f"result (resume=True with a larger epochs=N, over {plan.config.epochs}, trains it on)")
+    plan.notes.append(Message(f"{plan.folders.name} had finished all {plan.config.epochs} epochs: this is its saved "
+                              "result (", RESUMING, " with a larger ", Option("epochs", "N", literal=True),
+                              f", over {plan.config.epochs}, trains it on)"))
     return build_result(plan, model, state.get("history", []), train_seconds=0.0, samples=0,
                         interrupted=False, checkpoint_path=str(plan.folders.resume_from),
                         extra={"finished_before": True, "rank_samples": 0, "saved_train_seconds": float(state.get("train_seconds", 0.0))})
+
+
+def interruption(plan: Plan, result: TrainResult, *, reason: str, position, steps: int,
+                 checkpoint_path: str | None) -> TrainingInterrupted:
+    """The error a stopped run raises: where it stopped, and the options that resume it."""
+    options = resume_options(plan)
+    if plan.config.devices > 1:  # the same process count: it fixes the steps per epoch of the checkpoint
+        options["devices"] = plan.config.devices
+    where = (f"Training {reason} at epoch {position.epoch + 1}/{plan.config.epochs}, step "
+             f"{position.step}/{steps}; checkpoint saved to {checkpoint_path}.")
+    return TrainingInterrupted(f"{where} Resume with `{python_call(plan, options)}`.", result,
+                               where=where, resume=options)
 
 
 def resume_options(plan: Plan) -> dict[str, Any]:

@@ -26,9 +26,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import CheckpointError, ConfigError, DataError
+from ..errors import CheckpointError, ConfigError, DataError, Message, Option
 from . import memory
-from .checkpoint import RunFolders, check_fits, load_checkpoint, run_folders, safe_name
+from .checkpoint import RESUMING, RunFolders, check_fits, load_checkpoint, run_folders, safe_name
 from .config import RESUMABLE_CHANGES, TrainConfig
 from .data.dataset import Dataset
 from .device import autocast_dtype, resolve_device
@@ -103,8 +103,8 @@ def make_plan(config: TrainConfig, *, dataset: Dataset | None = None, arrays: tu
     asked = config
     if early.resume:
         if folders.resume_from is None:
-            raise CheckpointError(f"No checkpoint to resume in {folders.checkpoint_dir}: "
-                                  "train once without resume=True first")
+            raise CheckpointError(Message(f"No checkpoint to resume in {folders.checkpoint_dir}: train once without ",
+                                          RESUMING, " first"))
         state = load_checkpoint(folders.resume_from)
         check_fits(state, folders.resume_from, template=template_name)
         asked, phases = _resumed_config(state, explicit, folders, notes)
@@ -122,8 +122,8 @@ def make_plan(config: TrainConfig, *, dataset: Dataset | None = None, arrays: tu
         check_fits(state, folders.resume_from, template=template_name, dataset=dataset_info(data))
         change = describe_change(state.get("fingerprint"), prints)
         if change:
-            raise CheckpointError(f"{folders.resume_from} was trained on other data: {change}. Resume with the "
-                                  "data it was trained on, or start a fresh run without resume=True")
+            raise CheckpointError(Message(f"{folders.resume_from} was trained on other data: {change}. Resume with the "
+                                          "data it was trained on, or start a fresh run without ", RESUMING))
     device = resolve_device(resolved.device)
     dtype = autocast_dtype(resolved.precision, device)
 
@@ -139,8 +139,8 @@ def make_plan(config: TrainConfig, *, dataset: Dataset | None = None, arrays: tu
             model.load_state_dict(state["model"])
         except (RuntimeError, KeyError, ValueError) as err:
             first = str(err).strip().splitlines()[0]
-            raise CheckpointError(f"{folders.resume_from} does not fit model {template_name!r} on {data.name} "
-                                  f"({first[:200]}): start a fresh run without resume=True") from None
+            raise CheckpointError(Message(f"{folders.resume_from} does not fit model {template_name!r} on {data.name} "
+                                          f"({first[:200]}): start a fresh run without ", RESUMING)) from None
     check_writable(folders)
     asked_name = early.name or safe_name(default_name)
     if not resolved.resume and folders.name != asked_name:
@@ -188,10 +188,11 @@ def check_writable(folders: RunFolders) -> None:
             probe = probe.parent
         option = folders.option_for(folder)
         if probe.exists() and not probe.is_dir():
-            raise ConfigError(f"Cannot create the run folder {folder}: {probe} is a file. Choose another {option}=")
+            raise ConfigError(Message(f"Cannot create the run folder {folder}: {probe} is a file. Choose another ",
+                                      Option(option)))
         if not os.access(probe, os.W_OK | os.X_OK):
-            raise ConfigError(f"Cannot create the run folder {folder}: cannot write in {probe} (read-only or no "
-                              f"permission). Choose another {option}=")
+            raise ConfigError(Message(f"Cannot create the run folder {folder}: cannot write in {probe} (read-only or "
+                                      "no permission). Choose another ", Option(option)))
 
 
 def _template(config: TrainConfig, model: nn.Module | None):
@@ -221,7 +222,7 @@ def _load(config: TrainConfig, dataset: Dataset | None, arrays: tuple | None) ->
     natural = _natural_image_size(config.model)
     if arrays is not None:
         if len(arrays) != 2:
-            raise ConfigError("data= takes a pair (X, y)")
+            raise ConfigError(Message(Option("data"), " takes a pair (X, y)"))
         return from_arrays(arrays[0], arrays[1], name="arrays", val_split=config.val_split, seed=config.seed,
                            natural_image_size=natural, **options)
     return load_dataset(config.dataset or DEFAULT_DATASET, data_dir=config.data_dir, target=config.target,
@@ -254,15 +255,17 @@ def _resumed_config(state: dict[str, Any], explicit: dict[str, Any], folders: Ru
             continue
         if key == "epochs" and value > saved.epochs:
             if int(state["epoch"]) < saved.epochs or int(state["step"]):
-                raise ConfigError(f"The run in {folders.checkpoint_dir} is at epoch {int(state['epoch']) + 1} of "
-                                  f"{saved.epochs}: resume it without epochs= to finish it first, then resume with "
-                                  f"epochs={value} to add epochs")
+                raise ConfigError(Message(
+                    f"The run in {folders.checkpoint_dir} is at epoch {int(state['epoch']) + 1} of {saved.epochs}: "
+                    "resume it without ", Option("epochs"), " to finish it first, then resume with ",
+                    Option("epochs", value), " to add epochs"))
             phases.append({"start_epoch": saved.epochs, "epochs": value - saved.epochs})
             notes.append(f"continuing the finished {saved.epochs}-epoch run for {value - saved.epochs} more "
                          f"epoch{'s' if value - saved.epochs != 1 else ''} (a new learning-rate schedule from "
                          "its last weights)")
             continue
-        raise ConfigError(f"The checkpoint in {folders.checkpoint_dir} was trained with {key}={saved_values[key]!r}, "
-                          f"not {value!r}: drop that option to resume, or start a fresh run")
+        raise ConfigError(Message(f"The checkpoint in {folders.checkpoint_dir} was trained with ",
+                                  Option(key, saved_values[key]), f", not {value!r}: drop that option to resume, "
+                                  "or start a fresh run"))
     asked.resume = True
     return asked, phases

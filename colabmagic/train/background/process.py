@@ -111,7 +111,7 @@ class RunAnnouncer(Callback):
 
 def _pass_stops(folder: JobFolder) -> None:
     """Passes a stop request on to the run; until the run has started (0 runs asked) it asks again."""
-    from ..loop import request_stop
+    from ..stopping import request_stop
 
     while True:
         reason = folder.stop_reason()

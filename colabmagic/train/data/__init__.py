@@ -31,7 +31,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ...errors import ConfigError, DataError, shown
+from ...errors import ConfigError, DataError, Message, Option, shown
 from .dataset import KINDS, Dataset, DataSpec
 
 __all__ = ["Dataset", "DataSpec", "KINDS", "data_dir", "from_arrays", "list_datasets", "load_dataset"]
@@ -79,7 +79,7 @@ def load_dataset(name_or_path: str | os.PathLike, *, data_dir: str | os.PathLike
         from .remote import Fetch
 
         if target is not None:
-            raise ConfigError(f"target= is for CSV files: {name} has its own labels")
+            raise ConfigError(Message(Option("target"), f" is for CSV files: {name} has its own labels"))
         natural_image_size = None  # the named image sets are small already
         fetch = Fetch(base_url=base_url, download=download, checksums=options.pop("checksums", None),
                       progress=progress)
@@ -94,7 +94,7 @@ def load_dataset(name_or_path: str | os.PathLike, *, data_dir: str | os.PathLike
         if not _exists(path):
             raise DataError(_unknown(str(name_or_path)))
         if base_url is not None:
-            raise ConfigError(f"base_url= is for named datasets, not for {path.name}")
+            raise ConfigError(f"base_url= is for named datasets, not for {path.name}", option="base_url")
         if path.is_dir():
             module, function = "folder", "load_folder"
         elif path.suffix.lower() in FILE_LOADERS:
@@ -104,7 +104,7 @@ def load_dataset(name_or_path: str | os.PathLike, *, data_dir: str | os.PathLike
                             "a .csv or a .npz file")
         if target is not None:
             if module != "table":
-                raise ConfigError(f"target= is for CSV files, not for {path.name}")
+                raise ConfigError(Message(Option("target"), f" is for CSV files, not for {path.name}"))
             options["target"] = target
         dataset = _call(module, function, path.name, options, path, natural_size=natural_image_size)
     return carve_validation(dataset, val_split, seed)
@@ -128,7 +128,7 @@ def from_arrays(x: Any, y: Any, *, name: str = "arrays", val_split: float = 0.0,
         from .table import frame_dataset
 
         if image_size is not None:
-            raise ConfigError("a DataFrame is split like a CSV file: give it whole, without image_size=")
+            raise ConfigError(Message("a DataFrame is split like a CSV file: give it whole, without ", Option("image_size")))
         dataset = frame_dataset(x, y, drop=drop, text=text, name=name, source="arrays")
     else:
         dataset = build(x, y, name=name, source="arrays", kind=kind, drop=drop, text=text, image_size=image_size,

@@ -27,7 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ...errors import ConfigError, DataError
+from ...errors import ConfigError, DataError, Message, Option
 from .. import preprocess
 from ..preprocess import image_info, table_info, text_info
 from .dataset import KINDS, Dataset
@@ -120,9 +120,10 @@ def warn_sparse_classes(y: np.ndarray, num_classes: int, what: str) -> None:
     """Warn when there are so many classes that most have a single example (an id or name column)."""
     n = len(y)
     if num_classes > 2 and n < 2 * num_classes:
-        fix = "check that y holds class labels" if what == "y" else "choose the column to predict with target=COLUMN"
-        warnings.warn(f"{what} has {num_classes} classes for {n} examples ({n / num_classes:.1f} per class): "
-                      f"too few per class to learn from, so expect low accuracy. Is it an id or a name? {fix}",
+        fix = (("check that y holds class labels",) if what == "y" else
+               ("choose the column to predict with ", Option("target", "COLUMN", literal=True)))
+        warnings.warn(Message(f"{what} has {num_classes} classes for {n} examples ({n / num_classes:.1f} per class): "
+                              "too few per class to learn from, so expect low accuracy. Is it an id or a name? ", *fix),
                       UserWarning, stacklevel=3)
 
 
@@ -217,7 +218,7 @@ def build(x_train, y_train, x_test=None, y_test=None, *, name: str, source: str,
 
     kind = kind or _infer_kind(x_train)
     if image_size is not None and kind != "image":
-        raise ConfigError(f"image_size= resizes images; these arrays are {kind}")
+        raise ConfigError(Message(Option("image_size"), f" resizes images; these arrays are {kind}"))
     if kind == "image":
         x_train, x_test = _images(x_train), (None if x_test is None else _images(x_test))
         size, notes = image_target_size(tuple(x_train.shape[2:]), image_size, natural_size)
@@ -287,7 +288,8 @@ def parse_image_size(image_size: Any) -> tuple[int, int] | None:
         value = (value, value)
     size = tuple(value) if isinstance(value, (tuple, list)) else (value,)
     if len(size) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size):
-        raise ConfigError(f"image_size= must be N or HxW (positive whole numbers, e.g. 64 or 64x48), got {image_size!r}")
+        raise ConfigError(Message(Option("image_size"), " must be N or HxW (positive whole numbers, e.g. 64 or 64x48), "
+                                  f"got {image_size!r}"))
     return size
 
 
@@ -300,8 +302,8 @@ def image_target_size(found: tuple[int, int], image_size: Any, natural_size: int
         return (size if size != tuple(found) else None), ()
     if natural_size and max(found) > natural_size:
         size = (natural_size, natural_size)
-        note = (f"images resized from {found[0]}x{found[1]} to {natural_size}x{natural_size}, the model's "
-                f"natural size: image_size=HxW chooses another")
+        note = Message(f"images resized from {found[0]}x{found[1]} to {natural_size}x{natural_size}, the model's "
+                       "natural size: ", Option("image_size", "HxW", literal=True), " chooses another")
         return size, (note,)  # a note, told once by the run (notes.py), not a warning here too
     return None, ()
 

@@ -34,7 +34,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ...errors import DataError
+from ...errors import DataError, Message, Option
 from .. import preprocess
 from .arrays import encode_labels, image_dataset, tabular_dataset, text_arrays, text_dataset, warn_sparse_classes
 from .dataset import Dataset
@@ -72,7 +72,7 @@ def table_dataset(header: list[str], columns: list[Any], *, labels: Any = None, 
     drop = parse_drop(drop)
     for column in drop:
         if column not in header:
-            raise DataError(f"drop={column!r}: {what} has no such column (columns: {_some(header)})")
+            raise DataError(Message(Option("drop", column), f": {what} has no such column (columns: {_some(header)})"))
     if labels is None:
         t = _target_index(what, header, target)
         label_name, labels = header[t], columns[t]
@@ -80,7 +80,7 @@ def table_dataset(header: list[str], columns: list[Any], *, labels: Any = None, 
         if empty:
             raise DataError(f"{what}: the label column {label_name!r} is empty in {empty} rows: fill or drop them")
         if label_name in drop:
-            raise DataError(f"drop={label_name!r} names the label column: leave it out of drop=")
+            raise DataError(Message(Option("drop", label_name), " names the label column: leave it out of ", Option("drop")))
     else:
         t, label_name = None, None
         if len(labels) != len(columns[0]):
@@ -125,12 +125,12 @@ def parse_drop(drop: Sequence[str] | str | None) -> list[str]:
 def _text_column(features, text, kept, held, y, classes, *, name, source, what) -> Dataset:
     by_name = dict(features)
     if text not in by_name:
-        raise DataError(f"text={text!r}: {what} has no such feature column (columns: {_some(list(by_name))})")
+        raise DataError(Message(Option("text", text), f": {what} has no such feature column (columns: {_some(list(by_name))})"))
     values = ["" if str(v).lower() in MISSING else str(v) for v in by_name[text].tolist()]
     ids_train, ids_test, vocab, _ = text_arrays([values[i] for i in kept],
                                                 None if held is None else [values[i] for i in held])
     others = [n for n in by_name if n != text]
-    notes = (f"text={text!r}: the other columns ({_some(others, 4)}) are not used",) if others else ()
+    notes = (Message(Option("text", text), f": the other columns ({_some(others, 4)}) are not used"),) if others else ()
     return text_dataset(name, ids_train, y[kept], ids_test, None if held is None else y[held], classes, source,
                         vocab_size=len(vocab) + 2, vocab=vocab, column=text, notes=notes)
 
@@ -142,8 +142,9 @@ def _target_index(what: str, header: list[str], target: str | None) -> int:
         if candidates:
             return candidates[0]
     if target is None:
-        raise DataError(f"{what} has no 'label' column: pass target=COLUMN (columns: {_some(header)})")
-    raise DataError(f"target={target!r}: {what} has no such column (columns: {_some(header)})")
+        raise DataError(Message(f"{what} has no 'label' column: pass ", Option("target", "COLUMN", literal=True),
+                                f" (columns: {_some(header)})"))
+    raise DataError(Message(Option("target", target), f": {what} has no such column (columns: {_some(header)})"))
 
 
 def _some(names: list[str], n: int = 8) -> str:
@@ -187,10 +188,11 @@ def describe_columns(what: str, features: list[tuple[str, np.ndarray]], train: n
     if too_many:
         names = ", ".join(f"{n!r} ({k} values)" for n, k in too_many)
         several = len(too_many) > 1
-        raise DataError(f"{what}: text column{'s' if several else ''} {names} {'have' if several else 'has'} more "
-                        f"than {MAX_CATEGORIES} distinct values to one-hot encode: leave "
-                        f"{'them' if several else 'it'} out with drop={','.join(n for n, _ in too_many)!r}, "
-                        f"or train a text model (lstm, transformer) on one with text={too_many[0][0]!r}")
+        raise DataError(Message(
+            f"{what}: text column{'s' if several else ''} {names} {'have' if several else 'has'} more than "
+            f"{MAX_CATEGORIES} distinct values to one-hot encode: leave {'them' if several else 'it'} out with ",
+            Option("drop", ",".join(n for n, _ in too_many)), ", or train a text model (lstm, transformer) on one with ",
+            Option("text", too_many[0][0])))
     return specs
 
 

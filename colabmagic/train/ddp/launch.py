@@ -43,7 +43,7 @@ import torch
 
 from ...errors import DeviceError, TrainingDiverged, TrainingInterrupted
 from ..callbacks import Callback
-from ..loop import StopRequest, registered
+from ..stopping import StopRequest, registered
 from ..notes import tell
 from ..outcome import data_fields
 from ..plan import Plan

@@ -48,7 +48,8 @@ from ...processes import ProcessIdentity
 from ..checkpoint import RunFolders, load_checkpoint
 from ..config import TrainConfig
 from ..device import autocast_dtype
-from ..loop import Distributed, derive_seed, fit, request_stop
+from ..loop import Distributed, derive_seed, fit
+from ..stopping import request_stop
 from ..models import build_model
 from ..plan import Plan
 from .events import EventLog
