@@ -43,6 +43,27 @@ class Message(str):
         message.parts = parts
         return message
 
+    @classmethod
+    def of(cls, template: str, **values: object) -> "Message":
+        """A Message from a (translated) TEMPLATE with {name} fields, so a translation keeps the
+        whole sentence and its own word order: Option values stay parts (each interface words
+        them), other values are formatted into the text (`{n:,}`, `{path!r}` as str.format does)."""
+        import string
+
+        parts: list[str | Option] = []
+        for literal, field, spec, conversion in string.Formatter().parse(template):
+            if literal:
+                parts.append(literal)
+            if field is None:
+                continue
+            value = values[field]
+            if isinstance(value, Option):
+                parts.append(value)
+            else:
+                value = repr(value) if conversion == "r" else str(value) if conversion == "s" else value
+                parts.append(format(value, spec or ""))
+        return cls(*parts)
+
     def __reduce__(self):  # pickled (a DDP worker's event, a checkpoint) with its parts
         return (Message, self.parts)
 
