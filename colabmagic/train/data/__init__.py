@@ -32,18 +32,20 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ConfigError, DataError, Message, Option, shown
+from ...locale import mark, tr
 from .dataset import KINDS, Dataset, DataSpec
 
 __all__ = ["Dataset", "DataSpec", "KINDS", "data_dir", "from_arrays", "list_datasets", "load_dataset"]
 
-# name -> (module, one-line summary); the module defines load_<name>(root, fetch, **options)
+# name -> (module, one-line summary); the module defines load_<name>(root, fetch, **options).
+# The summaries are translated where they are listed (list_datasets).
 REGISTRY: dict[str, tuple[str, str]] = {
-    "digits": ("digits", "8x8 handwritten digits from scikit-learn, 1,437 train / 360 test, offline (default)"),
-    "mnist": ("idx", "28x28 handwritten digits, 60,000 train / 10,000 test (11 MB download)"),
-    "fashion_mnist": ("idx", "28x28 clothing photos, 10 classes, 60,000 train / 10,000 test (30 MB download)"),
-    "cifar10": ("cifar", "32x32 colour photos, 10 classes, 50,000 train / 10,000 test (170 MB download)"),
-    "cifar100": ("cifar", "32x32 colour photos, 100 classes, 50,000 train / 10,000 test (169 MB download)"),
-    "imdb": ("imdb", "movie reviews, positive or negative, 25,000 train / 25,000 test (84 MB download)"),
+    "digits": ("digits", mark("8x8 handwritten digits from scikit-learn, 1,437 train / 360 test, offline (default)")),
+    "mnist": ("idx", mark("28x28 handwritten digits, 60,000 train / 10,000 test (11 MB download)")),
+    "fashion_mnist": ("idx", mark("28x28 clothing photos, 10 classes, 60,000 train / 10,000 test (30 MB download)")),
+    "cifar10": ("cifar", mark("32x32 colour photos, 10 classes, 50,000 train / 10,000 test (170 MB download)")),
+    "cifar100": ("cifar", mark("32x32 colour photos, 100 classes, 50,000 train / 10,000 test (169 MB download)")),
+    "imdb": ("imdb", mark("movie reviews, positive or negative, 25,000 train / 25,000 test (84 MB download)")),
 }
 # file suffix -> (module, loader) for your own data; a folder is read as ImageFolder
 FILE_LOADERS = {".csv": ("table", "load_csv"), ".tsv": ("table", "load_csv"), ".npz": ("arrays", "load_npz")}
@@ -56,7 +58,7 @@ def data_dir() -> Path:
 
 def list_datasets() -> list[tuple[str, str]]:
     """(name, one-line description) of every named dataset, for `%train --list`."""
-    return [(name, summary) for name, (_, summary) in REGISTRY.items()]
+    return [(name, tr(summary)) for name, (_, summary) in REGISTRY.items()]
 
 
 def load_dataset(name_or_path: str | os.PathLike, *, data_dir: str | os.PathLike | None = None,
@@ -79,7 +81,8 @@ def load_dataset(name_or_path: str | os.PathLike, *, data_dir: str | os.PathLike
         from .remote import Fetch
 
         if target is not None:
-            raise ConfigError(Message(Option("target"), f" is for CSV files: {name} has its own labels"))
+            raise ConfigError(Message.of(tr("{target} is for CSV files: {dataset} has its own labels"),
+                                         target=Option("target"), dataset=name))
         natural_image_size = None  # the named image sets are small already
         fetch = Fetch(base_url=base_url, download=download, checksums=options.pop("checksums", None),
                       progress=progress)
@@ -94,17 +97,19 @@ def load_dataset(name_or_path: str | os.PathLike, *, data_dir: str | os.PathLike
         if not _exists(path):
             raise DataError(_unknown(str(name_or_path)))
         if base_url is not None:
-            raise ConfigError(f"base_url= is for named datasets, not for {path.name}", option="base_url")
+            raise ConfigError(tr("base_url= is for named datasets, not for {file}").format(file=path.name),
+                              option="base_url")
         if path.is_dir():
             module, function = "folder", "load_folder"
         elif path.suffix.lower() in FILE_LOADERS:
             module, function = FILE_LOADERS[path.suffix.lower()]
         else:
-            raise DataError(f"Cannot read {path.name}: use a folder of images (one subfolder per class), "
-                            "a .csv or a .npz file")
+            raise DataError(tr("Cannot read {file}: use a folder of images (one subfolder per class), "
+                               "a .csv or a .npz file").format(file=path.name))
         if target is not None:
             if module != "table":
-                raise ConfigError(Message(Option("target"), f" is for CSV files, not for {path.name}"))
+                raise ConfigError(Message.of(tr("{target} is for CSV files, not for {file}"),
+                                             target=Option("target"), file=path.name))
             options["target"] = target
         dataset = _call(module, function, path.name, options, path, natural_size=natural_image_size)
     return carve_validation(dataset, val_split, seed)
@@ -128,7 +133,8 @@ def from_arrays(x: Any, y: Any, *, name: str = "arrays", val_split: float = 0.0,
         from .table import frame_dataset
 
         if image_size is not None:
-            raise ConfigError(Message("a DataFrame is split like a CSV file: give it whole, without ", Option("image_size")))
+            raise ConfigError(Message.of(tr("a DataFrame is split like a CSV file: give it whole, without "
+                                            "{image_size}"), image_size=Option("image_size")))
         dataset = frame_dataset(x, y, drop=drop, text=text, name=name, source="arrays")
     else:
         dataset = build(x, y, name=name, source="arrays", kind=kind, drop=drop, text=text, image_size=image_size,
@@ -156,11 +162,13 @@ def _exists(path: Path) -> bool:
 
 def _unknown(text: str) -> str:
     if any(sep in text for sep in "/\\") or Path(text).suffix:
-        return f"No such file or folder: {shown(text)}"
+        return tr("No such file or folder: {path}").format(path=shown(text))
     close = difflib.get_close_matches(text.lower(), list(REGISTRY), n=1, cutoff=0.6)
     if close:
-        return f"Unknown dataset {shown(text)!r} - did you mean {close[0]!r}? (see %train --list)"
-    return f"Unknown dataset {shown(text)!r} and no file or folder of that name (see %train --list)"
+        return tr("Unknown dataset {name!r} - did you mean {close!r}? (see %train --list)").format(
+            name=shown(text), close=close[0])
+    return tr("Unknown dataset {name!r} and no file or folder of that name (see %train --list)").format(
+        name=shown(text))
 
 
 def _call(module: str, function: str, label: str, options: dict[str, Any], *args,
@@ -171,8 +179,12 @@ def _call(module: str, function: str, label: str, options: dict[str, Any], *args
                 if p.kind is p.KEYWORD_ONLY and p.name != "natural_size"]
     unknown = sorted(set(options) - set(accepted))
     if unknown:
-        takes = f"it takes {', '.join(f'{a}=' for a in accepted)}" if accepted else "it takes no options"
-        raise ConfigError(f"{unknown[0]}= does not apply to {label}: {takes}")
+        if accepted:
+            message = tr("{option}= does not apply to {dataset}: it takes {options}")
+        else:
+            message = tr("{option}= does not apply to {dataset}: it takes no options")
+        options = ", ".join(f"{a}=" for a in accepted)
+        raise ConfigError(message.format(option=unknown[0], dataset=label, options=options))
     if natural_size and "natural_size" in inspect.signature(loader).parameters:
         options = {**options, "natural_size": natural_size}
     return loader(*args, **options)

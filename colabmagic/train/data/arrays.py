@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from ...errors import ConfigError, DataError, Message, Option
+from ...locale import tr
 from .. import preprocess
 from ..preprocess import image_info, table_info, text_info
 from .dataset import KINDS, Dataset
@@ -117,13 +118,20 @@ def native(value: Any) -> Any:
 
 
 def warn_sparse_classes(y: np.ndarray, num_classes: int, what: str) -> None:
-    """Warn when there are so many classes that most have a single example (an id or name column)."""
+    """Warn when there are so many classes that most have a single example (an id or name column).
+    WHAT is "y" (labels given) or the label column as the caller words it."""
     n = len(y)
     if num_classes > 2 and n < 2 * num_classes:
-        fix = (("check that y holds class labels",) if what == "y" else
-               ("choose the column to predict with ", Option("target", "COLUMN", literal=True)))
-        warnings.warn(Message(f"{what} has {num_classes} classes for {n} examples ({n / num_classes:.1f} per class): "
-                              "too few per class to learn from, so expect low accuracy. Is it an id or a name? ", *fix),
+        if what == "y":
+            message = tr("{what} has {classes} classes for {n} examples ({per_class:.1f} per class): too few per "
+                         "class to learn from, so expect low accuracy. Is it an id or a name? check that y holds "
+                         "class labels")
+        else:
+            message = tr("{what} has {classes} classes for {n} examples ({per_class:.1f} per class): too few per "
+                         "class to learn from, so expect low accuracy. Is it an id or a name? choose the column "
+                         "to predict with {target}")
+        warnings.warn(Message.of(message, what=what, classes=num_classes, n=n, per_class=n / num_classes,
+                                 target=Option("target", "COLUMN", literal=True)),
                       UserWarning, stacklevel=3)
 
 
@@ -163,14 +171,15 @@ def _label_array(y, what: str) -> np.ndarray:
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
-        raise DataError(f"{what} must be one class label per example (1-D), got shape {tuple(y.shape)}")
+        raise DataError(tr("{what} must be one class label per example (1-D), got shape {shape}").format(
+            what=what, shape=tuple(y.shape)))
     if y.dtype.kind == "b":
         return y
     if y.dtype.kind == "f":
         if not np.isfinite(y).all() or not np.equal(np.round(y), y).all():
             example = next((v for v in y.tolist() if not (math.isfinite(v) and v == round(v))), None)
-            raise DataError(f"{what} holds non-integer values (e.g. {example}): %train does classification, "
-                            "so labels must be classes (integers or names)")
+            raise DataError(tr("{what} holds non-integer values (e.g. {example}): %train does classification, "
+                               "so labels must be classes (integers or names)").format(what=what, example=example))
         return y.astype(np.int64)
     if y.dtype.kind == "O":
         return y.astype(str)
@@ -192,25 +201,26 @@ def build(x_train, y_train, x_test=None, y_test=None, *, name: str, source: str,
           text: str | None = None) -> Dataset:
     """A Dataset from in-memory arrays (see the module docstring for how they are read)."""
     if kind is not None and kind not in KINDS:
-        raise ConfigError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        raise ConfigError(tr("kind must be one of {kinds}, got {kind!r}").format(kinds=", ".join(KINDS), kind=kind))
     test_split = check_fraction("test_split", test_split)
     for option, value in (("drop", drop), ("text", text)):
         if value is not None:
-            raise ConfigError(f"{option}= names columns of a table (a CSV file or a DataFrame); "
-                              "these arrays have none")
+            raise ConfigError(tr("{option}= names columns of a table (a CSV file or a DataFrame); "
+                                 "these arrays have none").format(option=option))
     if preprocess.is_texts(x_train) and kind in (None, "text"):
         return _texts(x_train, y_train, x_test, y_test, name=name, source=source, classes=classes,
                       test_split=test_split)
     x_train = as_numpy(x_train)
     x_test = None if x_test is None else as_numpy(x_test)
     if (x_test is None) != (y_test is None):
-        raise DataError("Give both x_test and y_test, or neither")
+        raise DataError(tr("Give both x_test and y_test, or neither"))
     y_train, y_test, classes = encode_labels(y_train, y_test, classes)
     for x, y, what in ((x_train, y_train, "train"), (x_test, y_test, "test")):
         if x is not None and len(x) != len(y):
-            raise DataError(f"x_{what} has {len(x)} examples but y_{what} has {len(y)} labels")
+            raise DataError(tr("x_{split} has {examples} examples but y_{split} has {labels} labels").format(
+                split=what, examples=len(x), labels=len(y)))
     if len(x_train) == 0:
-        raise DataError(f"{name} has no examples")
+        raise DataError(tr("{name} has no examples").format(name=name))
     warn_sparse_classes(y_train, len(classes), "y")
     if x_test is None and test_split:
         kept, held = stratified_indices(y_train, test_split, TEST_SEED, what="test_split")
@@ -218,7 +228,8 @@ def build(x_train, y_train, x_test=None, y_test=None, *, name: str, source: str,
 
     kind = kind or _infer_kind(x_train)
     if image_size is not None and kind != "image":
-        raise ConfigError(Message(Option("image_size"), f" resizes images; these arrays are {kind}"))
+        raise ConfigError(Message.of(tr("{image_size} resizes images; these arrays are {kind}"),
+                                     image_size=Option("image_size"), kind=kind))
     if kind == "image":
         x_train, x_test = _images(x_train), (None if x_test is None else _images(x_test))
         size, notes = image_target_size(tuple(x_train.shape[2:]), image_size, natural_size)
@@ -229,13 +240,14 @@ def build(x_train, y_train, x_test=None, y_test=None, *, name: str, source: str,
     if kind == "text":
         for x in (x_train, x_test):
             if x is not None and (x.ndim != 2 or x.dtype.kind not in "iu" or (x.size and x.min() < 0)):
-                raise DataError("Text arrays must be (N, L) non-negative integer token ids (0 = padding), "
-                                "or a list of strings")
+                raise DataError(tr("Text arrays must be (N, L) non-negative integer token ids (0 = padding), "
+                                   "or a list of strings"))
         vocab = max(int(x.max()) for x in (x_train, x_test) if x is not None and x.size) + 1
         return text_dataset(name, x_train, y_train, x_test, y_test, classes, source, vocab_size=max(vocab, 2))
     x_train, x_test = _table(x_train), (None if x_test is None else _table(x_test))
     if x_test is not None and x_test.shape[1] != x_train.shape[1]:
-        raise DataError(f"x_test has {x_test.shape[1]} features but x_train has {x_train.shape[1]}")
+        raise DataError(tr("x_test has {test} features but x_train has {train}").format(
+            test=x_test.shape[1], train=x_train.shape[1]))
     return tabular_dataset(name, x_train, y_train, x_test, y_test, classes, source)
 
 
@@ -260,10 +272,11 @@ def _texts(x_train, y_train, x_test, y_test, *, name, source, classes, test_spli
 
     x_train, x_test = strings(x_train), strings(x_test)
     if (x_test is None) != (y_test is None):
-        raise DataError("Give both x_test and y_test, or neither")
+        raise DataError(tr("Give both x_test and y_test, or neither"))
     y_train, y_test, classes = encode_labels(y_train, y_test, classes)
     if len(x_train) != len(y_train):
-        raise DataError(f"x has {len(x_train)} texts but y has {len(y_train)} labels")
+        raise DataError(tr("x has {texts} texts but y has {labels} labels").format(
+            texts=len(x_train), labels=len(y_train)))
     warn_sparse_classes(y_train, len(classes), "y")
     if x_test is None and test_split:
         kept, held = stratified_indices(y_train, test_split, TEST_SEED, what="test_split")
@@ -288,8 +301,8 @@ def parse_image_size(image_size: Any) -> tuple[int, int] | None:
         value = (value, value)
     size = tuple(value) if isinstance(value, (tuple, list)) else (value,)
     if len(size) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size):
-        raise ConfigError(Message(Option("image_size"), " must be N or HxW (positive whole numbers, e.g. 64 or 64x48), "
-                                  f"got {image_size!r}"))
+        raise ConfigError(Message.of(tr("{image_size} must be N or HxW (positive whole numbers, e.g. 64 or 64x48), "
+                                        "got {value!r}"), image_size=Option("image_size"), value=image_size))
     return size
 
 
@@ -302,8 +315,9 @@ def image_target_size(found: tuple[int, int], image_size: Any, natural_size: int
         return (size if size != tuple(found) else None), ()
     if natural_size and max(found) > natural_size:
         size = (natural_size, natural_size)
-        note = Message(f"images resized from {found[0]}x{found[1]} to {natural_size}x{natural_size}, the model's "
-                       "natural size: ", Option("image_size", "HxW", literal=True), " chooses another")
+        note = Message.of(tr("images resized from {height}x{width} to {size}x{size}, the model's natural size: "
+                             "{image_size} chooses another"), height=found[0], width=found[1], size=natural_size,
+                          image_size=Option("image_size", "HxW", literal=True))
         return size, (note,)  # a note, told once by the run (notes.py), not a warning here too
     return None, ()
 
@@ -314,17 +328,24 @@ def load_npz(path: Path, *, kind: str | None = None, image_size: Any = None, tes
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
     except ValueError as err:  # object arrays need pickle, which could run code: refuse
-        raise DataError(f"Cannot read {path.name}: {err} (save plain numeric or string arrays)") from err
+        raise DataError(tr("Cannot read {file}: {error} (save plain numeric or string arrays)").format(
+            file=path.name, error=err)) from err
     except (OSError, EOFError) as err:
-        raise DataError(f"Cannot read {path.name}: not a valid .npz file ({err})") from err
+        raise DataError(tr("Cannot read {file}: not a valid .npz file ({error})").format(
+            file=path.name, error=err)) from err
     if {"x_train", "y_train"} <= arrays.keys():
         x_train, y_train = arrays["x_train"], arrays["y_train"]
         x_test, y_test = arrays.get("x_test"), arrays.get("y_test")
     elif {"x", "y"} <= arrays.keys():
         x_train, y_train, x_test, y_test = arrays["x"], arrays["y"], None, None
     else:
-        raise DataError(f"{path.name} needs arrays x_train and y_train (optionally x_test, y_test) or x and y; "
-                        f"it has {', '.join(sorted(arrays)) or 'none'}")
+        if arrays:
+            message = tr("{file} needs arrays x_train and y_train (optionally x_test, y_test) or x and y; "
+                         "it has {keys}")
+        else:
+            message = tr("{file} needs arrays x_train and y_train (optionally x_test, y_test) or x and y; "
+                         "it has none")
+        raise DataError(message.format(file=path.name, keys=", ".join(sorted(arrays))))
     classes = arrays["classes"].tolist() if "classes" in arrays else None
     return build(x_train, y_train, x_test, y_test, name=path.stem, source=str(path), kind=kind,
                  classes=classes, test_split=test_split, image_size=image_size, natural_size=natural_size)
@@ -335,8 +356,9 @@ def _infer_kind(x: np.ndarray) -> str:
         return "image"
     if x.ndim in (1, 2):
         return "tabular"
-    raise DataError(f"Cannot tell what x of shape {tuple(x.shape)} holds: use (N, F) features, "
-                    "(N, H, W) or (N, C, H, W) images, or (N, L) token ids with kind='text'")
+    raise DataError(tr("Cannot tell what x of shape {shape} holds: use (N, F) features, "
+                       "(N, H, W) or (N, C, H, W) images, or (N, L) token ids with kind='text'").format(
+        shape=tuple(x.shape)))
 
 
 def _images(x: np.ndarray) -> np.ndarray:
@@ -347,8 +369,8 @@ def _table(x: np.ndarray) -> np.ndarray:
     if x.ndim == 1:
         x = x[:, None]
     if x.dtype.kind not in "iufb":
-        raise DataError(f"Tabular arrays must hold numbers, got dtype {x.dtype}")
+        raise DataError(tr("Tabular arrays must hold numbers, got dtype {dtype}").format(dtype=x.dtype))
     x = x.astype(np.float64)
     if not np.isfinite(x).all():
-        raise DataError("x holds NaN or infinite values: fill or drop them first")
+        raise DataError(tr("x holds NaN or infinite values: fill or drop them first"))
     return x

@@ -18,6 +18,7 @@ import numpy as np
 
 from ...errors import DataError
 from ...fetch import extract
+from ...locale import tr
 from .arrays import image_dataset
 from .dataset import Dataset
 from .remote import Fetch, RemoteFile, ensure_files
@@ -49,12 +50,14 @@ def _unpacked(name: str, root: Path, fetch: Fetch, archive: RemoteFile, folder_n
     folder = root / folder_name
     if not all((folder / m).is_file() for m in members):
         [path] = ensure_files(name, root, [archive], MIRRORS, fetch,
-                              hint=f"{archive.name} (or its extracted {folder_name}/ folder)")
+                              hint=tr("{archive} (or its extracted {folder}/ folder)").format(
+                                  archive=archive.name, folder=folder_name))
         extract(path, root)
         missing = [m for m in members if not (folder / m).is_file()]
         if missing:
-            raise DataError(f"{path} did not contain {folder_name}/{missing[0]}: it is not the official "
-                            "archive; delete it to download it again")
+            raise DataError(tr("{archive} did not contain {member}: it is not the official archive; "
+                               "delete it to download it again").format(
+                archive=path, member=f"{folder_name}/{missing[0]}"))
     return folder
 
 
@@ -73,9 +76,11 @@ def _read(path: Path) -> dict:
         with open(path, "rb") as f:
             batch = _ArraysOnly(f, encoding="latin1").load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as err:
-        raise DataError(f"Cannot read {path}: {err} (delete the folder to extract it again)") from err
+        raise DataError(tr("Cannot read {path}: {error} (delete the folder to extract it again)").format(
+            path=path, error=err)) from err
     if not isinstance(batch, dict):
-        raise DataError(f"{path} is not a CIFAR batch (a dict), it holds a {type(batch).__name__}")
+        raise DataError(tr("{path} is not a CIFAR batch (a dict), it holds a {type}").format(
+            path=path, type=type(batch).__name__))
     return {_text(k): v for k, v in batch.items()}
 
 
@@ -95,7 +100,8 @@ class _ArraysOnly(pickle.Unpickler):
 
     def find_class(self, module: str, name: str):
         if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name} (only numpy arrays are allowed)")
+            raise pickle.UnpicklingError(tr("refusing to load {name} (only numpy arrays are allowed)").format(
+                name=f"{module}.{name}"))
         if module.startswith("numpy.core.") and hasattr(np, "_core"):  # numpy 2 moved numpy.core
             module = module.replace("numpy.core.", "numpy._core.", 1)
         return super().find_class(module, name)

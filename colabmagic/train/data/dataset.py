@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from ...locale import tr
+
 if TYPE_CHECKING:  # torch loads on first use, never at `%load_ext`
     import torch
 
@@ -51,12 +53,14 @@ class Dataset:
         return DataSpec(self.kind, self.input_shape, self.num_classes, self.vocab_size)
 
     def __str__(self) -> str:
-        parts = [f"{self.name}: {self.kind}, {len(self.x_train)} train"]
+        splits = [tr("{count} train").format(count=len(self.x_train))]
         if self.x_val is not None:
-            parts.append(f"{len(self.x_val)} val")
+            splits.append(tr("{count} val").format(count=len(self.x_val)))
         if self.x_test is not None:
-            parts.append(f"{len(self.x_test)} test")
-        text = ", ".join(parts) + f", {self.num_classes} classes, input {self.input_shape}"
+            splits.append(tr("{count} test").format(count=len(self.x_test)))
+        text = tr("{name}: {kind}, {splits}, {classes} classes, input {shape}").format(
+            name=self.name, kind=self.kind, splits=tr(", ").join(splits), classes=self.num_classes,
+            shape=self.input_shape)
         return "\n".join([text, *(f"  {note}" for note in self.notes)])
 
     def replace(self, **changes) -> "Dataset":

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import MissingExtraError
+from ...locale import tr
 from .arrays import image_dataset
 from .dataset import Dataset
 from .remote import Fetch
@@ -48,8 +49,8 @@ def bundled_file() -> Path:
         path = Path(folder) / "datasets" / "data" / "digits.csv.gz"
         if path.is_file():
             return path
-    raise MissingExtraError("the digits dataset is the one scikit-learn ships, and scikit-learn is not "
-                            "installed: pip install 'colabmagic[train]'")
+    raise MissingExtraError(tr("the digits dataset is the one scikit-learn ships, and scikit-learn is not "
+                               "installed: {install}").format(install="pip install 'colabmagic[train]'"))
 
 
 def read_digits() -> tuple[np.ndarray, np.ndarray]:

@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ...errors import DataError, require
+from ...locale import tr
 
 # what a table's cell says when it holds nothing (compared lower-cased, stripped)
 MISSING = {"", "na", "nan", "null", "none", "?", "n/a", "nat", "<na>"}
@@ -118,7 +119,8 @@ def to_numbers(values: np.ndarray, what: str) -> np.ndarray:
         try:
             out[i] = float(text)
         except ValueError:
-            raise DataError(f"column {what!r} was numbers in training but holds {text!r}") from None
+            raise DataError(tr("column {column!r} was numbers in training but holds {value!r}").format(
+                column=what, value=text)) from None
     out[~np.isfinite(out)] = np.nan
     return out[codes] if len(texts) else np.zeros(0)
 

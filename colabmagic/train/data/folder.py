@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import DataError, require
+from ...locale import tr
 from .arrays import image_dataset, image_target_size, parse_image_size
 from .images import decode_files
 from .split import TEST_FRACTION, TEST_SEED, check_fraction, stratified_indices
@@ -44,12 +45,12 @@ def load_folder(path: Path, *, image_size: int | str | tuple[int, int] | None = 
     files = {split: _scan(folder, classes) for split, folder in split_dirs.items() if folder is not None}
     files = {split: items for split, items in files.items() if items or split == "train"}  # empty test/: none
     if not files["train"]:
-        raise DataError(f"No images in {split_dirs['train']}: put one subfolder per class holding "
-                        f"{', '.join(sorted(SUFFIXES))} files")
+        raise DataError(tr("No images in {folder}: put one subfolder per class holding {suffixes} files").format(
+            folder=split_dirs["train"], suffixes=", ".join(sorted(SUFFIXES))))
     used = sorted({label for _, label in files["train"]})
     if len(used) < 2:
-        raise DataError(f"{split_dirs['train']} has images of {len(used)} class: a classifier needs at least "
-                        "two class subfolders")
+        raise DataError(tr("{folder} has images of {count} class: a classifier needs at least two class "
+                           "subfolders").format(folder=split_dirs["train"], count=len(used)))
 
     Image = require("PIL.Image", "train")  # Pillow decodes the files
 
@@ -87,8 +88,9 @@ def _scan(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
     found = sorted(d.name for d in _visible(folder) if d.is_dir())
     unknown = [name for name in found if name not in classes]
     if unknown:
-        raise DataError(f"{folder} has class folder {unknown[0]!r} that the training folder lacks "
-                        f"(classes: {', '.join(classes[:8])}{', ...' if len(classes) > 8 else ''})")
+        raise DataError(tr("{folder} has class folder {name!r} that the training folder lacks "
+                           "(classes: {classes})").format(
+            folder=folder, name=unknown[0], classes=", ".join(classes[:8]) + (", ..." if len(classes) > 8 else "")))
     return [(f, label) for label, name in enumerate(classes) if (folder / name).is_dir()
             for f in sorted((folder / name).rglob("*"))
             if f.suffix.lower() in SUFFIXES and f.is_file()
@@ -100,4 +102,4 @@ def _header(Image, path: Path) -> tuple[tuple[int, int], str]:
         with Image.open(path) as im:  # reads the header only
             return im.size, im.mode
     except (OSError, ValueError, Image.DecompressionBombError) as err:
-        raise DataError(f"Cannot read image {path}: {err}") from err
+        raise DataError(tr("Cannot read image {path}: {error}").format(path=path, error=err)) from err

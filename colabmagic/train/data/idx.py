@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import DataError
+from ...locale import tr
 from .arrays import image_dataset
 from .dataset import Dataset
 from .remote import Fetch, RemoteFile, ensure_files
@@ -61,7 +62,8 @@ def _load(name, root, fetch, files, mirrors, classes) -> Dataset:
     x_train, y_train, x_test, y_test = (read_idx(p) for p in paths)
     for x, y, path in ((x_train, y_train, paths[0]), (x_test, y_test, paths[2])):
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
-            raise DataError(f"{path.name} holds {x.shape} images for {y.shape} labels: the files do not match")
+            raise DataError(tr("{file} holds {images} images for {labels} labels: the files do not match").format(
+                file=path.name, images=x.shape, labels=y.shape))
     return image_dataset(name, x_train[:, None], y_train.astype(np.int64), x_test[:, None],
                          y_test.astype(np.int64), classes, source=str(root))
 
@@ -72,16 +74,19 @@ def read_idx(path: Path) -> np.ndarray:
         with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as f:
             data = f.read()
     except (OSError, EOFError, zlib.error) as err:
-        raise DataError(f"Cannot read {path}: {err} (delete it to download it again)") from err
+        raise DataError(tr("Cannot read {path}: {error} (delete it to download it again)").format(
+            path=path, error=err)) from err
     if len(data) < 4 or data[:2] != b"\0\0" or data[2] not in _TYPES or data[3] == 0:
-        raise DataError(f"{path} is not an idx file (bad magic number {data[:4].hex()}): delete it")
+        raise DataError(tr("{path} is not an idx file (bad magic number {magic}): delete it").format(
+            path=path, magic=data[:4].hex()))
     dtype, ndim = _TYPES[data[2]], data[3]
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise DataError(f"{path} is truncated: delete it to download it again")
+        raise DataError(tr("{path} is truncated: delete it to download it again").format(path=path))
     shape = struct.unpack(f">{ndim}I", data[4:header])
     count = int(np.prod(shape))
     if len(data) != header + count * dtype.itemsize:
-        raise DataError(f"{path} should hold {count} values of shape {shape} but has "
-                        f"{len(data) - header} bytes of data: delete it to download it again")
+        raise DataError(tr("{path} should hold {count} values of shape {shape} but has {size} bytes of data: "
+                           "delete it to download it again").format(path=path, count=count, shape=shape,
+                                                                    size=len(data) - header))
     return np.frombuffer(data, dtype, count, header).reshape(shape).astype(dtype.newbyteorder("="))

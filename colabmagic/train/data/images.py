@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ...errors import DataError, require
+from ...locale import tr
 
 
 def decode_files(files, mode: str, size: tuple[int, int]) -> np.ndarray:
@@ -32,7 +33,7 @@ def _decode(Image, path, mode: str, size: tuple[int, int]) -> np.ndarray:
                 im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             a = np.asarray(im, dtype=np.uint8)
     except (OSError, ValueError, Image.DecompressionBombError) as err:
-        raise DataError(f"Cannot read image {path}: {err}") from err
+        raise DataError(tr("Cannot read image {path}: {error}").format(path=path, error=err)) from err
     return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
 
 

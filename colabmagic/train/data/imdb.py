@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ConfigError, DataError
+from ...locale import tr
 from ..preprocess import tokenize
 from .arrays import text_dataset
 from .dataset import Dataset
@@ -38,9 +39,10 @@ _REVIEW = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg)/([^/]+\.txt)$")
 
 def load_imdb(root: Path, fetch: Fetch, *, vocab_size: int = 20000, max_len: int = 256) -> Dataset:
     if not (isinstance(vocab_size, int) and vocab_size >= 3):
-        raise ConfigError(f"vocab_size must be an integer >= 3 (it counts padding and unknown), got {vocab_size!r}")
+        raise ConfigError(tr("vocab_size must be an integer >= 3 (it counts padding and unknown), "
+                             "got {value!r}").format(value=vocab_size))
     if not (isinstance(max_len, int) and max_len >= 1):
-        raise ConfigError(f"max_len must be a positive integer, got {max_len!r}")
+        raise ConfigError(tr("max_len must be a positive integer, got {value!r}").format(value=max_len))
     cache = root / f"aclImdb-tokens-v{TOKENIZER_VERSION}-{vocab_size}-{max_len}.npz"
     cached = None
     if cache.is_file():
@@ -55,7 +57,8 @@ def load_imdb(root: Path, fetch: Fetch, *, vocab_size: int = 20000, max_len: int
             reviews = _read_folder(folder)
         else:
             [archive] = ensure_files("imdb", root, [ARCHIVE], MIRRORS, fetch,
-                                     hint=f"{ARCHIVE.name} (or its extracted aclImdb/ folder)")
+                                     hint=tr("{archive} (or its extracted {folder}/ folder)").format(
+                                         archive=ARCHIVE.name, folder="aclImdb"))
             reviews = _read_archive(archive)
         arrays, words = _encode(reviews, vocab_size, max_len)
         _save(cache, vocab_size=np.int64(len(words) + 2), words=np.array(words, dtype=str), **arrays)
@@ -77,7 +80,8 @@ def _read_archive(path: Path) -> Reviews:
                     split, label, name = match.groups()
                     reviews[split, CLASSES.index(label), name] = tar.extractfile(member).read().decode("utf-8", "replace")
     except (tarfile.TarError, OSError, EOFError) as err:
-        raise DataError(f"Cannot read {path}: {err} (delete it to download it again)") from err
+        raise DataError(tr("Cannot read {path}: {error} (delete it to download it again)").format(
+            path=path, error=err)) from err
     return reviews
 
 
@@ -90,8 +94,8 @@ def _read_folder(folder: Path) -> Reviews:
 def _encode(reviews: Reviews, vocab_size: int, max_len: int) -> tuple[dict[str, np.ndarray], list[str]]:
     splits = {split: sorted(k for k in reviews if k[0] == split) for split in ("train", "test")}
     if not splits["train"] or not splits["test"]:
-        raise DataError("The IMDB archive holds no aclImdb/train/ or aclImdb/test/ reviews: "
-                        "delete it to download it again")
+        raise DataError(tr("The IMDB archive holds no aclImdb/train/ or aclImdb/test/ reviews: "
+                           "delete it to download it again"))
     # Two tokenizing passes (count, then encode) instead of holding ~12 million token strings.
     counts = Counter(t for key in splits["train"] for t in tokenize(reviews[key]))
     words = sorted(counts, key=lambda w: (-counts[w], w))[:vocab_size - 2]

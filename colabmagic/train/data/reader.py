@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import DataError, require
+from ...locale import tr
 from .distinct import column_of, distinct, looks_like_decimal_comma
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -52,7 +53,7 @@ def sniff(path: Path) -> Dialect:
         with open(path, "rb") as f:
             head = f.read(SNIFF_BYTES)
     except OSError as err:
-        raise DataError(f"Cannot read {path}: {err}") from err
+        raise DataError(tr("Cannot read {path}: {error}").format(path=path, error=err)) from err
     if len(head) == SNIFF_BYTES and b"\n" in head:  # do not judge a character cut in half
         head = head[:head.rindex(b"\n") + 1]
     encoding = _encoding(head)
@@ -135,7 +136,7 @@ def read_table(path: Path) -> tuple[list[str], list[Any]]:
     if blank is not None:
         columns = [c[~blank] for c in columns]
     if not columns or not len(columns[0]):
-        raise DataError(f"{path.name} has a header but no rows")
+        raise DataError(tr("{file} has a header but no rows").format(file=path.name))
     return header, columns
 
 
@@ -144,9 +145,9 @@ def _header(path: Path, dialect: Dialect) -> list[str]:
         with open(path, newline="", encoding=dialect.encoding) as f:
             header = next(csv.reader(f, delimiter=dialect.delimiter), None)
     except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise DataError(f"Cannot read {path}: {err}") from err
+        raise DataError(tr("Cannot read {path}: {error}").format(path=path, error=err)) from err
     if not header:
-        raise DataError(f"{path} is empty: a CSV needs a header row and one row per example")
+        raise DataError(tr("{path} is empty: a CSV needs a header row and one row per example").format(path=path))
     return [h.strip() for h in header]
 
 
@@ -167,14 +168,16 @@ def _frame(path: Path, dialect: Dialect, header: list[str]):
                 for position, i in enumerate(retyped):
                     frame.isetitem(i, again.iloc[:, position])
         except UnicodeDecodeError as err:
-            raise DataError(f"Cannot read {path.name}: {err} (save it as UTF-8)") from err
+            raise DataError(tr("Cannot read {file}: {error} (save it as UTF-8)").format(
+                file=path.name, error=err)) from err
         except (pd.errors.ParserError, pd.errors.ParserWarning) as err:
             _check_field_counts(path, dialect, header)
-            raise DataError(f"Cannot read {path.name}: {' '.join(str(err).split())}") from err  # one line
+            raise DataError(tr("Cannot read {path}: {error}").format(
+                path=path.name, error=" ".join(str(err).split()))) from err  # one line
     if frame.shape[1] != len(header):
         _check_field_counts(path, dialect, header)
-        raise DataError(f"Cannot read {path.name}: its header has {len(header)} fields but its rows "
-                        f"{frame.shape[1]}")
+        raise DataError(tr("Cannot read {file}: its header has {header} fields but its rows {rows}").format(
+            file=path.name, header=len(header), rows=frame.shape[1]))
     return frame
 
 
@@ -211,10 +214,10 @@ def _check_field_counts(path: Path, dialect: Dialect, header: list[str]) -> None
             next(reader)
             for row in reader:
                 if row and any(v.strip() for v in row) and len(row) != len(header):
-                    raise DataError(f"{path.name} line {reader.line_num} has {len(row)} fields but the header "
-                                    f"has {len(header)}")
+                    raise DataError(tr("{file} line {line} has {fields} fields but the header has {header}").format(
+                        file=path.name, line=reader.line_num, fields=len(row), header=len(header)))
     except (UnicodeDecodeError, csv.Error) as err:
-        raise DataError(f"Cannot read {path.name}: {err} (save it as UTF-8)") from err
+        raise DataError(tr("Cannot read {file}: {error} (save it as UTF-8)").format(file=path.name, error=err)) from err
 
 
 def _cells(series) -> np.ndarray | tuple[np.ndarray, list[str]]:

@@ -24,6 +24,7 @@ from typing import Callable, Mapping, Sequence
 from ...errors import ConfigError, DataError, DownloadError, shown
 from ...fetch import NetworkError, download
 from ...fetch.progress import ByteProgress
+from ...locale import tr
 
 MIRROR_VARIABLE = "COLABMAGIC_DATA_MIRROR"  # a base URL or folder tried before every dataset's own sources
 
@@ -60,7 +61,8 @@ def ensure_files(dataset: str, root: Path, files: Sequence[RemoteFile], mirrors:
         return paths
     wanted = hint or ", ".join(f.name for f in files)
     if not fetch.download:
-        raise DataError(f"{dataset} is not in {root} and download=False: put {wanted} there")
+        raise DataError(tr("{dataset} is not in {folder} and download=False: put {wanted} there").format(
+            dataset=dataset, folder=root, wanted=wanted))
     checksums = _checksums(dataset, files, fetch.checksums)
     for f in missing:
         failures: list[DownloadError] = []
@@ -75,11 +77,12 @@ def ensure_files(dataset: str, root: Path, files: Sequence[RemoteFile], mirrors:
                 getattr(bar, "close", lambda: None)()
         else:
             reasons = "; ".join(str(err) for err in failures)
-            raise DownloadError(f"{dataset} is not in {root} and could not be downloaded ({reasons}): "
-                                f"put {wanted} there and run again") from failures[0]
+            raise DownloadError(tr("{dataset} is not in {folder} and could not be downloaded ({reasons}): "
+                                   "put {wanted} there and run again").format(
+                dataset=dataset, folder=root, reasons=reasons, wanted=wanted)) from failures[0]
         # an unreachable source is routine; one that served other bytes is worth a line
-        fetch.notes.extend(f"{err}; {f.name} was downloaded from {base} instead"
-                           for err in failures if not isinstance(err, NetworkError))
+        fetch.notes.extend(tr("{error}; {file} was downloaded from {source} instead").format(
+            error=err, file=f.name, source=base) for err in failures if not isinstance(err, NetworkError))
     return paths
 
 
@@ -100,7 +103,8 @@ def data_mirror() -> str | None:
     if scheme in ("http", "https", "file"):
         return value if value.endswith("/") else value + "/"
     if "://" in value:
-        raise ConfigError(f"{MIRROR_VARIABLE} must be an http(s) URL or a folder, not {shown(value)!r}")
+        raise ConfigError(tr("{variable} must be an http(s) URL or a folder, not {value!r}").format(
+            variable=MIRROR_VARIABLE, value=shown(value)))
     return Path(value).expanduser().resolve().as_uri() + "/"
 
 
@@ -113,10 +117,12 @@ def _checksums(dataset: str, files: Sequence[RemoteFile], overrides: Mapping[str
     table = {f.name: {"md5": f.md5, "sha256": f.sha256} for f in files}
     for name, digest in (overrides or {}).items():
         if name not in table:
-            raise ConfigError(f"checksums: {dataset} has no file {name!r} (files: {', '.join(table)})")
+            raise ConfigError(tr("checksums: {dataset} has no file {name!r} (files: {files})").format(
+                dataset=dataset, name=name, files=", ".join(table)))
         algorithm = {32: "md5", 64: "sha256"}.get(len(digest))
         if algorithm is None:
-            raise ConfigError(f"checksums: {name!r} needs an md5 (32 hex digits) or sha256 (64), got {digest!r}")
+            raise ConfigError(tr("checksums: {name!r} needs an md5 (32 hex digits) or sha256 (64), "
+                                 "got {digest!r}").format(name=name, digest=digest))
         table[name] = {"md5": None, "sha256": None, algorithm: digest}
     return table
 

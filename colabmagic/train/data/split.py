@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ...errors import ConfigError, DataError
+from ...locale import tr
 from .dataset import Dataset
 
 TEST_FRACTION = 0.2  # user data without its own test split: this much is held out as test
@@ -19,7 +20,8 @@ TEST_SEED = 0        # fixed, so a file's test set stays the same whatever --see
 
 def check_fraction(name: str, fraction: float) -> float:
     if not isinstance(fraction, (int, float)) or not 0 <= fraction < 1:
-        raise ConfigError(f"{name}= must be a fraction in [0, 1), got {fraction!r}")
+        raise ConfigError(tr("{option}= must be a fraction in [0, 1), got {value!r}").format(
+            option=name, value=fraction))
     return float(fraction)
 
 
@@ -40,8 +42,9 @@ def stratified_indices(y: np.ndarray, fraction: float, seed: int, *, what: str =
         for c in open_classes[:missing]:
             held_per[c] += 1
     if wanted and not held_per.sum():
-        raise DataError(f"Too few examples for {what}={fraction:g}: {len(y)} examples in {len(classes)} "
-                        "classes leave nothing to hold out (each class keeps at least one)")
+        raise DataError(tr("Too few examples for {option}={fraction:g}: {examples} examples in {classes} classes "
+                           "leave nothing to hold out (each class keeps at least one)").format(
+            option=what, fraction=fraction, examples=len(y), classes=len(classes)))
     rng = np.random.default_rng(seed)
     held = [rng.permutation(np.flatnonzero(inverse == c))[:k] for c, k in enumerate(held_per)]
     held_mask = np.zeros(len(y), dtype=bool)
@@ -55,7 +58,8 @@ def carve_validation(ds: Dataset, fraction: float, seed: int) -> Dataset:
     if not fraction:
         return ds
     if ds.x_val is not None:
-        raise ConfigError(f"{ds.name} already has a validation split (a val/ folder): leave val_split at 0")
+        raise ConfigError(tr("{dataset} already has a validation split (a val/ folder): leave val_split at 0").format(
+            dataset=ds.name))
     kept, held = (torch.from_numpy(i) for i in stratified_indices(ds.y_train.numpy(), fraction, seed,
                                                                   what="val_split"))
     return ds.replace(x_train=ds.x_train[kept], y_train=ds.y_train[kept],

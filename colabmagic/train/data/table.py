@@ -35,6 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ...errors import DataError, Message, Option
+from ...locale import tr, trn
 from .. import preprocess
 from .arrays import encode_labels, image_dataset, tabular_dataset, text_arrays, text_dataset, warn_sparse_classes
 from .dataset import Dataset
@@ -60,7 +61,7 @@ def frame_dataset(frame: Any, y: Any, *, drop: Any = None, text: str | None = No
     header, columns = frame_columns(frame)
     target = y if isinstance(y, str) else None
     return table_dataset(header, columns, labels=None if target else y, target=target, drop=drop, text=text,
-                         test_split=test_split, name=name, source=source, what="the DataFrame")
+                         test_split=test_split, name=name, source=source, what=tr("the DataFrame"))
 
 
 # --- columns to a Dataset ---------------------------------------------------------------------
@@ -72,27 +73,32 @@ def table_dataset(header: list[str], columns: list[Any], *, labels: Any = None, 
     drop = parse_drop(drop)
     for column in drop:
         if column not in header:
-            raise DataError(Message(Option("drop", column), f": {what} has no such column (columns: {_some(header)})"))
+            raise DataError(Message.of(tr("{option}: {what} has no such column (columns: {columns})"),
+                                       option=Option("drop", column), what=what, columns=_some(header)))
     if labels is None:
         t = _target_index(what, header, target)
         label_name, labels = header[t], columns[t]
         empty = int(np.isnan(labels).sum()) if labels.dtype.kind == "f" else int(missing(labels).sum())
         if empty:
-            raise DataError(f"{what}: the label column {label_name!r} is empty in {empty} rows: fill or drop them")
+            raise DataError(tr("{what}: the label column {column!r} is empty in {rows} rows: fill or drop them").format(
+                what=what, column=label_name, rows=empty))
         if label_name in drop:
-            raise DataError(Message(Option("drop", label_name), " names the label column: leave it out of ", Option("drop")))
+            raise DataError(Message.of(tr("{dropped} names the label column: leave it out of {drop}"),
+                                       dropped=Option("drop", label_name), drop=Option("drop")))
     else:
         t, label_name = None, None
         if len(labels) != len(columns[0]):
-            raise DataError(f"{what} has {len(columns[0])} rows but y has {len(labels)} labels")
+            raise DataError(tr("{what} has {rows} rows but y has {labels} labels").format(
+                what=what, rows=len(columns[0]), labels=len(labels)))
     if label_name is not None and labels.dtype.kind != "f":  # a text label column: sorted once per distinct value
         y, classes = sorted_codes(labels)
     else:
         y, _, classes = encode_labels(labels)
-    warn_sparse_classes(y, len(classes), f"the target {label_name!r}" if label_name else "y")
+    warn_sparse_classes(y, len(classes), tr("the target {column!r}").format(column=label_name) if label_name else "y")
     features = [(n, col) for i, (n, col) in enumerate(zip(header, columns)) if i != t and n not in drop]
     if not features:
-        raise DataError(f"{what} has no feature columns besides the label {label_name!r}")
+        raise DataError(tr("{what} has no feature columns besides the label {column!r}").format(
+            what=what, column=label_name))
 
     if test_split:
         kept, held = stratified_indices(y, test_split, TEST_SEED, what="test_split")
@@ -110,7 +116,8 @@ def table_dataset(header: list[str], columns: list[Any], *, labels: Any = None, 
         return image_dataset(name, *splits(pixels), classes, source=source, pixel_columns=names)
     specs = describe_columns(what, features, kept)
     x_train, x_test, mean, std = standardised_features(specs, dict(features), kept, held)
-    notes = tuple(f"date column {s['name']!r} read as {', '.join(s['parts'])}" for s in specs if s["type"] == "date")
+    notes = tuple(tr("date column {column!r} read as {parts}").format(column=s["name"], parts=", ".join(s["parts"]))
+                  for s in specs if s["type"] == "date")
     return tabular_dataset(name, x_train, y[kept], x_test, None if held is None else y[held], classes,
                            source=source, columns=specs, target=label_name, notes=notes, standardised=(mean, std))
 
@@ -125,12 +132,14 @@ def parse_drop(drop: Sequence[str] | str | None) -> list[str]:
 def _text_column(features, text, kept, held, y, classes, *, name, source, what) -> Dataset:
     by_name = dict(features)
     if text not in by_name:
-        raise DataError(Message(Option("text", text), f": {what} has no such feature column (columns: {_some(list(by_name))})"))
+        raise DataError(Message.of(tr("{option}: {what} has no such feature column (columns: {columns})"),
+                                   option=Option("text", text), what=what, columns=_some(list(by_name))))
     values = ["" if str(v).lower() in MISSING else str(v) for v in by_name[text].tolist()]
     ids_train, ids_test, vocab, _ = text_arrays([values[i] for i in kept],
                                                 None if held is None else [values[i] for i in held])
     others = [n for n in by_name if n != text]
-    notes = (Message(Option("text", text), f": the other columns ({_some(others, 4)}) are not used"),) if others else ()
+    notes = (Message.of(tr("{text}: the other columns ({columns}) are not used"), text=Option("text", text),
+                        columns=_some(others, 4)),) if others else ()
     return text_dataset(name, ids_train, y[kept], ids_test, None if held is None else y[held], classes, source,
                         vocab_size=len(vocab) + 2, vocab=vocab, column=text, notes=notes)
 
@@ -142,13 +151,14 @@ def _target_index(what: str, header: list[str], target: str | None) -> int:
         if candidates:
             return candidates[0]
     if target is None:
-        raise DataError(Message(f"{what} has no 'label' column: pass ", Option("target", "COLUMN", literal=True),
-                                f" (columns: {_some(header)})"))
-    raise DataError(Message(Option("target", target), f": {what} has no such column (columns: {_some(header)})"))
+        raise DataError(Message.of(tr("{what} has no 'label' column: pass {target} (columns: {columns})"), what=what,
+                                   target=Option("target", "COLUMN", literal=True), columns=_some(header)))
+    raise DataError(Message.of(tr("{option}: {what} has no such column (columns: {columns})"),
+                               option=Option("target", target), what=what, columns=_some(header)))
 
 
 def _some(names: list[str], n: int = 8) -> str:
-    return ", ".join(names[:n]) + (f", ... ({len(names)} in all)" if len(names) > n else "")
+    return ", ".join(names[:n]) + (tr(", ... ({count} in all)").format(count=len(names)) if len(names) > n else "")
 
 
 def _pixel_images(features: list[tuple[str, np.ndarray]]) -> tuple[np.ndarray, list[str]] | None:
@@ -186,13 +196,15 @@ def describe_columns(what: str, features: list[tuple[str, np.ndarray]], train: n
             continue
         specs.append({"name": name, "type": "category", "values": categories})
     if too_many:
-        names = ", ".join(f"{n!r} ({k} values)" for n, k in too_many)
-        several = len(too_many) > 1
-        raise DataError(Message(
-            f"{what}: text column{'s' if several else ''} {names} {'have' if several else 'has'} more than "
-            f"{MAX_CATEGORIES} distinct values to one-hot encode: leave {'them' if several else 'it'} out with ",
-            Option("drop", ",".join(n for n, _ in too_many)), ", or train a text model (lstm, transformer) on one with ",
-            Option("text", too_many[0][0])))
+        names = ", ".join(tr("{column!r} ({count} values)").format(column=n, count=k) for n, k in too_many)
+        message = trn("{what}: text column {names} has more than {limit} distinct values to one-hot encode: "
+                      "leave it out with {drop}, or train a text model (lstm, transformer) on one with {text}",
+                      "{what}: text columns {names} have more than {limit} distinct values to one-hot encode: "
+                      "leave them out with {drop}, or train a text model (lstm, transformer) on one with {text}",
+                      len(too_many))
+        raise DataError(Message.of(message, what=what, names=names, limit=MAX_CATEGORIES,
+                                   drop=Option("drop", ",".join(n for n, _ in too_many)),
+                                   text=Option("text", too_many[0][0])))
     return specs
 
 
