@@ -69,7 +69,7 @@ class InstanceList:
                  tr("kept") if i.owner_pid is None else tr("kernel {pid}").format(pid=i.owner_pid),
                  self.urls.get(i.port, i.local_url)] for i in self.instances]
 
-    HEADER = [mark("port"), "logdir", "pid", mark("uptime"), mark("ends with"), "URL"]  # logdir, pid, URL: names
+    HEADER = [mark("port"), "logdir", "pid", mark("uptime"), mark("ends with"), mark("URL")]  # logdir, pid: names
 
     def header(self) -> list[str]:
         return [tr(column) for column in self.HEADER]
