@@ -8,8 +8,8 @@ re-run), and anything else in the way (a file the archive does not hold, or hold
 makes it raise InTheWay before anything is written. Members are unpacked into a staging folder
 and moved into place at the end.
 
-`extract_replacing` (Kaggle's cache) unpacks into a staging folder renamed over the final one;
-`extract_member` takes one file out; `top_level` and `unpacked_size` read what an archive holds.
+`top_level` and `unpacked_size` read what an archive holds (fetch/kaggle/unpacking.py puts Kaggle's
+downloads into its cache with `extract`).
 """
 
 from __future__ import annotations
@@ -25,12 +25,10 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, NamedTuple
 
 from .. import units
-from ..errors import DataError, DownloadError, shown
-from ..files import fsync_folder
+from ..errors import DataError, shown
 from ..locale import tr
-from .download import FREE_SPACE
 
-__all__ = ["InTheWay", "extract", "extract_member", "extract_replacing", "top_level", "unpacked_size"]
+__all__ = ["SPACE_MARGIN", "InTheWay", "extract", "top_level", "unpacked_size"]
 
 BLOCK = 1 << 20  # bytes per read when copying or comparing a member
 # Refused when they unpack to more than BOMB_RATIO times their size and more than BOMB_FLOOR (real
@@ -258,51 +256,7 @@ def _same_bytes(path: Path, member: _Member) -> bool:
     return mine.digest() == theirs.digest()
 
 
-# --- whole folders and single files, for Kaggle's cache ---------------------------------------
-
-def extract_replacing(archive: Path, final: Path, *, space_hint: str = FREE_SPACE) -> Path:
-    """Safely unpack archive into a staging folder next to `final`, then rename it to `final`
-    (replacing an older one): the folder appears complete or not at all."""
-    need, folder = unpacked_size(archive), final.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(folder).free
-    if need and need + SPACE_MARGIN > free:
-        raise DownloadError(tr("Not enough disk space for unpacking {archive} ({size}): it needs {need} but {folder} "
-                               "has {free} free; {hint} (nothing was written)").format(
-            archive=archive.name, size=units.size(need), need=units.size(need), folder=folder, free=units.size(free),
-            hint=tr(space_hint)))
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=folder))
-    try:
-        extract(archive, staging)
-        if final.is_dir() and not final.is_symlink():
-            old = final.with_name(f".{final.name}.old-{os.getpid()}")
-            os.replace(final, old)
-            os.replace(staging, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            if final.exists() or final.is_symlink():
-                final.unlink()
-            os.replace(staging, final)
-        fsync_folder(final.parent)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return final
-
-
-def extract_member(archive: Path, final: Path, member: str) -> None:
-    """A single file served zipped (NAME.zip holding NAME): unpack it safely to `final`."""
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-    try:
-        extract(archive, staging)
-        inner = staging / member
-        if not inner.is_file():
-            raise DataError(tr("{archive} does not hold {member}: run again with --no-unzip to keep the zip").format(
-                archive=archive.name, member=member))
-        os.replace(inner, final)
-        fsync_folder(final.parent)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
+# --- what an archive holds ------------------------------------------------------------------
 
 def unpacked_size(archive: Path) -> int:
     """The bytes the archive's members add up to; 0 when it cannot be read (extract says why)."""
