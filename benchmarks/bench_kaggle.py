@@ -89,7 +89,7 @@ def bench_download(root: Path, mb: int, repeat: int) -> Row:
 
 
 def bench_extract(root: Path, mb: int, repeat: int) -> Row:
-    from colabmagic.fetch.archives import extract_replacing
+    from colabmagic.fetch.kaggle.unpacking import extract_replacing
 
     archive = root / "bundle.zip"
     rng = random.Random(0)

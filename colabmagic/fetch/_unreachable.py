@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
+from ..locale import tr
+
 
 def connection_error(err: BaseException | None) -> BaseException | None:
     """The requests ConnectionError or Timeout in err's cause chain (gdown wraps them in its own
@@ -32,12 +34,18 @@ def unreachable(service: str, err: BaseException, default_url: str) -> str:
         or os.environ.get("http_proxy")
     host = urlsplit(getattr(getattr(err, "request", None), "url", None) or default_url).hostname
     if isinstance(err, requests.exceptions.ProxyError):
-        where = f"the proxy {without_password(proxy)} did not answer" if proxy else "the proxy did not answer"
-        return f"Cannot reach {service}: {where}; check HTTPS_PROXY / HTTP_PROXY (or unset them) and run again"
-    why = "timed out" if isinstance(err, requests.Timeout) else "the network is unreachable or the name did not resolve"
-    hint = (f" (through the proxy {without_password(proxy)})" if proxy else
-            "; behind a proxy, set HTTPS_PROXY=http://HOST:PORT (and HTTP_PROXY)")
-    return f"Cannot reach {service} ({host}): {why}{hint}; check the connection and run again"
+        if proxy:
+            return tr("Cannot reach {service}: the proxy {proxy} did not answer; check HTTPS_PROXY / HTTP_PROXY "
+                      "(or unset them) and run again").format(service=service, proxy=without_password(proxy))
+        return tr("Cannot reach {service}: the proxy did not answer; check HTTPS_PROXY / HTTP_PROXY (or unset "
+                  "them) and run again").format(service=service)
+    why = tr("timed out") if isinstance(err, requests.Timeout) else \
+        tr("the network is unreachable or the name did not resolve")
+    if proxy:
+        return tr("Cannot reach {service} ({host}): {why} (through the proxy {proxy}); check the connection and "
+                  "run again").format(service=service, host=host, why=why, proxy=without_password(proxy))
+    return tr("Cannot reach {service} ({host}): {why}; behind a proxy, set HTTPS_PROXY=http://HOST:PORT (and "
+              "HTTP_PROXY); check the connection and run again").format(service=service, host=host, why=why)
 
 
 def without_password(url: str | None) -> str:

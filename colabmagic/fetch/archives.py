@@ -8,8 +8,8 @@ re-run), and anything else in the way (a file the archive does not hold, or hold
 makes it raise InTheWay before anything is written. Members are unpacked into a staging folder
 and moved into place at the end.
 
-`extract_replacing` (Kaggle's cache) unpacks into a staging folder renamed over the final one;
-`extract_member` takes one file out; `top_level` and `unpacked_size` read what an archive holds.
+`top_level` and `unpacked_size` read what an archive holds (fetch/kaggle/unpacking.py puts Kaggle's
+downloads into its cache with `extract`).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, NamedTuple
 
 from .. import units
-from ..errors import DataError, DownloadError, shown
-from ..files import fsync_folder
+from ..errors import DataError, shown
+from ..locale import tr
 
-__all__ = ["InTheWay", "extract", "extract_member", "extract_replacing", "top_level", "unpacked_size"]
+__all__ = ["SPACE_MARGIN", "InTheWay", "extract", "top_level", "unpacked_size"]
 
 BLOCK = 1 << 20  # bytes per read when copying or comparing a member
 # Refused when they unpack to more than BOMB_RATIO times their size and more than BOMB_FLOOR (real
@@ -77,7 +77,8 @@ def extract(archive: str | os.PathLike, target_dir: str | os.PathLike, *, exclus
             _unpack(archive, target, [_Member(i.filename, i.is_dir(), i.file_size, lambda i=i: zf.open(i))
                                       for i in infos], exclusive)
     else:
-        raise DataError(f"{archive} is not a tar or zip archive (or it is damaged): delete it and try again")
+        raise DataError(tr("{archive} is not a tar or zip archive (or it is damaged): delete it and try again").format(
+            archive=archive))
     return target
 
 
@@ -86,12 +87,15 @@ def extract(archive: str | os.PathLike, target_dir: str | os.PathLike, *, exclus
 def _check_name(archive: Path, name: str) -> None:
     path = PurePosixPath(name.replace("\\", "/"))
     if path.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        raise DataError(f"Refusing to extract {archive.name}: member {shown(name)!r} has an absolute path")
-    if ".." in path.parts:
-        raise DataError(f"Refusing to extract {archive.name}: member {shown(name)!r} points outside the target folder")
-    if len(path.parts) > MAX_DEPTH or any(len(os.fsencode(part)) > 255 for part in path.parts):
-        raise DataError(f"Refusing to extract {archive.name}: member {shown(name)!r} is nested deeper than "
-                        f"{MAX_DEPTH} folders or has a name longer than 255 bytes")
+        why = tr("Refusing to extract {archive}: member {member!r} has an absolute path")
+    elif ".." in path.parts:
+        why = tr("Refusing to extract {archive}: member {member!r} points outside the target folder")
+    elif len(path.parts) > MAX_DEPTH or any(len(os.fsencode(part)) > 255 for part in path.parts):
+        why = tr("Refusing to extract {archive}: member {member!r} is nested deeper than {depth} folders or has a "
+                 "name longer than 255 bytes")
+    else:
+        return
+    raise DataError(why.format(archive=archive.name, member=shown(name), depth=MAX_DEPTH))
 
 
 def _check_archive(archive: Path, target: Path, members: list[_Member]) -> None:
@@ -101,35 +105,40 @@ def _check_archive(archive: Path, target: Path, members: list[_Member]) -> None:
     for member in members:
         for parent in PurePosixPath(member.name.replace("\\", "/")).parents:
             if parent in files:
-                raise DataError(f"Refusing to extract {archive.name}: it holds both a file {shown(parent)!r} "
-                                f"and {shown(member.name)!r} inside it")
+                raise DataError(tr("Refusing to extract {archive}: it holds both a file {file!r} and {member!r} "
+                                   "inside it").format(archive=archive.name, file=shown(parent),
+                                                       member=shown(member.name)))
     unpacked = sum(m.size for m in members if not m.is_dir)
     packed = max(archive.stat().st_size, 1)
     if unpacked > BOMB_FLOOR and unpacked > BOMB_RATIO * packed:
-        raise DataError(f"Refusing to extract {archive.name}: it unpacks to {units.size(unpacked)} from "
-                        f"{units.size(packed)} (over {BOMB_RATIO}x, as a zip bomb does); if you trust it, "
-                        "unpack it yourself")
+        raise DataError(tr("Refusing to extract {archive}: it unpacks to {unpacked} from {packed} (over {ratio}x, "
+                           "as a zip bomb does); if you trust it, unpack it yourself").format(
+            archive=archive.name, unpacked=units.size(unpacked), packed=units.size(packed), ratio=BOMB_RATIO))
     existing = next(folder for folder in (target, *target.parents) if folder.is_dir())
     free = shutil.disk_usage(existing).free
     if unpacked + SPACE_MARGIN > free:
-        raise DataError(f"Not enough disk space to extract {archive.name}: it needs {units.size(unpacked)}, "
-                        f"{existing} has {units.size(free)} free; nothing was extracted")
+        raise DataError(tr("Not enough disk space to extract {archive}: it needs {need}, {folder} has {free} free; "
+                           "nothing was extracted").format(archive=archive.name, need=units.size(unpacked),
+                                                           folder=existing, free=units.size(free)))
     target.mkdir(parents=True, exist_ok=True)
 
 
 def _check_tar_member(archive: Path, member: tarfile.TarInfo) -> None:
     _check_name(archive, member.name)
     if member.issym() or member.islnk():
-        raise DataError(f"Refusing to extract {archive.name}: member {member.name!r} is a link")
+        raise DataError(tr("Refusing to extract {archive}: member {member!r} is a link").format(
+            archive=archive.name, member=member.name))
     if not (member.isfile() or member.isdir()):
-        raise DataError(f"Refusing to extract {archive.name}: member {member.name!r} is not a file or folder")
+        raise DataError(tr("Refusing to extract {archive}: member {member!r} is not a file or folder").format(
+            archive=archive.name, member=member.name))
 
 
 def _check_zip_member(archive: Path, info: zipfile.ZipInfo) -> None:
     _check_name(archive, info.filename)
     kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when the archiver recorded no file type
     if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
-        raise DataError(f"Refusing to extract {archive.name}: member {info.filename!r} is a link or device")
+        raise DataError(tr("Refusing to extract {archive}: member {member!r} is a link or device").format(
+            archive=archive.name, member=info.filename))
 
 
 class _Member(NamedTuple):
@@ -152,7 +161,8 @@ def _unpack(archive: Path, target: Path, members: list[_Member], exclusive: bool
         for member in members:
             path = (staging / member.name.replace("\\", "/")).resolve()
             if path != root and root not in path.parents:  # belt and braces after _check_name
-                raise DataError(f"Refusing to extract member {member.name!r}: it points outside the target folder")
+                raise DataError(tr("Refusing to extract member {member!r}: it points outside the target folder").format(
+                    member=member.name))
             if member.is_dir:
                 path.mkdir(parents=True, exist_ok=True)
                 continue
@@ -162,8 +172,8 @@ def _unpack(archive: Path, target: Path, members: list[_Member], exclusive: bool
         for entry in staging.iterdir():
             _move_in(entry, target / entry.name)
     except OSError as err:  # the disk filled up anyway (another writer took the space): one line
-        raise DataError(f"Could not extract {archive.name} into {target}: {err.strerror}; "
-                        "nothing was extracted") from None
+        raise DataError(tr("Could not extract {archive} into {target}: {why}; nothing was extracted").format(
+            archive=archive.name, target=target, why=err.strerror)) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -188,8 +198,9 @@ def _check_nothing_in_the_way(archive: Path, target: Path, members: list[_Member
             expected["/".join(parts)] = member
     if exclusive:
         if target.is_symlink() or (target.exists() and not target.is_dir()):
-            raise InTheWay(f"{target} already exists and is not a folder: remove it, or extract {archive.name} "
-                           "somewhere else", entry=target, detail="it is not a folder")
+            raise InTheWay(tr("{target} already exists and is not a folder: remove it, or extract {archive} somewhere "
+                              "else").format(target=target, archive=archive.name),
+                           entry=target, detail=tr("it is not a folder"))
         tops = [p.name for p in target.iterdir() if not p.name.startswith(STAGING_PREFIX)] if target.is_dir() else []
     else:
         tops = [name for name in expected if "/" not in name]
@@ -200,8 +211,9 @@ def _check_nothing_in_the_way(archive: Path, target: Path, members: list[_Member
             if why:
                 entry = target if exclusive else target / top
                 shown = f"{entry}/" if entry.is_dir() and not entry.is_symlink() else str(entry)
-                raise InTheWay(f"{shown} already exists ({why}): remove it, or extract {archive.name} somewhere "
-                               "else; nothing was extracted", entry=entry, detail=why)
+                raise InTheWay(tr("{entry} already exists ({why}): remove it, or extract {archive} somewhere else; "
+                                  "nothing was extracted").format(entry=shown, why=why, archive=archive.name),
+                               entry=entry, detail=why)
 
 
 def _existing_tree(path: Path):
@@ -216,18 +228,21 @@ def _existing_tree(path: Path):
 
 def _why_in_the_way(archive: Path, path: Path, relative: str, expected: dict[str, "_Member | None"]) -> str:
     """Why the existing `path` is not what the archive puts at `relative`; empty when it is."""
-    if relative not in expected:
-        return f"{relative} is not in {archive.name}"
-    if path.is_symlink():
-        return f"{relative} is a symbolic link"
-    member = expected[relative]
+    member = expected.get(relative)
     wants_folder = member is None or member.is_dir
-    if wants_folder != path.is_dir():
-        return f"{relative} is a {'file' if wants_folder else 'folder'} where {archive.name} has a " \
-               f"{'folder' if wants_folder else 'file'}"
-    if not wants_folder and not _same_bytes(path, member):
-        return f"{relative} differs from the one in {archive.name}"
-    return ""
+    if relative not in expected:
+        why = tr("{path} is not in {archive}")
+    elif path.is_symlink():
+        why = tr("{path} is a symbolic link")
+    elif wants_folder and not path.is_dir():
+        why = tr("{path} is a file where {archive} has a folder")
+    elif not wants_folder and path.is_dir():
+        why = tr("{path} is a folder where {archive} has a file")
+    elif not wants_folder and not _same_bytes(path, member):
+        why = tr("{path} differs from the one in {archive}")
+    else:
+        return ""
+    return why.format(path=relative, archive=archive.name)
 
 
 def _same_bytes(path: Path, member: _Member) -> bool:
@@ -241,49 +256,7 @@ def _same_bytes(path: Path, member: _Member) -> bool:
     return mine.digest() == theirs.digest()
 
 
-# --- whole folders and single files, for Kaggle's cache ---------------------------------------
-
-def extract_replacing(archive: Path, final: Path, *, space_hint: str = "free some space") -> Path:
-    """Safely unpack archive into a staging folder next to `final`, then rename it to `final`
-    (replacing an older one): the folder appears complete or not at all."""
-    need, folder = unpacked_size(archive), final.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(folder).free
-    if need and need + SPACE_MARGIN > free:
-        raise DownloadError(f"Not enough disk space for unpacking {archive.name} ({units.size(need)}): it needs "
-                            f"{units.size(need)} but {folder} has {units.size(free)} free; {space_hint} "
-                            "(nothing was written)")
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=folder))
-    try:
-        extract(archive, staging)
-        if final.is_dir() and not final.is_symlink():
-            old = final.with_name(f".{final.name}.old-{os.getpid()}")
-            os.replace(final, old)
-            os.replace(staging, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            if final.exists() or final.is_symlink():
-                final.unlink()
-            os.replace(staging, final)
-        fsync_folder(final.parent)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return final
-
-
-def extract_member(archive: Path, final: Path, member: str) -> None:
-    """A single file served zipped (NAME.zip holding NAME): unpack it safely to `final`."""
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-    try:
-        extract(archive, staging)
-        inner = staging / member
-        if not inner.is_file():
-            raise DataError(f"{archive.name} does not hold {member}: run again with --no-unzip to keep the zip")
-        os.replace(inner, final)
-        fsync_folder(final.parent)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
+# --- what an archive holds ------------------------------------------------------------------
 
 def unpacked_size(archive: Path) -> int:
     """The bytes the archive's members add up to; 0 when it cannot be read (extract says why)."""

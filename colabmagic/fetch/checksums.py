@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 
+from ..locale import tr
+
 BLOCK = 1 << 20  # bytes per read when hashing a file already on disk
 _HEX_LENGTHS = {"sha256": 64, "md5": 32}
 
@@ -14,7 +16,8 @@ def expected_digests(*, sha256: str | None = None, md5: str | None = None) -> di
     expected = {name: value.strip().lower() for name, value in (("sha256", sha256), ("md5", md5)) if value}
     for name, value in expected.items():
         if len(value) != _HEX_LENGTHS[name] or any(c not in "0123456789abcdef" for c in value):
-            raise ValueError(f"{name} must be {_HEX_LENGTHS[name]} hex digits, got {value!r}")
+            raise ValueError(tr("{algorithm} must be {digits} hex digits, got {value!r}").format(
+                algorithm=name, digits=_HEX_LENGTHS[name], value=value))
     return expected
 
 
@@ -48,8 +51,9 @@ class Digests:
     def mismatch(self) -> str:
         """'' when every digest matches; else 'expected md5 X, got Y'."""
         got = self.hexdigests()
-        return ", ".join(f"expected {name} {value}, got {got[name]}" for name, value in self.expected.items()
-                         if got[name] != value)
+        return ", ".join(tr("expected {algorithm} {expected}, got {got}").format(algorithm=name, expected=value,
+                                                                                 got=got[name])
+                         for name, value in self.expected.items() if got[name] != value)
 
 
 def sha256_of(path: os.PathLike | str) -> str:

@@ -30,6 +30,7 @@ from typing import Callable
 
 from .. import units
 from ..errors import DownloadError, NetworkError, shown
+from ..locale import mark, tr
 from . import remote
 from .checksums import Digests, expected_digests, file_matches
 from .partial import Partial
@@ -40,6 +41,7 @@ SPACE_MARGIN = 1 << 20    # bytes left free beyond what a download needs
 BACKOFF = 0.2, 5.0        # seconds before the first reconnect (doubling), and at most
 REPORT_EVERY = 0.5        # seconds: progress of a big file on a slow link shows at least this often
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+FREE_SPACE = mark("free some space")  # what a disk-full line tells the user to do, unless the caller knows better
 
 # progress(done_bytes, total_bytes_or_None), called for every BUFFER bytes and at the end (_Reporter)
 Progress = Callable[[int, "int | None"], None]
@@ -65,12 +67,12 @@ class Download:
 
     def __init__(self, url: str, dest: str | os.PathLike, *, sha256: str | None = None, md5: str | None = None,
                  resume: bool = True, progress: Progress | None = None, timeout: float = 30, retries: int = 0,
-                 label: str | None = None, space_hint: str = "free some space"):
+                 label: str | None = None, space_hint: str = FREE_SPACE):
         self.url, self.dest = url, Path(dest)
         self.digests = Digests(expected_digests(sha256=sha256, md5=md5))
         self.resume, self.progress, self.timeout, self.retries = resume, progress, timeout, retries
         self.label = label or shown(url)
-        self.space_hint = space_hint   # what the disk-full lines tell the user to do
+        self.space_hint = space_hint   # what the disk-full lines tell the user to do (a marked message)
         self.received = 0
 
     def run(self, first: remote.Body | None = None) -> Path:
@@ -95,15 +97,17 @@ class Download:
             os.fsync(partial.fd)
             if mismatch := self.digests.mismatch():
                 partial.discard()
-                raise DownloadError(f"Checksum mismatch for {self.dest.name} from {self.label} ({mismatch}): the "
-                                    "download is damaged (or the checksum is wrong); nothing was kept, run again")
+                raise DownloadError(tr("Checksum mismatch for {name} from {source} ({mismatch}): the download is "
+                                       "damaged (or the checksum is wrong); nothing was kept, run again").format(
+                    name=self.dest.name, source=self.label, mismatch=mismatch))
             return partial.finish()
         except OSError as err:
             if err.errno not in _DISK_FULL:
                 raise
             partial.discard()  # a partial file on a full disk only holds the space the user needs back
-            raise DownloadError(f"Disk full while downloading {self.label} ({err.strerror}): {self.space_hint}; "
-                                "nothing half-written was kept") from None
+            raise DownloadError(tr("Disk full while downloading {source} ({why}): {hint}; nothing half-written was "
+                                   "kept").format(source=self.label, why=err.strerror,
+                                                  hint=tr(self.space_hint))) from None
         finally:
             partial.keep()  # broke off (or interrupted): what arrived waits for the next run
             if first is not None:
@@ -195,20 +199,25 @@ class Download:
             flusher.join()
             report.flush(done)
         if total is not None and done < total:
-            raise self._broken(done, total, "the connection closed early", validator)
+            raise self._broken(done, total, tr("the connection closed early"), validator)
 
     def _broken(self, done: int, total: int | None, why: str, validator: str | None) -> "_BrokenOff":
-        of = f" of {units.size(total)}" if total is not None else ""
-        return _BrokenOff(f"The download of {self.label} broke off after {units.size(done)}{of} ({why}); "
-                          "run the same line again to resume", validator)
+        if total is None:
+            message = tr("The download of {source} broke off after {done} ({why}); run the same line again to resume")
+        else:
+            message = tr("The download of {source} broke off after {done} of {total} ({why}); run the same line "
+                         "again to resume")
+        return _BrokenOff(message.format(source=self.label, done=units.size(done), total=units.size(total or 0),
+                                         why=why), validator)
 
     def _check_space(self, need: int | None, total: int | None) -> None:
         folder = next(p for p in (self.dest.parent, *self.dest.parent.parents) if p.is_dir())
         free = shutil.disk_usage(folder).free
         if need and need + SPACE_MARGIN > free:
-            raise DownloadError(f"Not enough disk space for {self.label} ({units.size(total or need)}): it needs "
-                                f"{units.size(need)} but {folder} has {units.size(free)} free; {self.space_hint} "
-                                "(nothing was written)")
+            raise DownloadError(tr("Not enough disk space for {source} ({size}): it needs {need} but {folder} has "
+                                   "{free} free; {hint} (nothing was written)").format(
+                source=self.label, size=units.size(total or need), need=units.size(need), folder=folder,
+                free=units.size(free), hint=tr(self.space_hint)))
 
 
 class _BrokenOff(Exception):

@@ -16,6 +16,7 @@ import urllib.request
 from typing import Mapping, Protocol
 
 from ..errors import DownloadError, NetworkError, shown
+from ..locale import tr
 
 # What a reconnect may retry: the connection broke, timed out, or the answer was cut short.
 TRANSIENT = (OSError, http.client.HTTPException)
@@ -53,12 +54,13 @@ def open_body(url: str, offset: int, validator: str | None, timeout: float) -> B
         err.close()
         if err.code == 416 and offset:
             raise RangeNotSatisfiable from err
-        raise NetworkError(f"Download of {shown(url)} failed: HTTP {err.code} {err.reason}") from err
+        raise NetworkError(tr("Download of {url} failed: HTTP {code} {reason}").format(
+            url=shown(url), code=err.code, reason=err.reason)) from err
     except (http.client.InvalidURL, ValueError):  # a space or a control character in it; no scheme
-        raise DownloadError(f"Not a valid URL: {shown(url)!r} (write a space as %20)") from None
+        raise DownloadError(tr("Not a valid URL: {url!r} (write a space as %20)").format(url=shown(url))) from None
     except (urllib.error.URLError, OSError) as err:  # refused, DNS failure, timeout, TLS
         host = urllib.parse.urlsplit(url).hostname or url
-        raise NetworkError(f"Cannot reach {host}: {reason(err)}") from err
+        raise NetworkError(tr("Cannot reach {host}: {why}").format(host=host, why=reason(err))) from err
 
 
 def transient(err: NetworkError) -> bool:
@@ -82,7 +84,7 @@ def user_agent() -> str:
 def reason(err: BaseException) -> str:
     cause = getattr(err, "reason", err)
     if isinstance(cause, (socket.timeout, TimeoutError)):
-        return "timed out"
+        return tr("timed out")
     return getattr(cause, "strerror", None) or str(cause) or type(cause).__name__
 
 

@@ -37,6 +37,7 @@ from typing import Callable
 
 from ..files import NewerRecord, decode_record, encode_record, read_small_file, record_fields, state_dir, write_atomically
 from ..errors import ConfigError, DataError, require
+from ..locale import tr
 from ..processes import same_start
 from ..processes import started_at as process_started_at
 
@@ -258,8 +259,11 @@ class StartFailed:
     output: str
 
     def __str__(self) -> str:
-        how = f"exited with code {self.exit_code}" if self.exit_code is not None else "could not be run"
-        return f"TensorBoard failed to start ({how})" + (f":\n{self.output}" if self.output else "")
+        if self.exit_code is None:
+            text = tr("TensorBoard failed to start (could not be run)")
+        else:
+            text = tr("TensorBoard failed to start (exited with code {code})").format(code=self.exit_code)
+        return text + (f":\n{self.output}" if self.output else "")
 
     def _repr_pretty_(self, printer, cycle) -> None:
         printer.text(str(self))
@@ -274,7 +278,8 @@ class StartTimedOut:
     output: str
 
     def __str__(self) -> str:
-        text = f"TensorBoard (pid {self.pid}) did not answer within {self.seconds:g} s and was stopped"
+        text = tr("TensorBoard (pid {pid}) did not answer within {seconds} s and was stopped").format(
+            pid=self.pid, seconds=f"{self.seconds:g}")
         return text + (f":\n{self.output}" if self.output else "")
 
     def _repr_pretty_(self, printer, cycle) -> None:
@@ -285,16 +290,20 @@ def resolve_logdir(logdir: str | os.PathLike = DEFAULT_LOGDIR, *, wait: bool = F
     """The absolute logdir; a missing one is an error unless the caller will wait for it."""
     path = os.path.realpath(os.path.expanduser(os.fspath(logdir)))
     if not wait and not os.path.isdir(path):
-        what = "is not a folder" if os.path.exists(path) else "does not exist"
-        hint = " (%train writes its runs there)" if os.fspath(logdir) == DEFAULT_LOGDIR else ""
-        raise DataError(f"logdir {os.fspath(logdir)} {what}{hint}: train something first, "
-                        f"or add --wait to start now and show runs as they appear")
+        if os.path.exists(path):
+            message = tr("logdir {logdir} is not a folder{hint}: train something first, or add --wait to start now "
+                         "and show runs as they appear")
+        else:
+            message = tr("logdir {logdir} does not exist{hint}: train something first, or add --wait to start now "
+                         "and show runs as they appear")
+        hint = tr(" (%train writes its runs there)") if os.fspath(logdir) == DEFAULT_LOGDIR else ""
+        raise DataError(message.format(logdir=os.fspath(logdir), hint=hint))
     return path
 
 
 def _check_port(port: int | None) -> None:
     if port is not None and not 1 <= port <= 65535:
-        raise ConfigError(f"--port must be between 1 and 65535, got {port}")
+        raise ConfigError(tr("--port must be between 1 and 65535, got {port}").format(port=port))
 
 
 def _port_free(port: int) -> bool:
@@ -347,10 +356,11 @@ def start(logdir: str | os.PathLike = DEFAULT_LOGDIR, port: int | None = None, *
     if port is not None and not _port_free(port):
         holder = next((i for i in live if i.port == port and _alive(i)), None)
         if holder is not None:
-            raise ConfigError(f"port {port} is in use by TensorBoard for {holder.logdir} (pid {holder.pid}): "
-                              f"stop it with --stop {port}, or choose another --port")
-        raise ConfigError(f"port {port} is in use by another program: choose another --port, "
-                          f"or leave --port out to pick a free one")
+            raise ConfigError(tr("port {port} is in use by TensorBoard for {logdir} (pid {pid}): stop it with --stop "
+                                 "{port}, or choose another --port").format(port=port, logdir=holder.logdir,
+                                                                            pid=holder.pid))
+        raise ConfigError(tr("port {port} is in use by another program: choose another --port, or leave --port out "
+                             "to pick a free one").format(port=port))
     if on_launch is not None:
         on_launch()
     for _attempt in range(3 if port is None else 1):
@@ -466,8 +476,8 @@ def stop(port: int | None = None) -> list[Instance]:
     live = instances()
     chosen = [i for i in live if port is None or i.port == port]
     if port is not None and not chosen:
-        raise ConfigError(f"no TensorBoard started by colabmagic runs on port {port} "
-                          f"(%tensorboard_inline --list shows them)")
+        raise ConfigError(tr("no TensorBoard started by colabmagic runs on port {port} (%tensorboard_inline --list "
+                             "shows them)").format(port=port))
     for instance in chosen:
         _terminate(instance)
     return chosen

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..errors import require
+from ..locale import tr, trn
 from .manager import DEFAULT_LOGDIR, resolve_logdir
 
 IDLE_STOP_SECONDS = 300.0    # s without new events after which a --watch refresh ends by itself
@@ -68,17 +69,18 @@ class ScalarBoard:
         return next(r for r in self.runs if r.name == name)
 
     def headline(self) -> str:
-        count = f"{len(self.runs)} run{'s' * (len(self.runs) != 1)}"
-        more = f" (+{self.hidden} older not shown)" if self.hidden else ""
+        runs = trn("{count} run", "{count} runs", len(self.runs)).format(count=len(self.runs))
+        more = tr(" (+{count} older not shown)").format(count=self.hidden) if self.hidden else ""
         clock = time.strftime("%H:%M:%S", time.localtime(self.read_at))
-        live = ", refreshing while runs write" if self.watching else ""
-        return f"TensorBoard scalars in {self.logdir}: {count}{more}, read {clock}{live}"
+        live = tr(", refreshing while runs write") if self.watching else ""
+        return tr("TensorBoard scalars in {logdir}: {runs}{older}, read {clock}{refreshing}").format(
+            logdir=self.logdir, runs=runs, older=more, clock=clock, refreshing=live)
 
     def _repr_html_(self) -> str:
         parts = [f"<div style='font:12px sans-serif;opacity:.75'>{html.escape(self.note)}</div>" if self.note else "",
                  f"<div style='font:12px sans-serif;margin-bottom:4px'>{html.escape(self.headline())}</div>"]
         if not self.runs:
-            parts.append("<div>No scalars yet.</div>")
+            parts.append("<div>" + html.escape(tr("No scalars yet.")) + "</div>")
         for run in self.runs:
             parts.append(run.chart()._repr_html_())
             extra = run.extra()
@@ -90,7 +92,7 @@ class ScalarBoard:
     def __str__(self) -> str:
         lines = [self.note] if self.note else []
         lines.append(self.headline())
-        lines += [str(run.chart()) for run in self.runs] or ["No scalars yet."]
+        lines += [str(run.chart()) for run in self.runs] or [tr("No scalars yet.")]
         return "\n".join(lines)
 
     def _repr_pretty_(self, printer, cycle) -> None:

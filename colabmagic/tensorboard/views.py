@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html
 import time
+import unicodedata
 from dataclasses import dataclass, field
 
+from ..locale import mark, tr
 from .manager import Instance
 
 
@@ -18,6 +20,11 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
+def _width(text: str) -> int:
+    """Columns the text takes in a terminal: CJK characters take two, so a Chinese header still lines up."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 @dataclass
 class TensorBoardFrame:
     """TensorBoard itself in an iframe served through the Jupyter server."""
@@ -28,13 +35,17 @@ class TensorBoardFrame:
     reused: bool = False
 
     def headline(self) -> str:
-        how = (f"reused (pid {self.instance.pid}, up {_duration(self.instance.uptime())})" if self.reused
-               else f"started (pid {self.instance.pid})")
-        return f"TensorBoard on port {self.instance.port} for {self.instance.logdir}: {how}"
+        instance = self.instance
+        if self.reused:
+            return tr("TensorBoard on port {port} for {logdir}: reused (pid {pid}, up {uptime})").format(
+                port=instance.port, logdir=instance.logdir, pid=instance.pid, uptime=_duration(instance.uptime()))
+        return tr("TensorBoard on port {port} for {logdir}: started (pid {pid})").format(
+            port=instance.port, logdir=instance.logdir, pid=instance.pid)
 
     def _repr_html_(self) -> str:
+        link = html.escape(tr("open in a tab"))
         return (f"<div style='font:12px sans-serif;opacity:.75'>{html.escape(self.headline())} · "
-                f"<a href='{html.escape(self.src, quote=True)}' target='_blank'>open in a tab</a></div>"
+                f"<a href='{html.escape(self.src, quote=True)}' target='_blank'>{link}</a></div>"
                 f"<iframe src='{html.escape(self.src, quote=True)}' width='100%' height='{int(self.height)}' "
                 f"frameborder='0' style='border:1px solid rgba(128,128,128,.3)'></iframe>")
 
@@ -55,17 +66,21 @@ class InstanceList:
 
     def rows(self) -> list[list[str]]:
         return [[str(i.port), i.logdir, str(i.pid), _duration(i.uptime(self.now)),
-                 "kept" if i.owner_pid is None else f"kernel {i.owner_pid}",
+                 tr("kept") if i.owner_pid is None else tr("kernel {pid}").format(pid=i.owner_pid),
                  self.urls.get(i.port, i.local_url)] for i in self.instances]
 
-    HEADER = ["port", "logdir", "pid", "uptime", "ends with", "URL"]
+    HEADER = [mark("port"), "logdir", "pid", mark("uptime"), mark("ends with"), mark("URL")]  # logdir, pid: names
+
+    def header(self) -> list[str]:
+        return [tr(column) for column in self.HEADER]
 
     def __str__(self) -> str:
         if not self.instances:
-            return "No TensorBoard started by colabmagic is running."
-        table = [self.HEADER] + self.rows()
-        widths = [max(len(row[c]) for row in table) for c in range(len(self.HEADER))]
-        return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table)
+            return tr("No TensorBoard started by colabmagic is running.")
+        table = [self.header()] + self.rows()
+        widths = [max(_width(row[c]) for row in table) for c in range(len(self.HEADER))]
+        return "\n".join("  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths)).rstrip()
+                         for row in table)
 
     def _repr_pretty_(self, printer, cycle) -> None:
         printer.text(str(self))
@@ -73,7 +88,7 @@ class InstanceList:
     def _repr_html_(self) -> str:
         if not self.instances:
             return f"<p>{html.escape(str(self))}</p>"
-        head = "".join(f"<th style='text-align:left'>{h}</th>" for h in self.HEADER)
+        head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in self.header())
         body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row[:-1])
                        + f"<td><a href='{html.escape(row[-1], quote=True)}' target='_blank'>"
                          f"{html.escape(row[-1])}</a></td></tr>" for row in self.rows())
@@ -88,8 +103,9 @@ class Stopped:
 
     def __str__(self) -> str:
         if not self.instances:
-            return "No TensorBoard started by colabmagic was running."
-        return "\n".join(f"Stopped TensorBoard on port {i.port} (pid {i.pid}, {i.logdir})" for i in self.instances)
+            return tr("No TensorBoard started by colabmagic was running.")
+        return "\n".join(tr("Stopped TensorBoard on port {port} (pid {pid}, {logdir})").format(
+            port=i.port, pid=i.pid, logdir=i.logdir) for i in self.instances)
 
     def _repr_pretty_(self, printer, cycle) -> None:
         printer.text(str(self))

@@ -9,6 +9,7 @@ import urllib.parse
 from dataclasses import dataclass
 
 from ...errors import ConfigError
+from ...locale import tr
 
 DRIVE_HOSTS = {"drive.google.com", "docs.google.com", "drive.usercontent.google.com"}
 ID = r"[-\w]{25,}"  # Drive IDs are 25+ characters of letters, digits, - and _
@@ -47,10 +48,11 @@ def parse(text: str, *, folder: bool = False) -> Source:
         url = "https://" + url
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{text!r} is not a Google Drive link, a Drive file ID or an http(s) URL")
+        raise ConfigError(tr("{text!r} is not a Google Drive link, a Drive file ID or an http(s) URL").format(
+            text=text))
     if parts.hostname not in DRIVE_HOSTS:
         if folder:
-            raise ConfigError("--folder works with Google Drive folders only, not with plain URLs")
+            raise ConfigError(tr("--folder works with Google Drive folders only, not with plain URLs"))
         return Source("url", url=url)
     for pattern in _FOLDER_PATHS:
         if m := re.match(pattern, parts.path):
@@ -61,5 +63,5 @@ def parse(text: str, *, folder: bool = False) -> Source:
     ids = urllib.parse.parse_qs(parts.query).get("id", [])
     if len(ids) == 1 and re.fullmatch(ID, ids[0]):  # open?id=, uc?id=, usercontent download?id=
         return Source("folder" if folder else "file", id=ids[0])
-    raise ConfigError(f"Cannot find a file or folder ID in {text!r}: paste the link from Drive's "
-                      "Share → Copy link, or just the ID")
+    raise ConfigError(tr("Cannot find a file or folder ID in {text!r}: paste the link from Drive's Share → Copy "
+                         "link, or just the ID").format(text=text))

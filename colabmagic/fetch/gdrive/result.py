@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ... import units
+from ...locale import mark, tr, trn
 from .link import Source
+
+KINDS = {"file": mark("Drive file"), "folder": mark("Drive folder"), "url": mark("URL")}  # Source.kind as shown
 
 
 @dataclass
@@ -34,16 +37,18 @@ class Downloaded:
         return str(self.path)
 
     def summary(self) -> str:
-        what = {"file": "Drive file", "folder": "Drive folder", "url": "URL"}[self.source.kind]
         if self.reused:
-            head = f"{self.path} is already here ({units.size(self.bytes)}); nothing downloaded"
+            head = tr("{path} is already here ({size}); nothing downloaded").format(
+                path=self.path, size=units.size(self.bytes))
         else:
             rate = f", {units.rate(self.bytes / self.seconds)}" if self.seconds > 0 else ""
-            head = (f"{what} → {self.path} ({len(self.files)} file{'s' if len(self.files) != 1 else ''}, "
-                    f"{units.size(self.bytes)} in {self.seconds:.1f} s{rate})")
+            files = trn("{count} file", "{count} files", len(self.files)).format(count=len(self.files))
+            head = tr("{what} → {path} ({files}, {size} in {seconds} s{rate})").format(
+                what=tr(KINDS[self.source.kind]), path=self.path, files=files, size=units.size(self.bytes),
+                seconds=f"{self.seconds:.1f}", rate=rate)
         lines = [head]
         if self.archive is not None:
-            lines.append(f"extracted {self.archive.name} into {self.path}")
+            lines.append(tr("extracted {archive} into {path}").format(archive=self.archive.name, path=self.path))
         return "\n".join(lines)
 
     def _repr_pretty_(self, p, cycle):
@@ -52,7 +57,10 @@ class Downloaded:
     def _repr_html_(self) -> str:
         rows = "".join(f"<tr><td><code>{html.escape(str(path))}</code></td><td style='text-align:right'>"
                        f"{units.size(size)}</td></tr>" for path, size in self.files[:20])
-        more = f"<tr><td colspan=2>… {len(self.files) - 20} more</td></tr>" if len(self.files) > 20 else ""
+        if len(self.files) > 20:
+            more = tr("… {count} more").format(count=len(self.files) - 20)
+            rows += f"<tr><td colspan=2>{html.escape(more)}</td></tr>"
+        extracted = tr("extracted {archive}").format(archive=self.archive.name) if self.archive else ""
         return (f"<div><b>{html.escape(self.summary().splitlines()[0])}</b>"
-                + (f"<br>extracted {html.escape(self.archive.name)}" if self.archive else "")
-                + (f"<table>{rows}{more}</table>" if rows else "") + "</div>")
+                + (f"<br>{html.escape(extracted)}" if extracted else "")
+                + (f"<table>{rows}</table>" if rows else "") + "</div>")

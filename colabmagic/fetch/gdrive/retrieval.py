@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from ...errors import ConfigError, DownloadError
+from ...locale import tr
 from ..archives import InTheWay, extract, top_level
 from ..download import download as download_url
 from ..progress import ByteProgress
@@ -36,9 +37,9 @@ def download(text: str, dest: str | os.PathLike | None = None, *, folder: bool =
     if sha256 is not None:
         sha256 = sha256.strip().lower()
         if not re.fullmatch(r"[0-9a-f]{64}", sha256):
-            raise ConfigError(f"--sha256 needs 64 hex digits, got {sha256!r}")
+            raise ConfigError(tr("--sha256 needs 64 hex digits, got {value!r}").format(value=sha256))
         if source.kind == "folder":
-            raise ConfigError("--sha256 checks one file: it does not apply to a folder")
+            raise ConfigError(tr("--sha256 checks one file: it does not apply to a folder"))
     started = time.perf_counter()
     bar = ByteProgress(source.id or url_name(source.url), enabled=progress)
     try:
@@ -51,13 +52,13 @@ def download(text: str, dest: str | os.PathLike | None = None, *, folder: bool =
                 result = get_drive_folder(source, dest, bar, timeout, retries)
     except OSError as err:
         if err.errno == errno.ENOSPC:
-            raise DownloadError(f"No space left on the disk while downloading {source.view_url}: free some "
-                                "space and run the same line again to resume") from err
+            raise DownloadError(tr("No space left on the disk while downloading {url}: free some space and run the "
+                                   "same line again to resume").format(url=source.view_url)) from err
         raise
     result.seconds = time.perf_counter() - started
     if unzip:
         if result.path.is_dir():
-            raise ConfigError("--unzip needs a single archive, not a folder")
+            raise ConfigError(tr("--unzip needs a single archive, not a folder"))
         result.archive = result.path
         result.path = unpack_next_to(result.path)
     return result
@@ -92,6 +93,7 @@ def unpack_next_to(archive: Path) -> Path:
     except InTheWay as err:
         shown = os.path.relpath(err.entry) if err.entry.is_relative_to(Path.cwd()) else str(err.entry)
         slash = "/" if err.entry.is_dir() and not err.entry.is_symlink() else ""
-        raise InTheWay(f"{shown}{slash} already exists ({err.detail}): remove it, or use -O another/ to put "
-                       f"{archive.name} and what it holds there", entry=err.entry, detail=err.detail) from None
+        raise InTheWay(tr("{entry} already exists ({why}): remove it, or use -O another/ to put {archive} and what "
+                          "it holds there").format(entry=shown + slash, why=err.detail, archive=archive.name),
+                       entry=err.entry, detail=err.detail) from None
     return target

@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path, PurePosixPath
 
 from ...errors import DataError, DownloadError, NetworkError, require
+from ...locale import tr
 from .._unreachable import connection_error, unreachable
 from ..checksums import sha256_of
 from ..progress import ByteProgress
@@ -42,8 +43,9 @@ def get_drive_file(source: Source, dest, sha256, bar: ByteProgress, timeout: flo
     if sha256 is not None and sha256_of(staged) != sha256:
         got = sha256_of(staged)
         shutil.rmtree(staging, ignore_errors=True)
-        raise DownloadError(f"Checksum mismatch for {staged.name} from {source.view_url} "
-                            f"(expected sha256 {sha256}, got {got}); the file was removed")
+        raise DownloadError(tr("Checksum mismatch for {name} from {url} (expected sha256 {expected}, got {got}); the "
+                               "file was removed").format(name=staged.name, url=source.view_url, expected=sha256,
+                                                          got=got))
     final = explicit if explicit is not None else parent / staged.name
     os.replace(staged, final)
     shutil.rmtree(staging, ignore_errors=True)
@@ -82,26 +84,32 @@ def _drive_error(err: Exception, file_id: str, *, received: bool = False) -> Exc
 
     view = f"https://drive.google.com/file/d/{file_id}/view"
     if isinstance(err, exceptions.FileURLRetrievalError):
-        return DownloadError(f"Google Drive would not hand out {file_id}: it must be shared as 'Anyone with the "
-                             f"link', and popular files hit a daily download quota; open {view} in a browser to check")
+        return DownloadError(tr("Google Drive would not hand out {id}: it must be shared as 'Anyone with the link', "
+                                "and popular files hit a daily download quota; open {url} in a browser to "
+                                "check").format(id=file_id, url=view))
     # After its retries gdown wraps the ConnectionError in its own DownloadError: look at the cause.
     if (cause := connection_error(err)) is not None:
         if received:
-            return NetworkError(f"Download of {file_id} broke off ({_first_line(cause)}); run the same line "
-                                "again to resume")
+            return NetworkError(_broke_off(file_id, cause))
         return NetworkError(unreachable("Google Drive", cause, "https://drive.google.com"))
     if isinstance(err, requests.HTTPError) and err.response is not None:
         code = err.response.status_code
         if code == 404:
-            return DownloadError(f"Google Drive has no file {file_id} (HTTP 404): check the link")
+            return DownloadError(tr("Google Drive has no file {id} (HTTP 404): check the link").format(id=file_id))
         if code in (403, 429):
-            return DownloadError(f"Google Drive refused {file_id} (HTTP {code}): the file is private or its "
-                                 f"download quota is used up for today; open {view} in a browser to check")
-        return NetworkError(f"Google Drive answered HTTP {code} for {file_id}; try again later")
+            return DownloadError(tr("Google Drive refused {id} (HTTP {code}): the file is private or its download "
+                                    "quota is used up for today; open {url} in a browser to check").format(
+                id=file_id, code=code, url=view))
+        return NetworkError(tr("Google Drive answered HTTP {code} for {id}; try again later").format(
+            code=code, id=file_id))
     if isinstance(err, exceptions.DownloadError):
-        return NetworkError(f"Download of {file_id} broke off ({_first_line(err)}); run the same line again "
-                            "to resume")
+        return NetworkError(_broke_off(file_id, err))
     return err
+
+
+def _broke_off(file_id: str, err: BaseException) -> str:
+    return tr("Download of {id} broke off ({why}); run the same line again to resume").format(
+        id=file_id, why=_first_line(err))
 
 
 def get_drive_folder(source: Source, dest, bar: ByteProgress, timeout: float, retries: int) -> Downloaded:
@@ -117,20 +125,22 @@ def get_drive_folder(source: Source, dest, bar: ByteProgress, timeout: float, re
     except Exception as err:  # noqa: BLE001
         shutil.rmtree(staging, ignore_errors=True)
         if type(err).__name__ == "DownloadError" and "folder" in str(err).lower() and connection_error(err) is None:
-            raise DownloadError(f"Google Drive would not list folder {source.id}: it must be shared as 'Anyone "
-                                f"with the link'; open {source.view_url} in a browser to check") from err
+            raise DownloadError(tr("Google Drive would not list folder {id}: it must be shared as 'Anyone with the "
+                                   "link'; open {url} in a browser to check").format(id=source.id,
+                                                                                      url=source.view_url)) from err
         raise _drive_error(err, source.id) from err
     if not listing:
         shutil.rmtree(staging, ignore_errors=True)
-        raise DownloadError(f"Drive folder {source.id} has no files gdown can see: check it is shared as 'Anyone "
-                            f"with the link' ({source.view_url})")
+        raise DownloadError(tr("Drive folder {id} has no files gdown can see: check it is shared as 'Anyone with the "
+                               "link' ({url})").format(id=source.id, url=source.view_url))
     name = Path(listing[0].local_path).relative_to(staging).parts[0]
     final_root = parent / name if into_named else base
     files = []
     for item in listing:
         relative = PurePosixPath(*Path(item.local_path).relative_to(staging / name).parts)
         if ".." in relative.parts or relative.is_absolute():
-            raise DataError(f"Refusing Drive folder entry {str(relative)!r}: it points outside the target folder")
+            raise DataError(tr("Refusing Drive folder entry {entry!r}: it points outside the target folder").format(
+                entry=str(relative)))
         final = final_root / relative
         if final.is_file():  # arrived in an earlier run
             files.append((final, final.stat().st_size))

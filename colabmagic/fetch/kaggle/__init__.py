@@ -11,8 +11,8 @@ what it lacks, one concern per module as kagglehub itself is laid out:
 - failures.py: one-line errors that say what to do (401, 403 with the rules URL, 404 with a search
   URL, network unreachable with the proxy variables, disk full);
 - retrieval.py: `kaggle_get` itself: version, kagglehub's cache (its layout and completion
-  markers, so `kagglehub.dataset_download()` finds what `%kaggle_get` fetched and back), download,
-  safe extraction (fetch/archives.py) into a staging folder renamed into place;
+  markers, so `kagglehub.dataset_download()` finds what `%kaggle_get` fetched and back), download;
+- unpacking.py: safe extraction (fetch/archives.py) into a staging folder renamed into place;
 - placement.py: `path=`: the files hard-linked (or copied) into a folder of the user's choice,
   refusing symlinks and anything that would land outside it;
 - result.py: KaggleFiles, what it returns and shows.

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ...locale import tr
 from .reference import WEB
 
 TOKEN_PAGE = f"{WEB}/settings/api"
@@ -34,10 +35,10 @@ class Credentials:
 
 
 def missing_credentials_message() -> str:
-    return (f"Kaggle credentials not found. 1) Open {TOKEN_PAGE} and click 'Generate New Token'. "
-            "2) Store the token: %secrets set KAGGLE_API_TOKEN (hidden prompt), or set the KAGGLE_API_TOKEN "
-            "environment variable; a legacy kaggle.json goes to ~/.kaggle/kaggle.json, then "
-            "chmod 600 ~/.kaggle/kaggle.json. 3) Run this line again.")
+    return tr("Kaggle credentials not found. 1) Open {page} and click 'Generate New Token'. 2) Store the token: "
+              "%secrets set KAGGLE_API_TOKEN (hidden prompt), or set the KAGGLE_API_TOKEN environment variable; a "
+              "legacy kaggle.json goes to ~/.kaggle/kaggle.json, then chmod 600 ~/.kaggle/kaggle.json. 3) Run this "
+              "line again.").format(page=TOKEN_PAGE)
 
 
 def find_credentials(warn: Warn | None = None) -> Credentials:
@@ -54,31 +55,32 @@ def find_credentials(warn: Warn | None = None) -> Credentials:
         token = os.environ["KAGGLE_API_TOKEN"]
         if os.path.isfile(token):
             _check_private(Path(token), warn)
-            return Credentials(f"the file named by KAGGLE_API_TOKEN ({token})")
-        return Credentials("the KAGGLE_API_TOKEN environment variable")
+            return Credentials(tr("the file named by KAGGLE_API_TOKEN ({path})").format(path=token))
+        return Credentials(tr("the KAGGLE_API_TOKEN environment variable"))
     for name in ("access_token", "access_token.txt"):
         file = Path.home() / ".kaggle" / name
         if file.is_file() and file.read_text().strip():
             _check_private(file, warn)
             return Credentials(str(file))
     if os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY"):
-        return Credentials("the KAGGLE_USERNAME and KAGGLE_KEY environment variables")
+        return Credentials(tr("the KAGGLE_USERNAME and KAGGLE_KEY environment variables"))
     kaggle_json = Path(os.environ.get("KAGGLE_CONFIG_DIR") or Path.home() / ".kaggle") / "kaggle.json"
     if kaggle_json.is_file():
         _check_private(kaggle_json, warn)
         return Credentials(str(kaggle_json))
+    store = tr("colabmagic secrets ({path})").format(path=secrets.path())
     token = secrets.get("KAGGLE_API_TOKEN")
     if token:
-        return Credentials(f"colabmagic secrets ({secrets.path()})", {"KAGGLE_API_TOKEN": token})
+        return Credentials(store, {"KAGGLE_API_TOKEN": token})
     username, key = secrets.get("KAGGLE_USERNAME"), secrets.get("KAGGLE_KEY")
     if username and key:
-        return Credentials(f"colabmagic secrets ({secrets.path()})", {"KAGGLE_USERNAME": username, "KAGGLE_KEY": key})
+        return Credentials(store, {"KAGGLE_USERNAME": username, "KAGGLE_KEY": key})
     return Credentials("")
 
 
 def _check_private(file: Path, warn: Warn) -> None:
     if os.name == "posix" and file.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        warn(f"Warning: {file} can be read by other users; run  chmod 600 {file}")
+        warn(tr("Warning: {file} can be read by other users; run  chmod 600 {file}").format(file=file))
 
 
 def print_warning(message: str) -> None:

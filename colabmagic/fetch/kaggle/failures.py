@@ -9,11 +9,12 @@ import errno
 from urllib.parse import quote_plus
 
 from ...errors import CredentialsError, DataError, DownloadError, NetworkError
+from ...locale import mark, tr
 from .._unreachable import unreachable
 from .credentials import TOKEN_PAGE, Credentials, missing_credentials_message
 from .reference import WEB, KaggleRef
 
-SPACE_HINT = "free some space, or set KAGGLEHUB_CACHE to a folder on a bigger disk"
+SPACE_HINT = mark("free some space, or set KAGGLEHUB_CACHE to a folder on a bigger disk")
 
 
 @contextlib.contextmanager
@@ -30,44 +31,52 @@ def explained(ref: KaggleRef, credentials: Credentials, file: str | None):
         raise NetworkError(unreachable("Kaggle", err, "https://api.kaggle.com")) from None
     except ValueError as err:
         if "credentials file" in str(err).lower():  # kagglehub: a kaggle.json without username/key
-            raise CredentialsError(f"{err}: it must hold {{\"username\": ..., \"key\": ...}}; or create a new "
-                                   f"token at {TOKEN_PAGE} and run %secrets set KAGGLE_API_TOKEN") from None
+            raise CredentialsError(tr("{error}: it must hold {{\"username\": ..., \"key\": ...}}; or create a new "
+                                      "token at {page} and run %secrets set KAGGLE_API_TOKEN").format(
+                error=err, page=TOKEN_PAGE)) from None
         raise
     except OSError as err:
         if err.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise DownloadError(f"Disk full while fetching {ref} ({err.strerror}): {SPACE_HINT}; nothing "
-                                "half-written was left") from None
+            raise DownloadError(tr("Disk full while fetching {ref} ({why}): {hint}; nothing half-written was "
+                                   "left").format(ref=ref, why=err.strerror, hint=tr(SPACE_HINT))) from None
         raise
 
 
 def http_error(ref: KaggleRef, credentials: Credentials, file: str | None, status: int) -> Exception:
-    what = f"{ref}" + (f" file {file}" if file else "")
+    what = tr("{ref} file {file}").format(ref=ref, file=file) if file else str(ref)
     if status in (401, 403) and not credentials:
-        return CredentialsError(f"Kaggle needs an account to download {what} (HTTP {status}). "
-                                + missing_credentials_message())
+        return CredentialsError(tr("Kaggle needs an account to download {what} (HTTP {status}). {steps}").format(
+            what=what, status=status, steps=missing_credentials_message()))
     if status == 401:
-        return CredentialsError(f"Kaggle rejected the credentials from {credentials.source} (401 Unauthorized): "
-                                f"the token may be expired or revoked; create a new one at {TOKEN_PAGE} and store "
-                                "it with %secrets set KAGGLE_API_TOKEN")
+        return CredentialsError(tr("Kaggle rejected the credentials from {source} (401 Unauthorized): the token may be "
+                                   "expired or revoked; create a new one at {page} and store it with %secrets set "
+                                   "KAGGLE_API_TOKEN").format(source=credentials.source, page=TOKEN_PAGE))
     if status == 403 and ref.kind == "competition":
-        return CredentialsError(f"Kaggle refused the files of {what} (403 Forbidden): accept the competition's "
-                                f"rules at {ref.url}/rules (signed in as the account of your token), then run again")
+        return CredentialsError(tr("Kaggle refused the files of {what} (403 Forbidden): accept the competition's rules "
+                                   "at {url}/rules (signed in as the account of your token), then run again").format(
+            what=what, url=ref.url))
     if status == 403:
-        return CredentialsError(f"Kaggle refused {what} (403 Forbidden): it is private or asks for consent; open "
-                                f"{ref.url} signed in as the account of your token ({credentials.source})")
+        return CredentialsError(tr("Kaggle refused {what} (403 Forbidden): it is private or asks for consent; open "
+                                   "{url} signed in as the account of your token ({source})").format(
+            what=what, url=ref.url, source=credentials.source))
     if status == 404:
-        if file:
-            return DataError(f"{ref} has no file {file!r} (404): see the file list at {ref.url}/data")
-        if ref.kind == "competition":
-            return DataError(f"No Kaggle competition {ref.slug!r} (404): check the name, or search "
-                             f"{WEB}/competitions?search={quote_plus(ref.slug)}")
-        if ref.version:
-            return DataError(f"No dataset {ref} on Kaggle (404): check the name and version at "
-                             f"{WEB}/datasets/{ref.owner}/{ref.slug}/versions")
-        return DataError(f"No dataset {ref} on Kaggle (404): check the name, or search "
-                         f"{WEB}/datasets?search={quote_plus(ref.slug)}")
+        return DataError(_not_found(ref, file))
     if status == 429:
-        return NetworkError(f"Kaggle is rate-limiting these requests (429) for {what}: wait a minute and run again")
-    return NetworkError(f"Kaggle answered HTTP {status} for {what}: try again later (status: {WEB}/status)")
+        return NetworkError(tr("Kaggle is rate-limiting these requests (429) for {what}: wait a minute and run "
+                               "again").format(what=what))
+    return NetworkError(tr("Kaggle answered HTTP {status} for {what}: try again later (status: {url})").format(
+        status=status, what=what, url=f"{WEB}/status"))
 
 
+def _not_found(ref: KaggleRef, file: str | None) -> str:
+    if file:
+        return tr("{ref} has no file {file!r} (404): see the file list at {url}/data").format(
+            ref=ref, file=file, url=ref.url)
+    if ref.kind == "competition":
+        return tr("No Kaggle competition {name!r} (404): check the name, or search {url}").format(
+            name=ref.slug, url=f"{WEB}/competitions?search={quote_plus(ref.slug)}")
+    if ref.version:
+        return tr("No dataset {ref} on Kaggle (404): check the name and version at {url}").format(
+            ref=ref, url=f"{WEB}/datasets/{ref.owner}/{ref.slug}/versions")
+    return tr("No dataset {ref} on Kaggle (404): check the name, or search {url}").format(
+        ref=ref, url=f"{WEB}/datasets?search={quote_plus(ref.slug)}")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ...errors import DataError
 from ...files import new_part
+from ...locale import tr
 
 
 def list_files(root: Path) -> list[tuple[str, int]]:
@@ -43,18 +44,21 @@ def place(source: Path, folder: Path, *, force: bool = False) -> tuple[Path, str
         while not probe.exists() and probe != folder:
             probe = probe.parent
         if probe.resolve() != root and root not in probe.resolve().parents:
-            raise DataError(f"Refusing to place {dest}: {probe} leads outside {folder}")
+            raise DataError(tr("Refusing to place {path}: {link} leads outside {folder}").format(
+                path=dest, link=probe, folder=folder))
         if dest.is_symlink():
             if not force:
-                raise DataError(f"{dest} is a symbolic link: remove it, or run again with --force to replace it")
+                raise DataError(tr("{path} is a symbolic link: remove it, or run again with --force to replace "
+                                   "it").format(path=dest))
         elif dest.exists():
             if dest.is_dir():
-                raise DataError(f"{dest} is a folder where a file of the dataset goes: move it away")
+                raise DataError(tr("{path} is a folder where a file of the dataset goes: move it away").format(
+                    path=dest))
             if _same(src, dest):
                 continue
             if not force:
-                raise DataError(f"{dest} already exists and differs from the downloaded file: run again with "
-                                "--force to replace it")
+                raise DataError(tr("{path} already exists and differs from the downloaded file: run again with "
+                                   "--force to replace it").format(path=dest))
         plan.append((src, dest))
     how = "linked"
     for src, dest in plan:
@@ -95,7 +99,7 @@ def _place_one(src: Path, dest: Path) -> str:
 
 def _pairs(source: Path, folder: Path) -> list[tuple[Path, Path]]:
     if source.is_symlink():
-        raise DataError(f"Refusing to place {source}: it is a symbolic link")
+        raise DataError(tr("Refusing to place {path}: it is a symbolic link").format(path=source))
     if source.is_file():
         return [(source, folder / source.name)]
     pairs = []
@@ -103,11 +107,11 @@ def _pairs(source: Path, folder: Path) -> list[tuple[Path, Path]]:
         for name in dirs + names:
             full = Path(current, name)
             if full.is_symlink():
-                raise DataError(f"Refusing to place {full}: it is a symbolic link")
+                raise DataError(tr("Refusing to place {path}: it is a symbolic link").format(path=full))
         for name in sorted(names):
             full = Path(current, name)
             if not full.is_file():
-                raise DataError(f"Refusing to place {full}: it is not a plain file")
+                raise DataError(tr("Refusing to place {path}: it is not a plain file").format(path=full))
             pairs.append((full, folder / full.relative_to(source)))
     return pairs
 

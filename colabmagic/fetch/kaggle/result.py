@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ... import units
+from ...locale import tr, trn
 
 
 @dataclass
@@ -37,14 +38,20 @@ class KaggleFiles:
         return sum(size for _, size in self.files)
 
     def summary(self) -> str:
-        what = f"{len(self.files)} file{'s' if len(self.files) != 1 else ''}, {units.size(self.total_bytes)}"
+        files = trn("{count} file", "{count} files", len(self.files)).format(count=len(self.files))
         if self.cached:
-            how = "from the cache (--force downloads again)"
+            how = tr("from the cache (--force downloads again)")
         else:
             speed = f", {units.rate(self.downloaded_bytes / self.seconds)}" if self.seconds > 0 else ""
-            how = f"downloaded {units.size(self.downloaded_bytes)} in {self.seconds:.1f} s{speed}"
-        where = f"; {self.placed} from {self.cache_path}" if self.placed else ""
-        return f"{self.ref}: {what}, {how}{where}"
+            how = tr("downloaded {size} in {seconds} s{speed}").format(
+                size=units.size(self.downloaded_bytes), seconds=f"{self.seconds:.1f}", speed=speed)
+        line = tr("{ref}: {files}, {size}, {how}").format(ref=self.ref, files=files,
+                                                          size=units.size(self.total_bytes), how=how)
+        if self.placed == "linked":
+            return tr("{summary}; linked from {cache}").format(summary=line, cache=self.cache_path)
+        if self.placed == "copied":
+            return tr("{summary}; copied from {cache}").format(summary=line, cache=self.cache_path)
+        return line
 
     def tree(self, limit: int = 12) -> list[str]:
         return tree_lines(self.path, self.files, limit)
@@ -71,11 +78,13 @@ def _tree_rows(root: Path, files: list[tuple[str, int]], limit: int) -> list[tup
     rows = []
     for label in sorted(top, key=lambda n: (not n.endswith("/"), n)):
         sizes = top[label]
-        note = f"{len(sizes)} files, " if label.endswith("/") else ""
-        rows.append((label, note + units.size(sum(sizes))))
+        size = units.size(sum(sizes))
+        if label.endswith("/"):  # a folder: how many files it holds
+            size = trn("{count} file, {size}", "{count} files, {size}", len(sizes)).format(count=len(sizes), size=size)
+        rows.append((label, size))
     if len(rows) > limit:
         rest = rows[limit - 1:]
-        rows = rows[:limit - 1] + [(f"... {len(rest)} more", "")]
+        rows = rows[:limit - 1] + [(tr("... {count} more").format(count=len(rest)), "")]
     return rows
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ...errors import CredentialsError, require
-from ..archives import extract_member, extract_replacing
 from ..download import Download
 from ..progress import ByteProgress
 from .client import ResponseBody, current_version, request_download
@@ -22,6 +21,7 @@ from .failures import SPACE_HINT, explained
 from .placement import list_files, place
 from .reference import KaggleRef, check_member_name, parse_ref
 from .result import KaggleFiles
+from .unpacking import extract_member, extract_replacing
 
 RETRIES = 3                              # reconnects (with Range) after a transfer breaks off
 READ_TIMEOUT = 60                        # seconds without a byte before a transfer counts as broken
@@ -130,7 +130,7 @@ class _Fetch:
             if zipped_file:
                 extract_member(download, final, Path(self.file).name)
             else:
-                extract_replacing(download, final, space_hint=SPACE_HINT)
+                extract_replacing(download, final)
         finally:
             download.unlink(missing_ok=True)
         return final
