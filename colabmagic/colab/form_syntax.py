@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from ..errors import ColabMagicError
+from ..locale import tr
 
 
 class AnnotationError(ColabMagicError):
@@ -62,7 +63,7 @@ class _Reader:
         match = _TOKEN.match(self.text, self.pos)
         if not match:
             rest = self.text[self.pos:].strip()
-            raise AnnotationError(f"cannot read {rest[:30]!r}" if rest else "it ends too early")
+            raise AnnotationError(tr("cannot read {text!r}").format(text=rest[:30]) if rest else tr("it ends too early"))
         self.pos = match.end()
         kind = match.lastgroup
         return kind, match.group(kind)
@@ -84,14 +85,14 @@ class _Reader:
             return self.items("]", self.value)
         if token == "{":
             return dict(self.items("}", self.entry))
-        raise AnnotationError(f"unexpected {token!r}")
+        raise AnnotationError(tr("unexpected {token!r}").format(token=token))
 
     def entry(self) -> tuple[str, object]:
         kind, key = self.token()
         if kind not in ("word", "string"):
-            raise AnnotationError(f"expected a key, found {key!r}")
+            raise AnnotationError(tr("expected a key, found {key!r}").format(key=key))
         if self.token()[1] != ":":
-            raise AnnotationError(f"expected ':' after {key!r}")
+            raise AnnotationError(tr("expected ':' after {key!r}").format(key=key))
         return (_string(key) if kind == "string" else key), self.value()
 
     def items(self, close: str, read) -> list:
@@ -101,8 +102,8 @@ class _Reader:
             if self.peek() == ",":
                 self.token()
             elif self.peek() != close:
-                found = repr(self.peek()) if self.peek() else "the end"
-                raise AnnotationError(f"expected ',' or {close!r}, found {found}")
+                found = repr(self.peek()) if self.peek() else tr("the end")
+                raise AnnotationError(tr("expected ',' or {close!r}, found {found}").format(close=close, found=found))
         self.token()
         return found
 
@@ -113,6 +114,7 @@ def read_literals(text: str) -> list:
     found = []
     while reader.text[reader.pos:].strip():
         if reader.peek() not in ("[", "{"):
-            raise AnnotationError(f"expected a [list] or {{options}}, found {reader.text[reader.pos:].strip()[:30]!r}")
+            raise AnnotationError(tr("expected a [list] or {{options}}, found {text!r}").format(
+                text=reader.text[reader.pos:].strip()[:30]))
         found.append(reader.value())
     return found
