@@ -112,16 +112,18 @@ def _field(name: str, line: int, span: tuple[int, int], source: str, spec: str) 
     declared = options.get("type", "string" if choices else "raw") or "raw"
     kind = "dropdown" if choices else declared
     if kind not in KINDS or kind == "dropdown" and declared not in ("string", "raw", "number", "integer"):
-        raise AnnotationError(tr("unknown field type {kind!r} ({kinds})").format(kind=declared, kinds=", ".join(KINDS[:-1])))
+        raise AnnotationError(tr("unknown field type {kind!r} ({kinds})").format(
+            kind=declared, kinds=", ".join(KINDS[:-1])))
     unknown = sorted(set(options) - _OPTIONS[kind])
     if unknown:
-        raise AnnotationError(tr("option {option!r} does not apply to {kind} fields").format(option=unknown[0], kind=kind))
+        raise AnnotationError(tr("option {option!r} does not apply to {kind} fields").format(
+            option=unknown[0], kind=kind))
     extra: dict = {}
     if kind == "slider":
         low, high, step = _number(options, "min", 0), _number(options, "max", 100), _number(options, "step", 1)
         if not low < high or step <= 0:
-            raise AnnotationError(tr("a slider needs min < max and step > 0 (min {low}, max {high}, step {step})").format(
-                low=low, high=high, step=step))
+            raise AnnotationError(tr("a slider needs min < max and step > 0 (min {low}, max {high}, step {step})")
+                                  .format(low=low, high=high, step=step))
         extra = {"minimum": low, "maximum": high, "step": step}
     if kind == "dropdown":
         if not choices[0]:

@@ -81,7 +81,8 @@ def tag_file(path: Path, out: Path | None = None) -> Tagging:
     try:
         notebook = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
-        raise ColabMagicError(tr("cannot read the notebook {path}: {reason}").format(path=shown(path), reason=err)) from None
+        raise ColabMagicError(tr("cannot read the notebook {path}: {reason}").format(
+            path=shown(path), reason=err)) from None
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
         raise ColabMagicError(tr("{path} is not a notebook (no cells)").format(path=shown(path)))
     tagging = tag_parameters(notebook)
@@ -92,8 +93,9 @@ def tag_file(path: Path, out: Path | None = None) -> Tagging:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m colabmagic.colab.form_parameters",
-                                     description="Tag a Colab notebook's form cell as papermill's parameters cell.")  # untranslated: argparse help stays English
+    parser = argparse.ArgumentParser(
+        prog="python -m colabmagic.colab.form_parameters",
+        description="Tag a Colab notebook's form cell as papermill's parameters cell.")  # untranslated: argparse help
     parser.add_argument("notebook", type=Path)
     parser.add_argument("-o", "--output", type=Path, help="write the tagged notebook here (default: in place)")
     args = parser.parse_args(argv)

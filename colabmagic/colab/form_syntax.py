@@ -63,7 +63,9 @@ class _Reader:
         match = _TOKEN.match(self.text, self.pos)
         if not match:
             rest = self.text[self.pos:].strip()
-            raise AnnotationError(tr("cannot read {text!r}").format(text=rest[:30]) if rest else tr("it ends too early"))
+            if not rest:
+                raise AnnotationError(tr("it ends too early"))
+            raise AnnotationError(tr("cannot read {text!r}").format(text=rest[:30]))
         self.pos = match.end()
         kind = match.lastgroup
         return kind, match.group(kind)
@@ -102,8 +104,10 @@ class _Reader:
             if self.peek() == ",":
                 self.token()
             elif self.peek() != close:
-                found = repr(self.peek()) if self.peek() else tr("the end")
-                raise AnnotationError(tr("expected ',' or {close!r}, found {found}").format(close=close, found=found))
+                if not self.peek():
+                    raise AnnotationError(tr("expected ',' or {close!r}, found the end").format(close=close))
+                raise AnnotationError(tr("expected ',' or {close!r}, found {token!r}").format(
+                    close=close, token=self.peek()))
         self.token()
         return found
 

@@ -92,7 +92,8 @@ class SessionHandler(_Base):
         except ColabMagicError as err:
             raise web.HTTPError(400, str(err)) from err
         except TimeoutError as err:
-            raise web.HTTPError(504, tr("the kernel did not answer in time; the change applies when it is free")) from err
+            raise web.HTTPError(
+                504, tr("the kernel did not answer in time; the change applies when it is free")) from err
 
 
 class RuntimeHandler(_Base):

@@ -31,7 +31,8 @@ def list_devices() -> list[dict]:
 def normalize(text) -> str:
     """The canonical spec for `text`, through runtime.parse_spec (the one parser)."""
     if not isinstance(text, str) or not text.strip():
-        raise ConfigError(tr("spec must be a device spec such as 'cpu', 'cuda:0' or 'auto', not {spec!r}").format(spec=text))
+        raise ConfigError(tr("spec must be a device spec such as 'cpu', 'cuda:0' or 'auto', not {spec!r}").format(
+            spec=text))
     return str(_runtime().parse_spec(text.strip()))
 
 
