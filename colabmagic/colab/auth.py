@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..locale import tr
 from .failure import ColabAPIError
 
 
@@ -21,6 +22,6 @@ def authenticate_user(clear_output: bool = True, project_id: str | None = None) 
         if project_id:
             os.environ["GOOGLE_CLOUD_PROJECT"] = project_id
         return
-    raise ColabAPIError("auth.authenticate_user() signs in through Colab's browser, which is not here: run "
-                        "`gcloud auth application-default login` in a terminal, or set "
-                        "GOOGLE_APPLICATION_CREDENTIALS to a service account key file")
+    raise ColabAPIError(tr("auth.authenticate_user() signs in through Colab's browser, which is not here: run "
+                           "`gcloud auth application-default login` in a terminal, or set "
+                           "GOOGLE_APPLICATION_CREDENTIALS to a service account key file"))

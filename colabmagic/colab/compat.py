@@ -21,6 +21,7 @@ from pathlib import Path
 from traitlets import Bool
 from traitlets.config import Configurable
 
+from ..locale import tr
 from . import content
 from .rewrite import rewrite
 
@@ -44,10 +45,12 @@ class CompatStatus:
 
     def __str__(self) -> str:
         if not self.on:
-            return "Colab compatibility is off (%colab_compat on turns it on)"
-        why = f" ({self.reason})" if self.reason else ""
-        return (f"Colab compatibility is on{why}: google.colab is colabmagic.colab, the content root "
-                f"is {self.root}; %colab_compat off turns it off")
+            return tr("Colab compatibility is off (%colab_compat on turns it on)")
+        if self.reason:
+            return tr("Colab compatibility is on ({reason}): google.colab is colabmagic.colab, the content "
+                      "root is {root}; %colab_compat off turns it off").format(reason=self.reason, root=self.root)
+        return tr("Colab compatibility is on: google.colab is colabmagic.colab, the content root is {root}; "
+                  "%colab_compat off turns it off").format(root=self.root)
 
     def _repr_pretty_(self, p, cycle) -> None:
         p.text(str(self))
@@ -103,7 +106,7 @@ class Switch:
         for kind, note in notes.items():
             if kind not in self.announced:
                 self.announced[kind] = note
-                print(f"colab_compat: {note}")
+                print(f"colab_compat: {note}")  # untranslated: the magic's name before a translated note
 
 
 def _switch_forms(action: str, shell) -> None:
@@ -123,7 +126,7 @@ def set_compat(shell, action: str) -> CompatStatus:
     """`%colab_compat ACTION`: "on", "off" or "status"."""
     switch = switch_for(shell)
     if action == "on":
-        return switch.turn_on("turned on by %colab_compat")
+        return switch.turn_on(tr("turned on by %colab_compat"))
     if action == "off":
         return switch.turn_off()
     return switch.status()
@@ -136,9 +139,9 @@ def turn_on_at_load(shell) -> CompatStatus | None:
     notebook = notebook_path(shell)
     if notebook is not None and from_colab(notebook):
         # said first, so that it comes before the first cell's announcements
-        _say(shell, f"colabmagic: Colab compatibility on ({notebook.name} has Colab metadata); "
-                    "%colab_compat off turns it off")
-        return switch_for(shell).turn_on(f"{notebook.name} came from Colab")
+        _say(shell, tr("colabmagic: Colab compatibility on ({notebook} has Colab metadata); "
+                       "%colab_compat off turns it off").format(notebook=notebook.name))
+        return switch_for(shell).turn_on(tr("{notebook} came from Colab").format(notebook=notebook.name))
     return None
 
 

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from .. import drive as core
+from ..locale import tr
 from . import content
 
 REMOTE_ENV = "COLABMAGIC_DRIVE_REMOTE"
@@ -35,22 +36,22 @@ def mount(mountpoint: str, force_remount: bool = False, timeout_ms: int = 120000
     _mounted[shown] = root
     _register_exit()
     if result.already:
-        print(f"Drive already mounted at {shown}; to attempt to forcibly remount, call "
-              f"drive.mount(\"{shown}\", force_remount=True).")
+        print(tr("Drive already mounted at {mountpoint}; to attempt to forcibly remount, call "
+                 "drive.mount(\"{mountpoint}\", force_remount=True).").format(mountpoint=shown))
     else:
-        print(f"Mounted at {shown}")
+        print(tr("Mounted at {mountpoint}").format(mountpoint=shown))
 
 
 def flush_and_unmount(timeout_ms: int = 24 * 60 * 60 * 1000) -> None:
     """Write every pending change back to the remote, then unmount (every mount made by mount())."""
     if not _mounted:
-        print("Drive not mounted, so nothing to flush and unmount.")
+        print(tr("Drive not mounted, so nothing to flush and unmount."))
         return
     for shown, root in list(_mounted.items()):
         _remove_links(root)
         core.unmount(root, timeout=max(timeout_ms / 1000, 1.0))
         del _mounted[shown]
-    print("All changes made in this colab session should now be visible in Drive.")
+    print(tr("All changes made in this colab session should now be visible in Drive."))
 
 
 def _link(root: Path, folder: str) -> None:

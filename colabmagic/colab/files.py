@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 
 from ..files import write_atomically
+from ..locale import tr
 from . import browser, download_offer
 from .failure import ColabAPIError
 
@@ -32,13 +33,14 @@ def upload(target_dir: str = "") -> dict[str, bytes]:
     elif browser.kernel_server() is not None:
         chosen = _picked_files()
     else:
-        raise ColabAPIError(f"files.upload(): no browser shows this kernel (nbclient, papermill, a terminal): "
-                            f"name the files in ${UPLOAD_ENV}, separated by {os.pathsep!r}")
+        raise ColabAPIError(tr("files.upload(): no browser shows this kernel (nbclient, papermill, a terminal): "
+                               "name the files in ${variable}, separated by {separator!r}").format(
+                                   variable=UPLOAD_ENV, separator=os.pathsep))
     target = Path(target_dir or ".")
     target.mkdir(parents=True, exist_ok=True)
     for name, data in chosen.items():
         write_atomically(target / name, lambda file, data=data: file.write(data))
-        print(f"Saving {name} to {target / name if target_dir else name}")
+        print(tr("Saving {name} to {path}").format(name=name, path=target / name if target_dir else name))
     return chosen
 
 
@@ -47,7 +49,8 @@ def _named_files(named: str) -> dict[str, bytes]:
     for entry in filter(None, named.split(os.pathsep)):
         path = Path(entry).expanduser()
         if not path.is_file():
-            raise ColabAPIError(f"files.upload(): {path} (in ${UPLOAD_ENV}) is not a file")
+            raise ColabAPIError(tr("files.upload(): {path} (in ${variable}) is not a file").format(
+                path=path, variable=UPLOAD_ENV))
         chosen[path.name] = path.read_bytes()
     return chosen
 
@@ -61,9 +64,9 @@ def _picked_files() -> dict[str, bytes]:
     import ipywidgets
     from IPython.display import display
 
-    picker = ipywidgets.FileUpload(multiple=True, description="Choose files")
-    display(ipywidgets.VBox([ipywidgets.HTML("Upload widget: choose the files; the cell goes on when they "
-                                             "have arrived"), picker]))
+    picker = ipywidgets.FileUpload(multiple=True, description=tr("Choose files"))
+    said = tr("Upload widget: choose the files; the cell goes on when they have arrived")
+    display(ipywidgets.VBox([ipywidgets.HTML(html.escape(said)), picker]))
     with ui_events() as poll:
         while not picker.value:
             poll(10)           # handle up to 10 of the widget's messages, then look again
@@ -76,11 +79,11 @@ def download(filename: str) -> None:
     """Make the browser save FILENAME; with no browser, copy it into $COLABMAGIC_DOWNLOAD_DIR."""
     path = Path(filename).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(f"Cannot find file: {filename}")  # Colab's own error
+        raise FileNotFoundError(tr("Cannot find file: {filename}").format(filename=filename))  # Colab's own error
     server = browser.kernel_server()
     if server is None:
         copy = _copy_to_downloads(path)
-        print(f"No browser shows this kernel: {path.name} copied to {copy}")
+        print(tr("No browser shows this kernel: {name} copied to {copy}").format(name=path.name, copy=copy))
         return
     from IPython.display import display
 
@@ -93,8 +96,9 @@ def offer_bundle(base_url: str, token: str, name: str) -> dict:
     url = f"{base_url}colabmagic/api/download/{token}"
     script = (f"const a = document.createElement('a'); a.href = {json.dumps(url)}; "
               f"a.download = {json.dumps(name)}; document.body.appendChild(a); a.click(); a.remove();")
-    link = f'<a href="{html.escape(url)}" download="{html.escape(name)}">Download {html.escape(name)}</a>'
-    return {"text/plain": f"Download {name}", "text/html": link, "application/javascript": script}
+    said = tr("Download {name}").format(name=name)
+    link = f'<a href="{html.escape(url)}" download="{html.escape(name)}">{html.escape(said)}</a>'
+    return {"text/plain": said, "text/html": link, "application/javascript": script}
 
 
 def _copy_to_downloads(path: Path) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..locale import tr
 from .form_syntax import AnnotationError, comment_start, read_literals
 
 KINDS = ("string", "number", "integer", "slider", "boolean", "date", "raw", "dropdown")
@@ -32,7 +33,7 @@ class Problem:
     text: str
 
     def __str__(self) -> str:
-        return f"line {self.line + 1}: {self.text}"
+        return tr("line {number}: {problem}").format(number=self.line + 1, problem=self.text)
 
 
 @dataclass(frozen=True)
@@ -87,16 +88,17 @@ def _title(text: str) -> tuple[str, dict]:
     for key, value in options.items():
         allowed = {"run": ("auto",), "display-mode": DISPLAY_MODES}.get(key)
         if allowed is None:
-            raise AnnotationError(f"unknown title option {key!r} (run, display-mode)")
+            raise AnnotationError(tr("unknown title option {key!r} (run, display-mode)").format(key=key))
         if value not in allowed:
-            raise AnnotationError(f"{key} is one of {', '.join(allowed)}, not {value!r}")
+            raise AnnotationError(tr("{key} is one of {allowed}, not {value!r}").format(
+                key=key, allowed=", ".join(allowed), value=value))
     return text[: found.start()].strip(), options
 
 
 def _number(options: dict, key: str, default):
     value = options.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise AnnotationError(f"slider {key} must be a number, not {value!r}")
+        raise AnnotationError(tr("slider {key} must be a number, not {value!r}").format(key=key, value=value))
     return value
 
 
@@ -105,27 +107,30 @@ def _field(name: str, line: int, span: tuple[int, int], source: str, spec: str) 
     choices = [x for x in literals if isinstance(x, list)]
     options = {k: v for x in literals if isinstance(x, dict) for k, v in x.items()}
     if [type(x) for x in literals] not in ([], [dict], [list], [list, dict]):
-        raise AnnotationError("write at most one [choices] list and one {options} after @param")
+        raise AnnotationError(tr("write at most one [choices] list and one {options} after @param"))
     # a dropdown's choices are values; Colab's {type:""} and a bare @param are raw (Python expressions)
     declared = options.get("type", "string" if choices else "raw") or "raw"
     kind = "dropdown" if choices else declared
     if kind not in KINDS or kind == "dropdown" and declared not in ("string", "raw", "number", "integer"):
-        raise AnnotationError(f"unknown field type {declared!r} ({', '.join(KINDS[:-1])})")
+        raise AnnotationError(tr("unknown field type {kind!r} ({kinds})").format(
+            kind=declared, kinds=", ".join(KINDS[:-1])))
     unknown = sorted(set(options) - _OPTIONS[kind])
     if unknown:
-        raise AnnotationError(f"option {unknown[0]!r} does not apply to {kind} fields")
+        raise AnnotationError(tr("option {option!r} does not apply to {kind} fields").format(
+            option=unknown[0], kind=kind))
     extra: dict = {}
     if kind == "slider":
         low, high, step = _number(options, "min", 0), _number(options, "max", 100), _number(options, "step", 1)
         if not low < high or step <= 0:
-            raise AnnotationError(f"a slider needs min < max and step > 0 (min {low}, max {high}, step {step})")
+            raise AnnotationError(tr("a slider needs min < max and step > 0 (min {low}, max {high}, step {step})")
+                                  .format(low=low, high=high, step=step))
         extra = {"minimum": low, "maximum": high, "step": step}
     if kind == "dropdown":
         if not choices[0]:
-            raise AnnotationError("a dropdown needs at least one choice")
+            raise AnnotationError(tr("a dropdown needs at least one choice"))
         numbers = [x for x in choices[0] if isinstance(x, (int, float)) and not isinstance(x, bool)]
         if declared in ("number", "integer") and len(numbers) < len(choices[0]):
-            raise AnnotationError(f"a {declared} dropdown's choices are all numbers")
+            raise AnnotationError(tr("a {kind} dropdown's choices are all numbers").format(kind=declared))
         extra = {"options": tuple(choices[0]), "allow_input": options.get("allow-input") is True}
     return Field(name=name, kind=kind, line=line, span=span, source=source, raw=declared == "raw",
                  placeholder=str(options.get("placeholder", "")), **extra)
@@ -139,7 +144,7 @@ def _read_line(number: int, line: str, state: dict) -> None:
     what, text = directive.group(1), directive.group(2).rstrip()
     code = line[:hash_at]
     if what in ("title", "markdown") and code.strip():
-        raise AnnotationError(f"#@{what} must be a line of its own")
+        raise AnnotationError(tr("#@{directive} must be a line of its own").format(directive=what))
     if what == "title":
         state["title"], options = _title(text)
         state["run_auto"] = options.get("run") == "auto"
@@ -148,11 +153,11 @@ def _read_line(number: int, line: str, state: dict) -> None:
         state["items"].append(Markdown(number, text.strip()))
     else:
         if code[:1].isspace():
-            raise AnnotationError("#@param works on the cell's top level, not inside a block")
+            raise AnnotationError(tr("#@param works on the cell's top level, not inside a block"))
         assignment = _ASSIGNMENT.match(code)
         value = code[assignment.end():].rstrip() if assignment else ""
         if not assignment or not value:
-            raise AnnotationError("#@param follows an assignment: name = value  #@param ...")
+            raise AnnotationError(tr("#@param follows an assignment: name = value  #@param ..."))
         span = (assignment.end(), assignment.end() + len(value))
         state["items"].append(_field(assignment.group("name"), number, span, value, text))
 
@@ -169,7 +174,8 @@ def parse_form(source: str) -> Form:
     seen: set[str] = set()
     for field in [item for item in state["items"] if isinstance(item, Field)]:
         if field.name in seen:
-            problems.append(Problem(field.line, f"{field.name} has a field already; this one is left out"))
+            problems.append(Problem(field.line, tr("{name} has a field already; this one is left out").format(
+                name=field.name)))
             state["items"].remove(field)
         seen.add(field.name)
     return Form(title=state["title"], run_auto=state["run_auto"], display_mode=state["display_mode"],

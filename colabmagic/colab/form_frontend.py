@@ -17,6 +17,8 @@ fields becomes papermill's parameters cell where the notebook has none, see form
 
 from __future__ import annotations
 
+from ..locale import tr
+
 TARGET = "colabmagic.forms"
 VERSION = 1
 
@@ -39,7 +41,8 @@ class FrontendChannel:
         if data.get("event") == "ready":
             self.ready = True
         elif data.get("event") == "edit-failed":
-            self._on_failure(str(data.get("message", "the notebook did not take the new value")))
+            said = data["message"] if "message" in data else tr("the notebook did not take the new value")
+            self._on_failure(str(said))
 
     def send_edit(self, line: int, old: str, new: str, run: bool) -> None:
         self._seq += 1

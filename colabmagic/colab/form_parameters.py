@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..errors import ColabMagicError, shown
 from ..files import write_atomically
+from ..locale import tr
 from .form_annotations import parse_form
 
 TAG = "parameters"
@@ -37,11 +38,15 @@ class Tagging:
 
     def __str__(self) -> str:
         if self.cell is None:
-            return "no form cell with #@param fields: nothing to tag"
-        said = (f"cell {self.cell + 1} is papermill's parameters cell already" if self.already else
-                f"tagged cell {self.cell + 1} ({', '.join(self.names)}) as papermill's parameters cell")
+            return tr("no form cell with #@param fields: nothing to tag")
+        if self.already:
+            said = tr("cell {number} is papermill's parameters cell already").format(number=self.cell + 1)
+        else:
+            said = tr("tagged cell {number} ({names}) as papermill's parameters cell").format(
+                number=self.cell + 1, names=", ".join(self.names))
         if self.later:
-            said += f"; set in later form cells, so papermill -p cannot change: {', '.join(self.later)}"
+            said += tr("; set in later form cells, so papermill -p cannot change: {names}").format(
+                names=", ".join(self.later))
         return said
 
 
@@ -76,9 +81,10 @@ def tag_file(path: Path, out: Path | None = None) -> Tagging:
     try:
         notebook = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
-        raise ColabMagicError(f"cannot read the notebook {shown(path)}: {err}") from None
+        raise ColabMagicError(tr("cannot read the notebook {path}: {reason}").format(
+            path=shown(path), reason=err)) from None
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
-        raise ColabMagicError(f"{shown(path)} is not a notebook (no cells)")
+        raise ColabMagicError(tr("{path} is not a notebook (no cells)").format(path=shown(path)))
     tagging = tag_parameters(notebook)
     if out is not None or (tagging.cell is not None and not tagging.already):
         text = json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"  # nbformat's own layout
@@ -87,15 +93,16 @@ def tag_file(path: Path, out: Path | None = None) -> Tagging:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m colabmagic.colab.form_parameters",
-                                     description="Tag a Colab notebook's form cell as papermill's parameters cell.")
+    parser = argparse.ArgumentParser(
+        prog="python -m colabmagic.colab.form_parameters",
+        description="Tag a Colab notebook's form cell as papermill's parameters cell.")  # untranslated: argparse help
     parser.add_argument("notebook", type=Path)
     parser.add_argument("-o", "--output", type=Path, help="write the tagged notebook here (default: in place)")
     args = parser.parse_args(argv)
     try:
         print(tag_file(args.notebook, args.output))
     except ColabMagicError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(tr("error: {message}").format(message=err), file=sys.stderr)
         return 2
     return 0
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from ..errors import ColabMagicError
+from ..locale import tr
 
 
 class AnnotationError(ColabMagicError):
@@ -62,7 +63,9 @@ class _Reader:
         match = _TOKEN.match(self.text, self.pos)
         if not match:
             rest = self.text[self.pos:].strip()
-            raise AnnotationError(f"cannot read {rest[:30]!r}" if rest else "it ends too early")
+            if not rest:
+                raise AnnotationError(tr("it ends too early"))
+            raise AnnotationError(tr("cannot read {text!r}").format(text=rest[:30]))
         self.pos = match.end()
         kind = match.lastgroup
         return kind, match.group(kind)
@@ -84,14 +87,14 @@ class _Reader:
             return self.items("]", self.value)
         if token == "{":
             return dict(self.items("}", self.entry))
-        raise AnnotationError(f"unexpected {token!r}")
+        raise AnnotationError(tr("unexpected {token!r}").format(token=token))
 
     def entry(self) -> tuple[str, object]:
         kind, key = self.token()
         if kind not in ("word", "string"):
-            raise AnnotationError(f"expected a key, found {key!r}")
+            raise AnnotationError(tr("expected a key, found {key!r}").format(key=key))
         if self.token()[1] != ":":
-            raise AnnotationError(f"expected ':' after {key!r}")
+            raise AnnotationError(tr("expected ':' after {key!r}").format(key=key))
         return (_string(key) if kind == "string" else key), self.value()
 
     def items(self, close: str, read) -> list:
@@ -101,8 +104,10 @@ class _Reader:
             if self.peek() == ",":
                 self.token()
             elif self.peek() != close:
-                found = repr(self.peek()) if self.peek() else "the end"
-                raise AnnotationError(f"expected ',' or {close!r}, found {found}")
+                if not self.peek():
+                    raise AnnotationError(tr("expected ',' or {close!r}, found the end").format(close=close))
+                raise AnnotationError(tr("expected ',' or {close!r}, found {token!r}").format(
+                    close=close, token=self.peek()))
         self.token()
         return found
 
@@ -113,6 +118,7 @@ def read_literals(text: str) -> list:
     found = []
     while reader.text[reader.pos:].strip():
         if reader.peek() not in ("[", "{"):
-            raise AnnotationError(f"expected a [list] or {{options}}, found {reader.text[reader.pos:].strip()[:30]!r}")
+            raise AnnotationError(tr("expected a [list] or {{options}}, found {text!r}").format(
+                text=reader.text[reader.pos:].strip()[:30]))
         found.append(reader.value())
     return found

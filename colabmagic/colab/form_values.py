@@ -14,6 +14,7 @@ import decimal
 from dataclasses import dataclass
 
 from ..errors import ColabMagicError, shown
+from ..locale import tr
 from .form_annotations import Field
 from .form_syntax import comment_start
 
@@ -58,7 +59,8 @@ def _evaluated(text: str, namespace: dict):
     try:
         return eval(compile(text, "<form field>", "eval"), namespace)  # what running the cell would do
     except Exception as err:
-        raise FieldValueError(f"{shown(text, 40)} is not a Python value here: {type(err).__name__}: {err}") from None
+        raise FieldValueError(tr("{text} is not a Python value here: {error}: {reason}").format(
+            text=shown(text, 40), error=type(err).__name__, reason=err)) from None
 
 
 def _option(field: Field, index: int, namespace: dict) -> Choice:

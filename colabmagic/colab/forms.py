@@ -13,6 +13,7 @@ import itertools
 import sys
 import weakref
 
+from ..locale import tr
 from .form_annotations import parse_form
 from .form_binding import BoundForm
 
@@ -40,7 +41,8 @@ class FormSession:
             return
         form = parse_form(source)
         for problem in form.problems:
-            print(f"colabmagic: form annotation on {problem}; the cell runs without it", file=sys.stderr)
+            print(tr("colabmagic: form annotation on {problem}; the cell runs without it").format(problem=problem),
+                  file=sys.stderr)
         if not form.shown:
             return
         from IPython.display import display

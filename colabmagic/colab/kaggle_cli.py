@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import ColabMagicError
 from ..files import write_atomically
+from ..locale import tr, trn
 from .failure import ColabAPIError
 
 
@@ -43,14 +44,15 @@ def run(command: str) -> None:
     words = shlex.split(command)
     if words[:1] != ["kaggle"] or len(words) < 3 or words[1] not in ("datasets", "competitions") \
             or words[2] != "download":
-        raise ColabAPIError(f"!{command}: only `kaggle datasets download` and `kaggle competitions download` "
-                            "run through colabmagic")
+        raise ColabAPIError(tr("!{command}: only `kaggle datasets download` and `kaggle competitions download` "
+                               "run through colabmagic").format(command=command))
     group = words[1]
     args = _parser(group).parse_args(words[3:])
     what = "competition" if group == "competitions" else "dataset"
     ref = getattr(args, what) or getattr(args, f"{what}_option")
     if not ref:
-        raise ColabAPIError(f"!kaggle {group} download needs a {what}")
+        raise ColabAPIError(tr("!kaggle competitions download needs a competition") if what == "competition"
+                            else tr("!kaggle datasets download needs a dataset"))
     folder = Path(args.path or ".").expanduser()
     try:
         _download(ref, group == "competitions", folder, args)
@@ -62,18 +64,21 @@ def _download(ref: str, competition: bool, folder: Path, args) -> None:
     from ..fetch.kaggle import kaggle_get, parse_ref
 
     parsed = parse_ref(ref, competition=competition)
-    print(f"{'Competition' if competition else 'Dataset'} URL: {parsed.url}")
+    print((tr("Competition URL: {url}") if competition else tr("Dataset URL: {url}")).format(url=parsed.url))
     if args.unzip:
         result = kaggle_get(parsed, path=folder, file=args.file, force=args.force, progress=not args.quiet)
-        print(f"Downloaded to {folder} ({len(result.files)} file{'s' if len(result.files) != 1 else ''})")
+        count = len(result.files)
+        print(trn("Downloaded to {folder} ({count} file)", "Downloaded to {folder} ({count} files)", count).format(
+            folder=folder, count=count))
         return
     result = kaggle_get(parsed, file=args.file, force=args.force, unzip=False, progress=not args.quiet)
     name = Path(result.cache_path).name if args.file else f"{parsed.slug}.zip"
     target = folder / name
     if target.exists() and not args.force:
-        print(f"{name}: Skipping, found more recently modified local copy (use --force to force download)")
+        print(tr("{name}: Skipping, found more recently modified local copy (use --force to force download)").format(
+            name=name))
         return
     folder.mkdir(parents=True, exist_ok=True)
     with open(result.cache_path, "rb") as source:
         write_atomically(target, lambda file: shutil.copyfileobj(source, file))
-    print(f"Downloaded {name} to {folder}")
+    print(tr("Downloaded {name} to {folder}").format(name=name, folder=folder))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import html
 
+from ..locale import tr
 from . import browser
 from .failure import ColabAPIError
 
@@ -64,7 +65,7 @@ def no_vertical_scroll() -> None:
 
 def _port_url(port: int, path: str) -> str:
     if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
-        raise ColabAPIError(f"port must be a TCP port number (1-65535), not {port!r}")
+        raise ColabAPIError(tr("port must be a TCP port number (1-65535), not {port!r}").format(port=port))
     path = "/" + str(path or "/").lstrip("/")
     server = browser.kernel_server()
     if server is None:
@@ -96,6 +97,6 @@ def eval_js(script: str, ignore_result: bool = False, timeout_sec: float | None 
 
         display(Javascript(script))
         return None
-    raise ColabAPIError("output.eval_js() returns a value through Colab's browser bridge, which JupyterLab lacks: "
-                        "use eval_js(script, ignore_result=True) to run it without a result, or an ipywidget "
-                        "to send values back")
+    raise ColabAPIError(tr("output.eval_js() returns a value through Colab's browser bridge, which JupyterLab "
+                           "lacks: use eval_js(script, ignore_result=True) to run it without a result, or an "
+                           "ipywidget to send values back"))

@@ -18,6 +18,7 @@ import shlex
 import tokenize
 from dataclasses import dataclass, field
 
+from ..locale import mark, tr
 from .content import COLAB_PATH, COLAB_ROOT
 
 SHELL_CELLS = {"bash", "sh", "shell", "script"}         # %%NAME whose body is shell: paths mapped
@@ -27,13 +28,13 @@ KAGGLE_DOWNLOAD = re.compile(r"kaggle\s+(datasets|competitions)\s+download(\s|$)
 _SHELL_SAFE = re.compile(r"[\w@%+=:,./~-]+\Z")
 _STRING_PREFIX = re.compile(r"[A-Za-z]*")
 
-NOTES = {
-    "google.colab": "google.colab is colabmagic.colab here (Colab's API on this machine)",
-    "content": "/content paths are mapped to {root}",
-    "load_ext tensorboard": "%load_ext tensorboard is not needed: %tensorboard runs as %tensorboard_inline",
-    "tensorboard": "%tensorboard runs as %tensorboard_inline (TensorBoard framed through Jupyter)",
-    "tensorflow_version": "%tensorflow_version does nothing here: the installed TensorFlow is used",
-    "kaggle": "!kaggle ... download runs through %kaggle_get's kagglehub path (same files, same folder)",
+NOTES = {   # kind of change -> what compat says about it (translated when a cell needs it)
+    "google.colab": mark("google.colab is colabmagic.colab here (Colab's API on this machine)"),
+    "content": mark("/content paths are mapped to {root}"),
+    "load_ext tensorboard": mark("%load_ext tensorboard is not needed: %tensorboard runs as %tensorboard_inline"),
+    "tensorboard": mark("%tensorboard runs as %tensorboard_inline (TensorBoard framed through Jupyter)"),
+    "tensorflow_version": mark("%tensorflow_version does nothing here: the installed TensorFlow is used"),
+    "kaggle": mark("!kaggle ... download runs through %kaggle_get's kagglehub path (same files, same folder)"),
 }
 
 
@@ -99,8 +100,9 @@ class _Edits:
         self.notes: dict[str, str] = {}
         self.first = 0  # the row tokenize's row 1 is (1 after a %%time line)
 
-    def note(self, kind: str) -> None:
-        self.notes[kind] = NOTES[kind].format(root=self.root)
+    def record(self, kind: str) -> None:
+        """A change of KIND was made: its note, in the user's language."""
+        self.notes[kind] = tr(NOTES[kind]).format(root=self.root)
 
     def result(self) -> Rewritten:
         text = list(self.lines)
@@ -128,7 +130,7 @@ class _Edits:
         for i, token in enumerate(names):
             if token.type == tokenize.NAME and token.string == "google" and self._is_colab(names, i):
                 self.edits.append((self._rc(token.start), self._rc(names[i + 2].end), "colabmagic.colab"))
-                self.note("google.colab")
+                self.record("google.colab")
             elif token.type == tokenize.STRING and self.maps:
                 self._string(token)
         self._from_google_import_colab(names)
@@ -144,7 +146,7 @@ class _Edits:
         words = [t.string for t in names if t.type not in (tokenize.NEWLINE, tokenize.ENDMARKER)]
         if words[:4] == ["from", "google", "import", "colab"] and (len(words) == 4 or words[4] == "as"):
             self.edits.append((self._rc(names[1].start), self._rc(names[1].end), "colabmagic"))
-            self.note("google.colab")
+            self.record("google.colab")
 
     def _string(self, token) -> None:
         prefix = _STRING_PREFIX.match(token.string).group().lower()
@@ -157,7 +159,7 @@ class _Edits:
         mapped = COLAB_PATH.sub(lambda _: new_root, inner)
         if mapped != inner:
             self.edits.append((self._rc(token.start), self._rc(token.end), token.string[:len(prefix)] + quote + mapped + quote))
-            self.note("content")
+            self.record("content")
 
     # --- `!` and `%` lines ----------------------------------------------------------------------
 
@@ -176,15 +178,15 @@ class _Edits:
             name, rest = magic.groups()
             if name in ("load_ext", "reload_ext") and rest.split() == ["tensorboard"]:
                 self.replace_line(row, f"{indent}pass")
-                self.note("load_ext tensorboard")
+                self.record("load_ext tensorboard")
                 return True
             if name == "tensorflow_version":
                 self.replace_line(row, f"{indent}pass")
-                self.note("tensorflow_version")
+                self.record("tensorflow_version")
                 return True
             if name == "tensorboard":
                 self.replace_line(row, f"{indent}%tensorboard_inline {self._tensorboard_args(rest)}".rstrip())
-                self.note("tensorboard")
+                self.record("tensorboard")
                 return True
             return False
         command = re.match(r"!(?!!)\s*(.*)\Z", text)
@@ -192,7 +194,7 @@ class _Edits:
             line = self._mapped_shell(command.group(1))
             self.replace_line(row, f'{indent}__import__("colabmagic.colab.kaggle_cli", fromlist=["run"])'
                                    f".run(get_ipython().var_expand({line!r}))")
-            self.note("kaggle")
+            self.record("kaggle")
             return True
         return False
 
@@ -219,7 +221,7 @@ class _Edits:
         new = self._mapped_shell(line)
         if new != line:
             self.edits.append(((row, 0), (row, len(line)), new))
-            self.note("content")
+            self.record("content")
 
     def _mapped_shell(self, text: str) -> str:
         if not self.maps:

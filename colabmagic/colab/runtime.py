@@ -6,6 +6,7 @@ import http.client
 import queue
 import threading
 
+from ..locale import tr
 from . import browser
 from .failure import ColabAPIError
 
@@ -20,8 +21,8 @@ def unassign() -> None:
     """
     server, kernel = browser.kernel_server(), browser.kernel_id()
     if server is None or kernel is None:
-        raise ColabAPIError("runtime.unassign(): no Jupyter server runs this kernel (nbclient, papermill, a "
-                            "terminal): end it from where it was started")
+        raise ColabAPIError(tr("runtime.unassign(): no Jupyter server runs this kernel (nbclient, papermill, a "
+                               "terminal): end it from where it was started"))
     answers: queue.Queue = queue.Queue()
 
     def delete() -> None:
@@ -36,6 +37,8 @@ def unassign() -> None:
     except queue.Empty:
         return  # the server is shutting the kernel down
     if isinstance(answer, Exception):
-        raise ColabAPIError(f"runtime.unassign(): the Jupyter server at {server.url} did not answer ({answer})")
+        raise ColabAPIError(tr("runtime.unassign(): the Jupyter server at {url} did not answer ({reason})").format(
+            url=server.url, reason=answer))
     if answer not in (204, 404):  # 404: already gone
-        raise ColabAPIError(f"runtime.unassign(): the Jupyter server at {server.url} refused (HTTP {answer})")
+        raise ColabAPIError(tr("runtime.unassign(): the Jupyter server at {url} refused (HTTP {status})").format(
+            url=server.url, status=answer))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from ..locale import tr
 from .failure import ColabAPIError
 
 
 class InteractiveSheet:
     def __init__(self, *args, **kwargs):
-        raise ColabAPIError("sheets.InteractiveSheet needs Colab's frontend: read and write Google Sheets with "
-                            "gspread (pip install gspread) and a service account key, or export the sheet "
-                            "as CSV and read it with pandas")
+        raise ColabAPIError(tr("sheets.InteractiveSheet needs Colab's frontend: read and write Google Sheets with "
+                               "gspread (pip install gspread) and a service account key, or export the sheet "
+                               "as CSV and read it with pandas"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 
 from .. import secrets
+from ..locale import tr
 from .failure import ColabCredentialsError
 
 
@@ -14,8 +15,8 @@ class SecretNotFoundError(ColabCredentialsError):
     """No secret of that name (Colab's error)."""
 
     def __init__(self, key: str):
-        super().__init__(f"Secret {key} does not exist. Set it with %secrets set {key}, or as an environment "
-                         "variable of the same name")
+        super().__init__(tr("Secret {key} does not exist. Set it with %secrets set {key}, or as an environment "
+                            "variable of the same name").format(key=key))
 
 
 class NotebookAccessError(ColabCredentialsError):
@@ -23,8 +24,8 @@ class NotebookAccessError(ColabCredentialsError):
     not granted access; here: a store this user cannot read)."""
 
     def __init__(self, key: str):
-        super().__init__(f"This notebook cannot read secret {key}: {secrets.path()} is not readable by this "
-                         f"user (chmod 600 it as its owner)")
+        super().__init__(tr("This notebook cannot read secret {key}: {path} is not readable by this user "
+                            "(chmod 600 it as its owner)").format(key=key, path=secrets.path()))
 
 
 def get(key: str) -> str:

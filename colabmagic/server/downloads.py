@@ -13,6 +13,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ..colab.download_offer import claim
+from ..locale import tr
 
 CHUNK = 1 << 20  # bytes read per executor call
 TOKEN = r"(?P<token>[\w-]+)"
@@ -24,7 +25,7 @@ class DownloadHandler(APIHandler):
         state = self.settings["colabmagic"]
         offer = await state.run_blocking(claim, token)
         if offer is None:
-            raise web.HTTPError(404, "no such download: it expired (after an hour) or its file is gone")
+            raise web.HTTPError(404, tr("no such download: it expired (after an hour) or its file is gone"))
         self.set_header("Content-Type", "application/octet-stream")
         self.set_header("Content-Disposition", f"attachment; filename*=UTF-8''{quote(offer.name)}")
         self.set_header("Cache-Control", "no-store")

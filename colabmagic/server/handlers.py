@@ -13,6 +13,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ..errors import ColabMagicError
+from ..locale import tr
 
 __all__ = ["JobsHandler", "ResourcesHandler", "RuntimeHandler", "SessionHandler", "handlers"]
 
@@ -35,14 +36,14 @@ class _Base(APIHandler):
             # standard JSON only: Infinity and NaN are not numbers a limit can hold
             data = json.loads(self.request.body, parse_constant=_not_json)
         except (ValueError, RecursionError) as err:  # RecursionError: a body nested thousands deep
-            raise web.HTTPError(400, "the body must be a JSON object") from err
+            raise web.HTTPError(400, tr("the body must be a JSON object")) from err
         if not isinstance(data, dict):
-            raise web.HTTPError(400, "the body must be a JSON object")
+            raise web.HTTPError(400, tr("the body must be a JSON object"))
         return data
 
     def known_kernel(self, kernel_id: str) -> None:
         if kernel_id not in self.kernel_manager:
-            raise web.HTTPError(404, f"no running kernel {kernel_id}")
+            raise web.HTTPError(404, tr("no running kernel {kernel_id}").format(kernel_id=kernel_id))
 
     async def blocking(self, fn, *args):
         """Run fn(*args) in the executor; a ColabMagicError becomes a 400 with its message."""
@@ -82,7 +83,7 @@ class SessionHandler(_Base):
     @web.authenticated
     async def post(self, kernel_id: str | None = None):
         if kernel_id is None:
-            raise web.HTTPError(405, "POST to /colabmagic/api/session/<kernel_id>")
+            raise web.HTTPError(405, tr("POST to {route}").format(route="/colabmagic/api/session/<kernel_id>"))
         self.known_kernel(kernel_id)
         keeper = self.colabmagic.sessions
         pid = self.colabmagic.kernel_pids().get(kernel_id)
@@ -91,7 +92,8 @@ class SessionHandler(_Base):
         except ColabMagicError as err:
             raise web.HTTPError(400, str(err)) from err
         except TimeoutError as err:
-            raise web.HTTPError(504, "the kernel did not answer in time; the change applies when it is free") from err
+            raise web.HTTPError(
+                504, tr("the kernel did not answer in time; the change applies when it is free")) from err
 
 
 class RuntimeHandler(_Base):
@@ -114,7 +116,7 @@ class RuntimeHandler(_Base):
     @web.authenticated
     async def post(self, kernel_id: str | None = None):
         if kernel_id is None:
-            raise web.HTTPError(405, "POST to /colabmagic/api/runtime/<kernel_id>")
+            raise web.HTTPError(405, tr("POST to {route}").format(route="/colabmagic/api/runtime/<kernel_id>"))
         self.known_kernel(kernel_id)
         runtimes = self.colabmagic.runtimes
         self.reply(await self.blocking(runtimes.choose, kernel_id, self.body()))

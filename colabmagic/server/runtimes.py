@@ -12,6 +12,7 @@ import time
 from typing import Callable
 
 from ..errors import ConfigError
+from ..locale import tr
 
 __all__ = ["Runtimes", "apply_code", "list_devices"]
 
@@ -30,7 +31,8 @@ def list_devices() -> list[dict]:
 def normalize(text) -> str:
     """The canonical spec for `text`, through runtime.parse_spec (the one parser)."""
     if not isinstance(text, str) or not text.strip():
-        raise ConfigError(f"spec must be a device spec such as 'cpu', 'cuda:0' or 'auto', not {text!r}")
+        raise ConfigError(tr("spec must be a device spec such as 'cpu', 'cuda:0' or 'auto', not {spec!r}").format(
+            spec=text))
     return str(_runtime().parse_spec(text.strip()))
 
 
@@ -62,11 +64,11 @@ class Runtimes:
             spec = normalize(request["spec"])
         elif "metadata" in request:
             if not isinstance(request["metadata"], dict):
-                raise ConfigError("metadata must be the notebook's metadata object")
+                raise ConfigError(tr("metadata must be the notebook's metadata object"))
             found = runtime.from_notebook_metadata(request["metadata"])
             spec = normalize(found) if found else "auto"
         else:
-            raise ConfigError("POST {\"spec\": \"cpu\"} or {\"metadata\": {...}}")
+            raise ConfigError(tr('POST {"spec": "cpu"} or {"metadata": {...}}'))
         record = {"spec": spec, "metadata": runtime.to_notebook_metadata(spec), "chosen_at": self.clock()}
         self.selections[kernel_id] = record
         return {"kernel_id": kernel_id, **record, "execute": apply_code(spec)}

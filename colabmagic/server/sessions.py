@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from ..errors import ConfigError
+from ..locale import tr
 from ..session import ACTIONS, SHUTDOWN_GRACE, SessionState, parse_limit, read_state, state_lock, write_state
 
 __all__ = ["SessionKeeper"]
@@ -137,7 +138,7 @@ class SessionKeeper:
         {"action": "extend", "seconds": 3600 | "1h"}    {"action": "limit", "limit": ..., "on_expire": ...}
         """
         if not isinstance(request, dict):
-            raise ConfigError("the body must be a JSON object")
+            raise ConfigError(tr("the body must be a JSON object"))
         action = request.get("action", "start")
         changes: dict = {}
         if action in ("start", "limit"):
@@ -148,21 +149,23 @@ class SessionKeeper:
                 elif isinstance(limit, (str, int, float)) and not isinstance(limit, bool):
                     changes["limit"] = parse_limit(limit)  # the session's own rule: finite, > 0, <= a year
                 else:
-                    raise ConfigError(f"limit must be a duration like '12h' or a number of seconds, not {limit!r}")
+                    raise ConfigError(tr("limit must be a duration like '12h' or a number of seconds, not {limit!r}")
+                                      .format(limit=limit))
             if "on_expire" in request:
                 if request["on_expire"] not in ACTIONS:
-                    raise ConfigError(f"on_expire must be one of {', '.join(ACTIONS)}, "
-                                      f"not {request['on_expire']!r}")
+                    raise ConfigError(tr("on_expire must be one of {actions}, not {value!r}").format(
+                        actions=", ".join(ACTIONS), value=request["on_expire"]))
                 changes["on_expire"] = request["on_expire"]
         elif action == "extend":
             seconds = request.get("seconds", 3600)
             if isinstance(seconds, str):
                 seconds = parse_limit(seconds)
             if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= MOST_EXTEND:
-                raise ConfigError(f"extend by a number of seconds between 1 and 604800, not {request.get('seconds')!r}")
+                raise ConfigError(tr("extend by a number of seconds between 1 and {most}, not {value!r}").format(
+                    most=MOST_EXTEND, value=request.get("seconds")))
             changes["extend"] = float(seconds)
         else:
-            raise ConfigError(f"unknown action {action!r}: use start, extend or limit")
+            raise ConfigError(tr("unknown action {action!r}: use start, extend or limit").format(action=action))
         return action, changes
 
     def change(self, kernel_id: str, pid: int | None, action: str, changes: dict) -> dict:
@@ -179,7 +182,8 @@ class SessionKeeper:
         state = read_state(kernel_id)
         if state is None:
             if action != "start":
-                raise ConfigError(f"kernel {kernel_id} has no session yet: POST action 'start' first")
+                raise ConfigError(tr("kernel {kernel_id} has no session yet: POST action 'start' first").format(
+                    kernel_id=kernel_id))
             state = SessionState(kernel_id=kernel_id, pid=pid, started_at=now, last_activity=now)
         state = dataclasses.replace(state.changed(changes, now), updated_at=now, changed_by="server")
         write_state(state)
@@ -234,8 +238,8 @@ class SessionKeeper:
             if content.get("ename") == "ConfigError":
                 raise ConfigError(content.get("evalue"))
             if content.get("ename") not in ("ModuleNotFoundError", "ImportError"):
-                raise ConfigError(f"the kernel's session refused the change: {content.get('ename')}: "
-                                  f"{content.get('evalue')}")
+                raise ConfigError(tr("the kernel's session refused the change: {error}: {reason}").format(
+                    error=content.get("ename"), reason=content.get("evalue")))
             # no colabmagic in that kernel's environment: the server keeps the clock
         return await run_blocking(self.change, kernel_id, pid, action, changes)
 
