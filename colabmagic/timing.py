@@ -124,7 +124,7 @@ class TimingResult:
                            .format(loops=loops))
         if self.graph:
             details.append(tr("CUDA graph replay"))
-        return line + ("\n" + ", ".join(details) if details else "")
+        return line + ("\n" + tr(", ").join(details) if details else "")  # the list's comma: Chinese writes ，
 
     def _repr_pretty_(self, printer, cycle) -> None:
         printer.text(str(self))

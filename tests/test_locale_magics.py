@@ -13,6 +13,7 @@ from IPython.core.error import UsageError
 from colabmagic import columns, runtime, secrets, units
 from colabmagic.errors import ConfigError
 from colabmagic.session import Session
+from colabmagic.timing import TimingResult
 from colabmagic.widgets.runtime_panel import RuntimePanel
 from colabmagic.widgets.session_view import SessionView
 from colabmagic.widgets.ticker import ManualTicker
@@ -102,6 +103,10 @@ def test_the_timing_summary_in_chinese(chinese, shell):
     assert "（3 轮、每轮 1,000 次循环的中位数 " in line and "标准差）" in line, line
     assert line.startswith("每次循环 ") and line.endswith("，设备：CPU（无 CUDA 设备）"), line
     assert result.loops == 1000 and result.repeat == 3
+    on_gpu = TimingResult([0.5], 1000, 1, "cuda", "NVIDIA H100", flush_l2=True, peak_memory=3 * GiB,
+                          memory_before=2**20)
+    assert str(on_gpu).splitlines()[1] == (
+        "显存峰值比计时前已分配的 1.0 MiB 多 3.0 GiB，每轮运行前清空 L2 缓存（每轮 1,000 次循环中只有第一次从冷缓存开始；-n 1 则每次都是）")
 
 
 def test_stopping_monitors_is_counted_in_chinese(chinese, shell, capsys):
