@@ -16,7 +16,9 @@ def load_ipython_extension(ipython):
     # (the runtime package imports only the standard library here).
     spec = apply_saved()
     if spec is not None:
-        print(f"colabmagic: runtime {spec} applied (chosen before the kernel restarted)")
+        from .locale import tr
+
+        print(tr("colabmagic: runtime {spec} applied (chosen before the kernel restarted)").format(spec=spec))
     from .colab.compat import turn_on_at_load
 
     turn_on_at_load(ipython)  # by the config, or for a notebook brought from Colab

@@ -141,11 +141,13 @@ def require(module: str, extra: str):
     """Import an optional dependency or say exactly how to install it."""
     import importlib
 
+    from .locale import tr
+
     try:
         return importlib.import_module(module)
     except ImportError as err:
         raise MissingExtraError(
-            f"{module} is not installed: pip install 'colabmagic[{extra}]'"
+            tr("{module} is not installed: pip install 'colabmagic[{extra}]'").format(module=module, extra=extra)
         ) from err
 
 

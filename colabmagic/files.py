@@ -28,6 +28,8 @@ import stat
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
+from .locale import tr
+
 # O_NOFOLLOW: a symlink at the name fails the open instead of being followed (POSIX; 0 elsewhere)
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
@@ -168,8 +170,9 @@ def decode_record(kind: str, version: int, data: bytes | None) -> dict[str, Any]
     if not isinstance(written, int) or isinstance(written, bool):
         return None
     if written > version:
-        raise NewerRecord(f"a {kind} record of version {written}, written by a newer colabmagic (this one reads "
-                          f"version {version} and older): upgrade colabmagic here")
+        raise NewerRecord(tr("a {kind} record of version {written}, written by a newer colabmagic (this one reads "
+                             "version {version} and older): upgrade colabmagic here").format(
+                                 kind=kind, written=written, version=version))
     return {k: v for k, v in values.items() if k not in (FORMAT, VERSION)}
 
 

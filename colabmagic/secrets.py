@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .files import locked, write_atomically
+from .columns import padded
 from .errors import ConfigError
+from .locale import mark, tr
 
 FILE_NAME = "secrets.json"
 # Credentials that commonly live in the environment: names() reports them when set there, so that
@@ -31,7 +33,7 @@ FILE_NAME = "secrets.json"
 WELL_KNOWN = ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN",
               "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY", "WANDB_API_KEY",
               "GITHUB_TOKEN")
-ENVIRONMENT = "environment"
+ENVIRONMENT = mark("environment")  # a source's value (compared as it is); shown through tr()
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -82,9 +84,10 @@ def set(name: str, value: str) -> Path:  # noqa: A001 - the plain userdata-style
     """Store NAME=value in the file (mode 0600), replacing an older value. Returns the file's path."""
     _check_name(name)
     if not isinstance(value, str):
-        raise ConfigError(f"The secret {name} must be a string, not {type(value).__name__}")
+        raise ConfigError(tr("The secret {name} must be a string, not {type}")
+                          .format(name=name, type=type(value).__name__))
     if not value:
-        raise ConfigError(f"The secret {name} is empty: nothing was stored")
+        raise ConfigError(tr("The secret {name} is empty: nothing was stored").format(name=name))
     with _locked():
         stored = _read()
         stored[name] = value
@@ -113,13 +116,13 @@ class SecretNames:
 
     def __str__(self) -> str:
         if not self.sources:
-            return (f"No secrets yet. %secrets set NAME stores one in {self.file} (mode 0600); "
-                    "an environment variable of the same name works too and wins.")
+            return tr("No secrets yet. %secrets set NAME stores one in {file} (mode 0600); "
+                      "an environment variable of the same name works too and wins.").format(file=self.file)
         width = max(len(n) for n in self.sources)
-        lines = [f"{'name':<{width}}  from"]
+        lines = [padded(tr("name"), width) + "  " + tr("from")]
         for name, where in self.sources.items():
-            note = f" (overrides {self.file})" if name in self.shadowed else ""
-            lines.append(f"{name:<{width}}  {where}{note}")
+            note = tr(" (overrides {file})").format(file=self.file) if name in self.shadowed else ""
+            lines.append(f"{name:<{width}}  {_shown(where)}{note}")
         return "\n".join(lines)
 
     def _repr_pretty_(self, p, cycle) -> None:
@@ -128,11 +131,18 @@ class SecretNames:
     def _repr_html_(self) -> str:
         if not self.sources:
             return f"<pre>{html.escape(str(self))}</pre>"
+        overrides = html.escape(tr(" (overrides the file)"))  # (Babel reads no calls inside an f-string)
         rows = "".join(
-            f"<tr><td><code>{html.escape(n)}</code></td><td>{html.escape(w)}"
-            f"{' (overrides the file)' if n in self.shadowed else ''}</td></tr>"
+            f"<tr><td><code>{html.escape(n)}</code></td><td>{html.escape(_shown(w))}"
+            f"{overrides if n in self.shadowed else ''}</td></tr>"
             for n, w in self.sources.items())
-        return f"<table><tr><th>name</th><th>from</th></tr>{rows}</table>"
+        name, where = html.escape(tr("name")), html.escape(tr("from"))
+        return f"<table><tr><th>{name}</th><th>{where}</th></tr>{rows}</table>"
+
+
+def _shown(where: str) -> str:
+    """Where a secret comes from, as a person reads it: "environment" in the user's language, a path as it is."""
+    return tr(ENVIRONMENT) if where == ENVIRONMENT else where
 
 
 def listing() -> SecretNames:
@@ -146,7 +156,8 @@ def listing() -> SecretNames:
 
 def _check_name(name: str) -> None:
     if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(f"{name!r} is not a secret name: use letters, digits and _ (like KAGGLE_API_TOKEN)")
+        raise ConfigError(tr("{name!r} is not a secret name: use letters, digits and _ (like KAGGLE_API_TOKEN)")
+                          .format(name=name))
 
 
 def _read() -> dict[str, str]:
@@ -156,16 +167,18 @@ def _read() -> dict[str, str]:
     except FileNotFoundError:
         return {}
     if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
-        warnings.warn(f"{file} can be read by other users: run  chmod 600 {file}", SecretsWarning, stacklevel=3)
+        warnings.warn(tr("{file} can be read by other users: run  chmod 600 {file}").format(file=file),
+                      SecretsWarning, stacklevel=3)
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         # never quote the content: it holds secrets
-        raise ConfigError(f"{file} cannot be read as JSON ({type(err).__name__}): fix or delete it") from None
+        raise ConfigError(tr("{file} cannot be read as JSON ({error}): fix or delete it")
+                          .format(file=file, error=type(err).__name__)) from None
     stored = data.get("secrets") if isinstance(data, dict) else None
     if not isinstance(stored, dict) or not all(isinstance(v, str) for v in stored.values()):
-        raise ConfigError(f"{file} is not a colabmagic secrets file ({{\"secrets\": {{NAME: VALUE}}}}): "
-                          "fix or delete it")
+        raise ConfigError(tr("{file} is not a colabmagic secrets file ({layout}): fix or delete it")
+                          .format(file=file, layout='{"secrets": {NAME: VALUE}}'))
     return dict(stored)
 
 

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .errors import ConfigError, DeviceError
+from .locale import tr, trn
 from .units import size as format_bytes  # the one byte formatter
 
 MIN_RUN_SECONDS = 0.2  # autorange: the shortest run IPython's %timeit accepts
@@ -101,25 +102,29 @@ class TimingResult:
         """%timeit's warning when the slowest run is far slower than the fastest, else None."""
         # below a microsecond per loop the spread is timer noise, not caching (as in %timeit)
         if self.best > 0 and self.worst > 1e-6 and self.worst > CACHE_WARNING_RATIO * self.best:
-            return (f"The slowest run took {self.worst / self.best:.2f} times longer than the fastest. "
-                    "This could mean that an intermediate result is being cached.")
+            return tr("The slowest run took {ratio:.2f} times longer than the fastest. "
+                      "This could mean that an intermediate result is being cached.").format(
+                          ratio=self.worst / self.best)
         return None
 
     def __str__(self) -> str:
         runs, loops = self.repeat, self.loops
-        line = (f"{format_time(self.median)} {_plus_minus()} {format_time(self.stdev)} per loop "
-                f"(median {_plus_minus()} std. dev. of {runs} run{'s' * (runs != 1)}, "
-                f"{loops:,} loop{'s' * (loops != 1)} each) on {self.device}")
+        # each count is its own plural (a sentence has one n); the line puts them in its word order
+        line = tr("{median} {pm} {stdev} per loop (median {pm} std. dev. of {runs}, {loops}) on {device}").format(
+            median=format_time(self.median), pm=_plus_minus(), stdev=format_time(self.stdev), device=self.device,
+            runs=trn("{n} run", "{n} runs", runs).format(n=runs),
+            loops=trn("{n:,} loop each", "{n:,} loops each", loops).format(n=loops))
         details = []
         if self.peak_memory is not None:
-            details.append(f"peak memory {format_bytes(self.peak_memory)} "
-                           f"above the {format_bytes(self.memory_before or 0)} already allocated")
+            details.append(tr("peak memory {peak} above the {before} already allocated").format(
+                peak=format_bytes(self.peak_memory), before=format_bytes(self.memory_before or 0)))
         if self.flush_l2:  # once per run: of a run's loops only the first starts with a cold L2
-            details.append("L2 flushed before each run" if loops == 1 else
-                           f"L2 flushed before each run (its first loop of {loops:,} starts cold; -n 1: all)")
+            details.append(tr("L2 flushed before each run") if loops == 1 else
+                           tr("L2 flushed before each run (its first loop of {loops:,} starts cold; -n 1: all)")
+                           .format(loops=loops))
         if self.graph:
-            details.append("CUDA graph replay")
-        return line + ("\n" + ", ".join(details) if details else "")
+            details.append(tr("CUDA graph replay"))
+        return line + ("\n" + tr(", ").join(details) if details else "")  # the list's comma: Chinese writes ，
 
     def _repr_pretty_(self, printer, cycle) -> None:
         printer.text(str(self))
@@ -188,7 +193,7 @@ def time_loops(loops: Callable[[int], object], *, number: int | None = None, rep
     _check_counts(number, repeat, warmup)
     target = _choose_device(device, graph)
     if target is None:
-        name = "CPU" if device is not None else "CPU (no CUDA device)"
+        name = "CPU" if device is not None else tr("CPU (no CUDA device)")
         return _time_on_cpu(loops, number, repeat, warmup, name)
     torch, index = target
     with torch.cuda.device(index):
@@ -211,11 +216,13 @@ def on_timing_device(device=None, graph: bool = False):
 
 def _check_counts(number, repeat, warmup) -> None:
     if number is not None and (not isinstance(number, int) or number < 1):
-        raise ConfigError(f"the number of loops per run (-n) must be a whole number >= 1, not {number!r}")
+        raise ConfigError(tr("the number of loops per run (-n) must be a whole number >= 1, not {value!r}")
+                          .format(value=number))
     if not isinstance(repeat, int) or repeat < 1:
-        raise ConfigError(f"the number of runs (-r) must be a whole number >= 1, not {repeat!r}")
+        raise ConfigError(tr("the number of runs (-r) must be a whole number >= 1, not {value!r}").format(value=repeat))
     if warmup is not None and (not isinstance(warmup, int) or warmup < 0):
-        raise ConfigError(f"the number of warm-up calls (--warmup) must be a whole number >= 0, not {warmup!r}")
+        raise ConfigError(tr("the number of warm-up calls (--warmup) must be a whole number >= 0, not {value!r}")
+                          .format(value=warmup))
 
 
 def _choose_device(device, graph: bool):
@@ -230,14 +237,15 @@ def _choose_device(device, graph: bool):
     wanted = parse_spec(device)  # also an int (a GPU number) or a torch.device
     if wanted.kind == "cpu":
         if graph:
-            raise DeviceError("--graph needs a CUDA device: device='cpu' was asked for")
+            raise DeviceError(tr("--graph needs a CUDA device: device='cpu' was asked for"))
         return None
     if wanted.kind == "mps":
-        raise DeviceError(f"timing runs on 'cpu' or a CUDA device, not {device!r}")
+        raise DeviceError(tr("timing runs on 'cpu' or a CUDA device, not {device!r}").format(device=device))
     why = cuda_missing()  # imports torch only when it is installed
     if why is not None:
         if graph:
-            raise DeviceError(f"--graph needs a CUDA device ({why}): run without --graph to time on the CPU")
+            raise DeviceError(tr("--graph needs a CUDA device ({why}): run without --graph to time on the CPU")
+                              .format(why=why))
         if wanted.kind == "cuda":
             raise unavailable(wanted, why)
         return None  # auto: no CUDA, no GPU work to time
@@ -395,10 +403,11 @@ def _capture(torch, loops, side):
         while cause.__context__ is not None:
             cause = cause.__context__
         reason = (str(cause).strip().splitlines() or [""])[0]
-        raise ConfigError(
-            f"--graph: the cell could not be captured into a CUDA graph ({type(cause).__name__}: {reason}); "
+        raise ConfigError(tr(
+            "--graph: the cell could not be captured into a CUDA graph ({error}: {reason}); "
             "a graph cannot contain CPU syncs such as .item(), .cpu(), .tolist() or printing a tensor: "
-            "move them out of the cell or run without --graph") from err
+            "move them out of the cell or run without --graph").format(
+                error=type(cause).__name__, reason=reason)) from err
     empty = False
     for warning in caught:
         if "CUDA Graph is empty" in str(warning.message):
@@ -406,6 +415,6 @@ def _capture(torch, loops, side):
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     if empty:
-        raise ConfigError("--graph: the cell launched no CUDA work on the current stream, so the graph "
-                          "is empty and replaying it would time nothing: run without --graph")
+        raise ConfigError(tr("--graph: the cell launched no CUDA work on the current stream, so the graph "
+                             "is empty and replaying it would time nothing: run without --graph"))
     return cuda_graph

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from .errors import ConfigError, shown
+from .locale import mark, tr
 
 _BINARY = ("KiB", "MiB", "GiB", "TiB", "PiB")
 
@@ -38,26 +39,27 @@ def rate(bytes_per_second: float) -> str:
 # One spelling for a length of time, read and written: '1h30m', '90m', '45s' (what %session takes and says).
 
 YEAR = 366 * 86400.0  # seconds: a duration beyond a year is a typo (and 1e400 is inf)
-DURATION_HELP = "use a duration like 90m, 2h or 1h30m"
+DURATION_HELP = mark("use a duration like 90m, 2h or 1h30m")
 
 _DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?:in)?)?(?:(\d+(?:\.\d+)?)s)?")
 
 
 def parse_duration(text, *, most: float = YEAR, hint: str = DURATION_HELP) -> float:
     """'90m', '2h', '1h30m', '45s', '1.5h', '2h 15m' (or a number of seconds) -> seconds, more
-    than 0 and at most MOST. Anything else: one-line ConfigError ending in HINT."""
+    than 0 and at most MOST. Anything else: one-line ConfigError ending in HINT (an English
+    message marked for the catalogue, translated here: mark() it where it is defined)."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         seconds = float(text)
     else:
         spec = str(text).strip().lower().replace(" ", "")
         match = _DURATION.fullmatch(spec)
         if not spec or not match or not any(match.groups()):
-            raise ConfigError(f"Unknown duration {str(text)!r}: {hint}")
+            raise ConfigError(tr("Unknown duration {text!r}: {hint}").format(text=str(text), hint=tr(hint)))
         hours, minutes, secs = (float(g) if g else 0.0 for g in match.groups())
         seconds = hours * 3600 + minutes * 60 + secs
     if not 0 < seconds <= most:  # also refuses inf and nan (1e400, or 400 nines of hours)
-        raise ConfigError(f"A duration must be more than 0 and at most {most // 86400:.0f} days, "
-                          f"not {shown(text, 40)!r}: {hint}")
+        raise ConfigError(tr("A duration must be more than 0 and at most {days:.0f} days, not {text!r}: {hint}")
+                          .format(days=most // 86400, text=shown(text, 40), hint=tr(hint)))
     return seconds
 
 

@@ -13,6 +13,7 @@ from IPython.core.magic import Magics
 from IPython.core.magic_arguments import argument, real_name
 
 from ..errors import ColabMagicError
+from ..locale import tr
 
 
 def reports_errors(method):
@@ -84,9 +85,9 @@ def split_words(line: str) -> Words:
             word = lexer.get_token()
         except ValueError:
             quote = lexer.state if lexer.state in lexer.quotes else None
-            error = (f"no closing {quote} quote; close it (quotes keep a path with spaces in one piece: "
-                     f"\"my data/train set.csv\")" if quote else
-                     "no character after the last backslash; remove it or quote the word")
+            error = (tr("no closing {quote} quote; close it (quotes keep a path with spaces in one piece: "
+                        "{example})").format(quote=quote, example='"my data/train set.csv"') if quote else
+                     tr("no character after the last backslash; remove it or quote the word"))
             return Words(words, ends, error, start)
         if word is None:  # the end of the line (POSIX shlex returns None, never "", at the end)
             return Words(words, ends)
@@ -136,7 +137,7 @@ class ColabMagics(Magics):
             setattr(args, dest, line[split.ends[first - 1] if first else 0:].strip() if taken else "")
         variable = getattr(args, "variable", None)
         if variable is not None and not variable.isidentifier():
-            raise UsageError(f"-v needs a Python variable name, not {variable!r}")
+            raise UsageError(tr("-v needs a Python variable name, not {variable!r}").format(variable=variable))
         return args
 
     def deliver(self, result, args, *, show: bool | None = None):

@@ -8,6 +8,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from ..locale import mark, tr
 from .base import ColabMagics, reports_errors, result_arguments
 
 
@@ -18,7 +19,7 @@ def _positive(kind, what):
         except ValueError:
             value = None
         if value is None or not value > 0:
-            raise argparse.ArgumentTypeError(f"expected {what} > 0, got {text!r}")
+            raise argparse.ArgumentTypeError(tr("expected {what} > 0, got {text!r}").format(what=tr(what), text=text))
         return value
 
     parse.__name__ = what  # argparse names the type in its messages
@@ -30,9 +31,9 @@ class GpuInfoMagics(ColabMagics):
     @line_magic
     @magic_arguments()
     @argument("--json", action="store_true", help="Print JSON (one line per reading with --watch).")
-    @argument("--watch", type=_positive(float, "seconds"), metavar="SECONDS",
+    @argument("--watch", type=_positive(float, mark("seconds")), metavar="SECONDS",
               help="Refresh the same output every SECONDS until interrupted (Ctrl-C or Interrupt).")
-    @argument("--count", type=_positive(int, "a count"), metavar="N", help="With --watch: stop after N readings.")
+    @argument("--count", type=_positive(int, mark("a count")), metavar="N", help="With --watch: stop after N readings.")
     @argument("--no-processes", action="store_true", help="Skip the per-GPU process lists (faster).")
     @result_arguments
     @reports_errors
@@ -40,7 +41,7 @@ class GpuInfoMagics(ColabMagics):
         """Show every NVIDIA GPU (through NVML) and the host's CPU, RAM, swap and disks."""
         args = self.parse(self.gpu_info, line)
         if args.count is not None and args.watch is None:
-            raise UsageError("--count needs --watch SECONDS")
+            raise UsageError(tr("--count needs --watch SECONDS"))
         from ..machine import snapshot, watch
 
         processes = not args.no_processes

@@ -6,6 +6,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from ..locale import tr
 from .base import ColabMagics, result_arguments, reports_errors
 
 
@@ -30,7 +31,7 @@ class KaggleMagics(ColabMagics):
         """
         args = self.parse(self.kaggle_get, line)
         if bool(args.ref) == bool(args.competition):
-            raise UsageError("%kaggle_get needs one of: owner/dataset, a kaggle.com URL, or -c COMPETITION")
+            raise UsageError(tr("%kaggle_get needs one of: owner/dataset, a kaggle.com URL, or -c COMPETITION"))
         from ..fetch.kaggle import kaggle_get
 
         result = kaggle_get(args.ref or args.competition, competition=bool(args.competition), path=args.path,

@@ -7,6 +7,7 @@ import argparse
 from IPython.core.magic import line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from ..locale import mark, tr, trn
 from .base import ColabMagics, reports_errors, result_arguments
 from .frontend import has_widgets, show_widget
 
@@ -20,7 +21,7 @@ def _seconds(text):
     except ValueError:
         value = None
     if value is None or not value >= 0.5:
-        raise argparse.ArgumentTypeError(f"expected seconds >= 0.5, got {text!r}")
+        raise argparse.ArgumentTypeError(tr("expected seconds >= 0.5, got {text!r}").format(text=text))
     return value
 
 
@@ -41,9 +42,9 @@ class ResourcesMagics(ColabMagics):
         """Live RAM, CPU, disk and GPU memory/utilisation bars, refreshed until closed or interrupted."""
         args = self.parse(self.resources, line)
         if args.stop:
-            stopped = _stop_all("stopped")
+            stopped = _stop_all(mark("stopped"))
             if not args.quiet:
-                print(f"Stopped {stopped} live monitor{'s' if stopped != 1 else ''}.")
+                print(trn("Stopped {n} live monitor.", "Stopped {n} live monitors.", stopped).format(n=stopped))
             return None
         from ..machine import snapshot
         from ..machine.monitor import render_text
@@ -62,7 +63,7 @@ class ResourcesMagics(ColabMagics):
         remove = None
 
         def interrupted():
-            view.stop("interrupted")
+            view.stop(mark("interrupted"))
             if remove is not None:
                 remove()
 
@@ -72,7 +73,8 @@ class ResourcesMagics(ColabMagics):
 
 
 def _stop_all(reason: str) -> int:
-    """Stop every monitor (the last readings stay on screen); how many were refreshing."""
+    """Stop every monitor (the last readings stay on screen, with REASON: a marked message); how
+    many were refreshing."""
     count = 0
     while _views:
         view = _views.pop()

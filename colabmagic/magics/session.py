@@ -5,6 +5,7 @@ from __future__ import annotations
 from IPython.core.magic import line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from ..locale import tr
 from .base import ColabMagics, reports_errors, result_arguments
 from .frontend import has_widgets, show_widget
 
@@ -32,7 +33,7 @@ class SessionMagics(ColabMagics):
             _close_views()
             clock.end()
             if not args.quiet:
-                print("Session clock stopped: no limit, no state file.")
+                print(tr("Session clock stopped: no limit, no state file."))
             return None
         changes = changes_from(args)
         s = clock.start(**{k: v for k, v in changes.items() if k in ("limit", "on_expire")})  # or the running one
@@ -63,7 +64,7 @@ def changes_from(args) -> dict:
     if args.extend is not None:
         seconds = parse_limit(args.extend)
         if seconds is None:
-            raise ConfigError(f"--extend needs a duration like 30m or 1h, not {args.extend!r}")
+            raise ConfigError(tr("--extend needs a duration like 30m or 1h, not {text!r}").format(text=args.extend))
         changes["extend"] = seconds
     if args.on_expire is not None:
         changes["on_expire"] = checked_action(args.on_expire)

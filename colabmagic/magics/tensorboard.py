@@ -9,6 +9,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from ..locale import mark, tr
 from .base import ColabMagics, output_arguments, reports_errors
 
 ALL = -1  # --stop without a port
@@ -21,7 +22,8 @@ def _number(kind, what, low):
         except ValueError:
             value = None
         if value is None or value < low:
-            raise argparse.ArgumentTypeError(f"expected {what} >= {low}, got {text!r}")
+            raise argparse.ArgumentTypeError(tr("expected {what} >= {low}, got {text!r}")
+                                             .format(what=tr(what), low=low, text=text))
         return value
 
     parse.__name__ = what
@@ -40,15 +42,15 @@ class TensorBoardMagics(ColabMagics):
     @magic_arguments()
     @argument("--logdir", default="runs", metavar="DIR",
               help="Folder of event files (default runs, where %%train writes).")
-    @argument("--port", type=_number(int, "a port", 1), metavar="N", help="Port on 127.0.0.1 (default: a free one).")
-    @argument("--height", type=_number(int, "pixels", 100), default=800, metavar="PX", help="Height of the frame.")
+    @argument("--port", type=_number(int, mark("a port"), 1), metavar="N", help="Port on 127.0.0.1 (default: a free one).")
+    @argument("--height", type=_number(int, mark("pixels"), 100), default=800, metavar="PX", help="Height of the frame.")
     @argument("--static", action="store_true", help="Draw the scalar curves inline instead of running TensorBoard.")
-    @argument("--watch", type=_number(float, "seconds", 0), default=5.0, metavar="S",
+    @argument("--watch", type=_number(float, mark("seconds"), 0), default=5.0, metavar="S",
               help="Static view: re-read every S seconds while runs write (0: once).")
     @argument("--wait", action="store_true", help="Start even though the logdir does not exist yet.")
     @argument("--keep", action="store_true", help="Keep TensorBoard running after this kernel exits.")
     @argument("--list", action="store_true", help="List the running instances.")
-    @argument("--stop", type=_number(int, "a port", 1), nargs="?", const=ALL, metavar="PORT",
+    @argument("--stop", type=_number(int, mark("a port"), 1), nargs="?", const=ALL, metavar="PORT",
               help="Stop the instance on PORT, or all of them.")
     @output_arguments
     @reports_errors
@@ -76,19 +78,20 @@ class TensorBoardMagics(ColabMagics):
 
         def launching():
             nonlocal handle
-            handle = display(Pretty("Launching TensorBoard…"), display_id=True)
+            handle = display(Pretty(tr("Launching TensorBoard…")), display_id=True)
 
         outcome = tb.start(args.logdir, args.port, keep=args.keep, wait=args.wait, on_launch=launching)
         if isinstance(outcome, (tb.StartFailed, tb.StartTimedOut)):
             _show(handle, outcome)
-            raise UsageError(str(outcome).splitlines()[0] + " (its output is shown above)")
+            problem = str(outcome).splitlines()[0]
+            raise UsageError(tr("{problem} (its output is shown above)").format(problem=problem))
         instance = outcome.instance
         src = self._finder_for(tb).frame_src(instance.port, self._kernel_id(), _in_kernel(self.shell),
                                              instance.prefix)
         if src is None:  # a Jupyter server, but it cannot proxy: draw the scalars instead
-            note = (f"This Jupyter server cannot proxy TensorBoard (pip install jupyter-server-proxy, restart "
-                    f"Jupyter): scalars drawn inline. TensorBoard runs at {instance.local_url} on the kernel's "
-                    f"machine (--stop {instance.port} ends it).")
+            note = tr("This Jupyter server cannot proxy TensorBoard (pip install jupyter-server-proxy, restart "
+                      "Jupyter): scalars drawn inline. TensorBoard runs at {url} on the kernel's "
+                      "machine (--stop {port} ends it).").format(url=instance.local_url, port=instance.port)
             if handle is not None:
                 handle.update(Pretty(note))
             return self._show_static(tb, args, note="" if handle is not None else note)
@@ -102,8 +105,8 @@ class TensorBoardMagics(ColabMagics):
         reader = tb.ScalarReader(args.logdir, wait=args.wait)
         board = reader.read()
         if note is None and not args.static:
-            note = ("No Jupyter server here can proxy TensorBoard (VS Code, a terminal, an exported notebook): "
-                    "its scalars drawn inline.")
+            note = tr("No Jupyter server here can proxy TensorBoard (VS Code, a terminal, an exported notebook): "
+                      "its scalars drawn inline.")
         board.note = note or ""
         live = args.watch > 0 and _in_kernel(self.shell)  # a terminal cannot redraw in place
         board.watching = live
@@ -116,7 +119,7 @@ class TensorBoardMagics(ColabMagics):
             def failed(err):
                 from IPython.display import Pretty
 
-                handle.update(Pretty(f"TensorBoard scalars: refresh stopped: {err}"))
+                handle.update(Pretty(tr("TensorBoard scalars: refresh stopped: {error}").format(error=err)))
 
             self._watcher = tb.ScalarWatcher(reader, args.watch, show, on_error=failed).start()
         return board

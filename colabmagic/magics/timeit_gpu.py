@@ -70,9 +70,10 @@ class TimeitGpuMagics(ColabMagics):
     def compile_cell(self, line: str, setup: str, cell: str):
         """`loops(n)` running the cell n times in the user namespace, and a function that ends it."""
         from ..errors import ConfigError
+        from ..locale import tr
 
         if not cell.strip():
-            raise ConfigError("%%timeit_gpu has nothing to time: put the code below the %%timeit_gpu line")
+            raise ConfigError(tr("%%timeit_gpu has nothing to time: put the code below the %%timeit_gpu line"))
         shell = self.shell
         code = shell.transform_cell(setup).strip() if setup.strip() else ""
         body = shell.transform_cell(cell)

@@ -12,6 +12,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from ..locale import mark, tr
 from ..train.resume import resume_line
 from .base import ColabMagics, output_arguments, reports_errors
 
@@ -86,10 +87,11 @@ class TrainMagics(ColabMagics):
             with in_magic_words():
                 return self.deliver(load(args.load), args, show=True)
         if not args.model:
-            raise UsageError("%train needs a model: %train MODEL [DATASET] (see %train --list)")
+            raise UsageError(tr("%train needs a model: %train MODEL [DATASET] (see %train --list)"))
         if args.data and args.dataset:
-            raise UsageError(f"--data {' '.join(args.data)} trains on notebook variables: drop {args.dataset!r}, "
-                             "or drop --data to train on it")
+            raise UsageError(tr("--data {names} trains on notebook variables: drop {dataset!r}, "
+                                "or drop --data to train on it")
+                             .format(names=" ".join(args.data), dataset=args.dataset))
         if args.background:
             return self.background(line, args)
         try:
@@ -98,7 +100,7 @@ class TrainMagics(ColabMagics):
                                callbacks=default_views(args.quiet), **config_options(args))
         except TrainingInterrupted as stopped:
             # not an error: the partial result is delivered and the line to continue is shown
-            print(f"{stopped.where} Resume with:\n    {resume_line(line, stopped.resume)}")
+            print(resume_text(stopped.where, resume_line(line, stopped.resume)))
             if stopped.result is None:
                 return None
             return self.deliver(stopped.result, args, show=False)
@@ -109,16 +111,16 @@ class TrainMagics(ColabMagics):
         from ..train import TrainConfig
         from ..train.background import start
         if args.data:
-            raise UsageError("--background trains a named dataset or a file: --data arrays live in this kernel; "
-                             "save them (e.g. np.savez) and pass the path")
+            raise UsageError(tr("--background trains a named dataset or a file: --data arrays live in this kernel; "
+                                "save them (e.g. np.savez) and pass the path"))
         with in_magic_words():
             run = start(TrainConfig.from_dict({"model": args.model, **({"dataset": args.dataset} if args.dataset else {}),
                                                **config_options(args)}), line=line)
         _session_stops_background(run)
         job = run.job
-        print(f"{run.name} trains in the background (pid {job.pid}, {job.device}): it goes on if this kernel or the "
-              f"browser goes. Follow it with %train --attach {run.name}, list runs with %train --jobs, "
-              f"stop it with %train --stop {run.name}")
+        print(tr("{name} trains in the background (pid {pid}, {device}): it goes on if this kernel or the "
+                 "browser goes. Follow it with %train --attach {name}, list runs with %train --jobs, "
+                 "stop it with %train --stop {name}").format(name=run.name, pid=job.pid, device=job.device))
         return run if args.output else None
 
     def attach(self, args):
@@ -130,11 +132,12 @@ class TrainMagics(ColabMagics):
         try:
             result = run.attach(default_views(args.quiet))
         except KeyboardInterrupt:
-            print(f"Detached from {run.name}: it goes on (%train --attach {run.name} follows it again)")
+            print(tr("Detached from {name}: it goes on (%train --attach {name} follows it again)")
+                  .format(name=run.name))
             return None
         except TrainingInterrupted as stopped:
             spec = run.folder.spec()
-            print(f"{stopped.where} Resume with:\n    {resume_line(spec.line if spec else '', stopped.resume)}")
+            print(resume_text(stopped.where, resume_line(spec.line if spec else '', stopped.resume)))
             return None
         return self.deliver(result, args, show=True)
 
@@ -144,13 +147,14 @@ class TrainMagics(ColabMagics):
 
         run = find(args.stop)
         if run.state not in (STARTING, RUNNING):
-            raise UsageError(f"{run.name} is not running ({run.state}): nothing to stop")
+            raise UsageError(tr("{name} is not running ({state}): nothing to stop")
+                             .format(name=run.name, state=run.state))
         outcome = run.stop()
         spec = run.folder.spec()
         if outcome is not None and outcome.where:
-            print(f"{outcome.where} Resume with:\n    {resume_line(spec.line if spec else '', outcome.resume)}")
+            print(resume_text(outcome.where, resume_line(spec.line if spec else '', outcome.resume)))
         else:
-            print(f"{run.name} ended: {run.state}")
+            print(tr("{name} ended: {state}").format(name=run.name, state=run.state))
         return None
 
     def arrays(self, names):
@@ -158,8 +162,13 @@ class TrainMagics(ColabMagics):
             return None
         missing = [n for n in names if n not in self.shell.user_ns]
         if missing:
-            raise UsageError(f"--data: no variable named {missing[0]!r} in the notebook")
+            raise UsageError(tr("--data: no variable named {name!r} in the notebook").format(name=missing[0]))
         return tuple(self.shell.user_ns[n] for n in names)
+
+
+def resume_text(where: str, line: str) -> str:
+    """Where a run stopped and the %train line that continues it, on a line of its own."""
+    return tr("{where} Resume with:\n    {line}").format(where=where, line=line)
 
 
 def config_options(args) -> dict:
@@ -184,7 +193,7 @@ def flag(option) -> str:
     if option.value is None:
         return name
     if isinstance(option.value, bool):
-        return name if option.value else f"no {name}"
+        return name if option.value else tr("no {flag}").format(flag=name)
     return f"{name} {_quoted(str(option.value))}"
 
 
@@ -223,7 +232,7 @@ def in_magic_words() -> Iterator[None]:
             warnings.warn_explicit(text, item.category, item.filename, item.lineno)
 
 
-SESSION_STOP = "stopped (the session's time limit was reached)"
+SESSION_STOP = mark("stopped (the session's time limit was reached)")  # tr() where it is asked: the run words it
 STOP_RETRY_SECONDS = 0.05  # how often an expiry that came while %train was still planning asks again
 
 
@@ -240,7 +249,7 @@ def _session_stops_background(run) -> None:
     def stop_background(*_) -> int:
         if run.state not in (STARTING, RUNNING):
             return 0
-        run.stop(SESSION_STOP, wait=False)
+        run.stop(tr(SESSION_STOP), wait=False)
         return 1
 
     current.add_expiry_hook(stop_background)
@@ -264,14 +273,14 @@ def _session_stops_training():
     def ask_until_started() -> None:
         from ..train.stopping import request_stop
 
-        while not finished.is_set() and not request_stop(SESSION_STOP):
+        while not finished.is_set() and not request_stop(tr(SESSION_STOP)):
             finished.wait(STOP_RETRY_SECONDS)
 
     def stop_training(*_) -> int:
         """How many runs this expiry stopped (the session counts them): this %train's run, or none."""
         from ..train.stopping import request_stop
 
-        asked = request_stop(SESSION_STOP)
+        asked = request_stop(tr(SESSION_STOP))
         if asked or finished.is_set():
             return asked
         threading.Thread(target=ask_until_started, name="colabmagic-train-expiry", daemon=True).start()

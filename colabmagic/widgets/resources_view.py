@@ -9,10 +9,12 @@ changed are sent to the browser, all in one hold_sync batch.
 from __future__ import annotations
 
 import time
+from html import escape
 
 import ipywidgets as widgets
 
 from ..machine.monitor import Bar, Readings, bars, no_gpu_note
+from ..locale import mark, tr
 from .guard import report
 from .ticker import Ticker
 
@@ -72,23 +74,24 @@ class ResourcesView:
                 self.rows[bar.key].show(bar)
             note = no_gpu_note(snap)
             note = f"{note} · " if note else ""
-            status = (f'<span style="opacity:.6;font-size:11px">{note}updated '
-                      f'{time.strftime("%H:%M:%S", time.localtime(snap.taken_at))}, every '
-                      f'{self._ticker.interval:g} s</span>')
+            updated = tr("updated {time}, every {interval:g} s").format(
+                time=time.strftime("%H:%M:%S", time.localtime(snap.taken_at)), interval=self._ticker.interval)
+            status = f'<span style="opacity:.6;font-size:11px">{note}{updated}</span>'
             if self.status.value != status:
                 self.status.value = status
         self.refreshes += 1
 
-    def stop(self, reason: str = "stopped") -> None:
-        """End the refresh; the last reading stays on screen with the reason."""
+    def stop(self, reason: str = mark("stopped")) -> None:
+        """End the refresh; the last reading stays on screen with the reason (a marked message,
+        shown translated; the repr keeps it as given)."""
         if self._stopped_because is None:
             self._stopped_because = reason
             self._ticker.stop()
-            self.status.value = (f'<span style="opacity:.6;font-size:11px">{reason}: not refreshing '
-                                 '(run %resources again to resume)</span>')
+            text = tr("{reason}: not refreshing (run %resources again to resume)").format(reason=tr(reason))
+            self.status.value = f'<span style="opacity:.6;font-size:11px">{escape(text)}</span>'
 
     def close(self) -> None:
-        self._stopped_because = self._stopped_because or "closed"
+        self._stopped_because = self._stopped_because or mark("closed")
         self._ticker.stop()
         self.widget.close()
 
@@ -100,7 +103,7 @@ class ResourcesView:
             self.refresh()
         except Exception as err:
             report(self.messages, err)
-            self.stop("error")
+            self.stop(mark("error"))
             return False
         return None
 

@@ -13,6 +13,7 @@ from html import escape
 import ipywidgets as widgets
 
 from .. import runtime as rt
+from ..locale import tr
 from ..units import size
 from .guard import guarded
 
@@ -20,14 +21,15 @@ from .guard import guarded
 def details_html(info: rt.Runtime, spec: str) -> str:
     """The chosen device's details as a small table."""
     if rt.parse_spec(spec).kind == "auto":
-        return f"<i>auto picks {info.best()} now; %train follows the best device available at each run</i>"
+        text = tr("auto picks {device} now; %train follows the best device available at each run")
+        return f"<i>{escape(text.format(device=info.best()))}</i>"
     shown = info.named(spec)
-    rows = []
+    rows, memory = [], escape(tr("memory"))  # (Babel reads no calls inside an f-string)
     for d in shown:
         rows.append(f"<tr><th style='text-align:left;padding-right:12px'>{escape(d.spec)}</th>"
                     f"<td>{escape(d.name)}</td></tr>")
         if d.memory_total_bytes is not None:
-            rows.append(f"<tr><td style='opacity:.7'>memory</td><td>{size(d.memory_total_bytes)}</td></tr>")
+            rows.append(f"<tr><td style='opacity:.7'>{memory}</td><td>{size(d.memory_total_bytes)}</td></tr>")
         for key, value in d.details.items():
             if value is None or key.endswith("_bytes"):
                 continue
@@ -43,17 +45,18 @@ class RuntimePanel:
         self._discover, self._select = discover, select
         self._restart = restart or _restart_kernel
         self.info = discover()
-        self.title = widgets.HTML("<b style='font-size:14px'>Change runtime type</b>")
+        title = escape(tr("Change runtime type"))
+        self.title = widgets.HTML(f"<b style='font-size:14px'>{title}</b>")
         self.choice = widgets.RadioButtons(options=self.info.choices(), value=self._current_value(),
                                            layout=widgets.Layout(width="auto"))
         self.details = widgets.HTML()
-        self.apply_button = widgets.Button(description="Apply", button_style="primary", icon="check")
-        self.restart_button = widgets.Button(description="Restart kernel", button_style="warning",
+        self.apply_button = widgets.Button(description=tr("Apply"), button_style="primary", icon="check")
+        self.restart_button = widgets.Button(description=tr("Restart kernel"), button_style="warning",
                                              icon="refresh", layout=widgets.Layout(display="none"))
         self.status = widgets.HTML()
         self.messages = widgets.Output()
-        problem = (f"<div style='opacity:.7'>No NVIDIA GPU: {escape(self.info.gpu_problem)}</div>"
-                   if self.info.gpu_problem else "")
+        problem = self.info.gpu_problem and escape(tr("No NVIDIA GPU: {problem}").format(problem=self.info.gpu_problem))
+        problem = f"<div style='opacity:.7'>{problem}</div>" if problem else ""
         self.widget = widgets.VBox([
             self.title, widgets.HTML(problem), self.choice, self.details,
             widgets.HBox([self.apply_button, self.restart_button]), self.status, self.messages,
@@ -63,7 +66,7 @@ class RuntimePanel:
         self.apply_button.on_click(guarded(self.messages, self.apply))
         self.restart_button.on_click(guarded(self.messages, lambda _b: self._restart()))
         self._show_details()
-        self.status.value = self._status_text(f"selected: {self.info.selected}", restart=False)
+        self.status.value = self._status_text(tr("selected: {spec}").format(spec=self.info.selected), restart=False)
 
     def apply(self, _button=None) -> rt.Selection:
         selection = self._select(self.choice.value)
@@ -84,7 +87,7 @@ class RuntimePanel:
     @staticmethod
     def _status_text(message: str, *, restart: bool) -> str:
         colour = "#fb8c00" if restart else "inherit"
-        tail = " <b>Restart needed.</b>" if restart else ""
+        tail = " <b>" + escape(tr("Restart needed.")) + "</b>" if restart else ""
         return f"<div style='color:{colour};max-width:640px'>{escape(message)}{tail}</div>"
 
     def _repr_mimebundle_(self, **kwargs):

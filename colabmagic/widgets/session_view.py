@@ -12,6 +12,7 @@ from html import escape
 import ipywidgets as widgets
 
 from .. import units
+from ..locale import tr
 from ..session import WARN_AT, Session
 from .guard import guarded, report
 from .ticker import Ticker
@@ -42,8 +43,9 @@ class SessionView:
         self.countdown = widgets.HTML()
         self.bar = widgets.FloatProgress(min=0.0, max=1.0, layout=widgets.Layout(width="260px", margin="0 12px"))
         self.details = widgets.HTML()
-        self.extend_button = widgets.Button(description="Extend 1 h", icon="clock",
-                                            tooltip="%session --extend 1h", layout=widgets.Layout(width="120px"))
+        self.extend_button = widgets.Button(description=tr("Extend 1 h"), icon="clock",
+                                            tooltip="%session --extend 1h",  # untranslated: the magic line (code)
+                                            layout=widgets.Layout(width="120px"))
         self.messages = widgets.Output(layout=widgets.Layout(max_height="8em", overflow="auto"))
         self.widget = widgets.VBox([
             widgets.HBox([self.countdown, self.bar, self.extend_button],
@@ -70,9 +72,10 @@ class SessionView:
             self.bar.value = shown.fraction
             self.bar.bar_style = style
             self.bar.description = ""
-            self.details.value = (
-                f'<span style="opacity:.75">running {units.duration(shown.elapsed)} · '
-                f'idle {units.duration(shown.idle)} · at the limit: <b>{shown.on_expire}</b></span>')
+            details = escape(tr("running {elapsed} · idle {idle} · at the limit: {action}")).format(
+                elapsed=units.duration(shown.elapsed), idle=units.duration(shown.idle),
+                action=f"<b>{escape(shown.on_expire)}</b>")  # in bold, wherever the sentence puts it
+            self.details.value = f'<span style="opacity:.75">{details}</span>'
             self.extend_button.disabled = shown.left is None
 
     def close(self) -> None:
@@ -90,7 +93,7 @@ class SessionView:
 
     def _extend(self, _button=None) -> None:
         left = self.session.extend(EXTEND_BY)
-        self.messages.append_stdout(f"Extended by 1h: {units.clock(left)} left\n")
+        self.messages.append_stdout(tr("Extended by 1h: {left} left").format(left=units.clock(left)) + "\n")
         self.refresh()
 
     def _event(self, event) -> None:
