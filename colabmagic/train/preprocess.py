@@ -31,6 +31,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 
 from ..errors import DataError
+from ..locale import tr
 from .data.distinct import MISSING, distinct, per_value, to_numbers
 from .data.reader import is_frame
 
@@ -196,7 +197,7 @@ def feature_columns(spec: dict[str, Any], col: np.ndarray) -> Iterator[np.ndarra
         for j, fill in enumerate(spec["fill"]):
             yield np.where(np.isnan(parts[:, j]), float(fill), parts[:, j])
     else:
-        raise DataError(f"unknown column type {spec['type']!r} in the saved preprocessing")
+        raise DataError(tr("unknown column type {kind!r} in the saved preprocessing").format(kind=spec["type"]))
 
 
 def width(spec: dict[str, Any]) -> int:
@@ -207,13 +208,15 @@ def width(spec: dict[str, Any]) -> int:
 
 def _named(columns: list[dict[str, Any]], values: dict[str, np.ndarray], name: str) -> np.ndarray:
     if name not in values:
-        raise DataError(f"the input has no column {name!r}, which the model was trained on "
-                        f"(it needs {_some([c['name'] for c in columns])})")
+        raise DataError(tr("the input has no column {name!r}, which the model was trained on (it needs {columns})").format(
+            name=name, columns=_some([c["name"] for c in columns])))
     return values[name]
 
 
 def _some(names: list[str], n: int = 8) -> str:
-    return ", ".join(names[:n]) + (f", ... ({len(names)} in all)" if len(names) > n else "")
+    if len(names) <= n:
+        return ", ".join(names)
+    return tr("{names}, ... ({n} in all)").format(names=", ".join(names[:n]), n=len(names))
 
 
 def _is_series(x: Any) -> bool:
@@ -252,15 +255,15 @@ def image_array(x: np.ndarray, *, pixel_max: float = 255.0) -> np.ndarray:
     if x.ndim == 3:
         x = x[:, None]
     elif x.ndim != 4:
-        raise DataError(f"Images must be (N, H, W) or (N, C, H, W), got shape {tuple(x.shape)}")
+        raise DataError(tr("Images must be (N, H, W) or (N, C, H, W), got shape {shape}").format(shape=tuple(x.shape)))
     elif x.shape[1] not in (1, 3, 4) and x.shape[-1] in (1, 3, 4):  # channels last (N, H, W, C)
         x = x.transpose(0, 3, 1, 2)
     if x.dtype.kind not in "iufb":
-        raise DataError(f"Images must hold numbers, got dtype {x.dtype}")
+        raise DataError(tr("Images must hold numbers, got dtype {dtype}").format(dtype=x.dtype))
     lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
     if pixel_max != 255:  # a source with its own pixel range (digits: 0..16)
         if lo < 0 or hi > pixel_max:
-            raise DataError(f"Images must be in 0..{pixel_max:g} (or 0..1), got {lo:g}..{hi:g}")
+            raise DataError(tr("Images must be in 0..{top:g} (or 0..1), got {lo:g}..{hi:g}").format(top=pixel_max, lo=lo, hi=hi))
         if x.dtype.kind == "f" and hi <= 1:
             return x.astype(np.float32)
         return (x / pixel_max).astype(np.float32)
@@ -268,11 +271,11 @@ def image_array(x: np.ndarray, *, pixel_max: float = 255.0) -> np.ndarray:
         return x
     if x.dtype.kind in "iub":
         if lo < 0 or hi > 255:
-            raise DataError(f"Integer images must be in 0..255, got {lo:g}..{hi:g}")
+            raise DataError(tr("Integer images must be in 0..255, got {lo:g}..{hi:g}").format(lo=lo, hi=hi))
         return x.astype(np.uint8)
     if not (0 <= lo and hi <= 1):
-        raise DataError(f"Float images must be in 0..1, got {lo:g}..{hi:g}: divide by 255 "
-                        "(or pass uint8), and leave normalisation to %train")
+        raise DataError(tr("Float images must be in 0..1, got {lo:g}..{hi:g}: divide by 255 (or pass uint8), and leave "
+                           "normalisation to %train").format(lo=lo, hi=hi))
     return x.astype(np.float32)
 
 
@@ -307,7 +310,7 @@ def match_channels(x: np.ndarray, channels: int) -> np.ndarray:
     if have == 3 and channels == 1:
         grey = x[:, 0:1] * 0.299 + x[:, 1:2] * 0.587 + x[:, 2:3] * 0.114
         return np.round(grey).astype(np.uint8) if x.dtype == np.uint8 else grey.astype(np.float32)
-    raise DataError(f"Images have {have} channels; the model was trained on {channels}")
+    raise DataError(tr("Images have {have} channels; the model was trained on {channels}").format(have=have, channels=channels))
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -327,13 +330,13 @@ def _images_from(info: dict[str, Any], x: Any) -> np.ndarray:
         if path.is_dir():
             paths = image_files(path)
             if not paths:
-                raise DataError(f"No images in {path}")
+                raise DataError(tr("No images in {path}").format(path=path))
         elif path.suffix.lower() in TABLE_SUFFIXES:
             return _pixel_rows(info, x)
         elif path.is_file():
             paths = [path]
         else:
-            raise DataError(f"No such file or folder: {x}")
+            raise DataError(tr("No such file or folder: {path}").format(path=x))
     elif isinstance(x, (list, tuple)) and x and all(isinstance(p, (str, Path)) for p in x):
         paths = [Path(p).expanduser() for p in x]
     elif is_frame(x):
@@ -355,14 +358,15 @@ def _pixel_rows(info: dict[str, Any], x: Any) -> np.ndarray:
     names = info.get("pixel_columns")
     header, columns = _table_columns(x)
     if not names:
-        raise DataError("this model was trained on images, not a table: pass arrays, image files or a folder")
+        raise DataError(tr("this model was trained on images, not a table: pass arrays, image files or a folder"))
     by_name = dict(zip(header, columns))
     missing = [n for n in names if n not in by_name]
     if missing:
-        raise DataError(f"the table has no column {missing[0]!r} of the {len(names)} pixel columns the model needs")
+        raise DataError(tr("the table has no column {name!r} of the {n} pixel columns the model needs").format(
+            name=missing[0], n=len(names)))
     pixels = np.stack([to_numbers(by_name[n], n) for n in names], axis=1)
     if np.isnan(pixels).any():
-        raise DataError("the pixel columns have empty values: every pixel needs a number in 0..255")
+        raise DataError(tr("the pixel columns have empty values: every pixel needs a number in 0..255"))
     height, width = info["size"]
     return image_array(np.round(pixels).astype(np.int64).reshape(len(pixels), info["channels"], height, width))
 
@@ -403,7 +407,7 @@ def _texts_from(info: dict[str, Any], x: Any) -> np.ndarray:
         if ids.ndim == 1:
             ids = ids[None]
         if ids.ndim != 2 or ids.dtype.kind not in "iu":
-            raise DataError("this model was trained on token ids: pass an (N, L) integer array")
+            raise DataError(tr("this model was trained on token ids: pass an (N, L) integer array"))
         out = np.zeros((len(ids), max_len), dtype=np.int64)
         out[:, :min(max_len, ids.shape[1])] = ids[:, :max_len]
         out[out >= info["vocab_size"]] = 1
@@ -417,12 +421,12 @@ def _texts_from(info: dict[str, Any], x: Any) -> np.ndarray:
         table = _table_columns(x)
         column = info.get("column")
         if table is None or column is None:
-            raise DataError("this model reads texts: pass a list of strings"
-                            + (f", or a table with a {column!r} column" if column else ""))
+            raise DataError(tr("this model reads texts: pass a list of strings, or a table with a {column!r} column").format(
+                column=column) if column else tr("this model reads texts: pass a list of strings"))
         header, columns = table
         if column not in header:
-            raise DataError(f"the table has no column {column!r}, the text the model was trained on "
-                            f"(columns: {_some(header)})")
+            raise DataError(tr("the table has no column {column!r}, the text the model was trained on (columns: "
+                               "{columns})").format(column=column, columns=_some(header)))
         texts = ["" if str(v).strip().lower() in MISSING else str(v) for v in columns[header.index(column)].tolist()]
     return encode_texts(texts, vocab, max_len)
 
@@ -442,12 +446,13 @@ def _table_from(info: dict[str, Any], x: Any) -> np.ndarray:
         else:
             a = a.reshape(len(a), -1)
             if a.dtype.kind not in "iufb":
-                raise DataError(f"Tabular inputs must hold numbers, got dtype {a.dtype}")
+                raise DataError(tr("Tabular inputs must hold numbers, got dtype {dtype}").format(dtype=a.dtype))
             if a.shape[1] != features:
-                raise DataError(f"the inputs have {a.shape[1]} features; the model was trained on {features}")
+                raise DataError(tr("the inputs have {have} features; the model was trained on {features}").format(
+                    have=a.shape[1], features=features))
             matrix = a.astype(np.float64)
             if not np.isfinite(matrix).all():
-                raise DataError("the inputs hold NaN or infinite values: fill or drop them first")
+                raise DataError(tr("the inputs hold NaN or infinite values: fill or drop them first"))
     mean, std = info["mean"].numpy(), info["std"].numpy()
     return ((matrix - mean) / std).astype(np.float32)
 
