@@ -127,10 +127,10 @@ def test_the_jobs_table_and_the_chart_speak_chinese_and_keep_their_columns(chine
     assert text[0].split() == ["名称", "状态", "轮次", "步数", "最佳", "已用时", "预计剩余", "设备", "pid"]
     assert text[1].split() == ["cnn-cifar10", "运行中", "3/10", "1173", "val_accuracy", "0.8123", "12:34", "30:10",
                                "cuda:0", "4242"]
-    assert text[3] == "gone：进程已终止；没有写入任何检查点：请重新开始训练"
+    assert text[3] == "gone：进程意外退出；没有写入任何检查点：请重新开始训练"
     # a Chinese character takes two terminal columns: the cells after it still start in one column
     assert columns(text[0][:text[0].index("轮次")]) == columns(text[1][:text[1].index("3/10")])
-    assert "<th>状态</th>" in JobsTable(rows)._repr_html_() and "<td>进程已死</td>" in JobsTable(rows)._repr_html_()
+    assert "<th>状态</th>" in JobsTable(rows)._repr_html_() and "<td>意外退出</td>" in JobsTable(rows)._repr_html_()
 
     chart = TrainingChart(history=[{"epoch": 1, "train_loss": 0.5, "train_accuracy": 0.8, "val_loss": 0.6,
                                     "val_accuracy": 0.75}], total_epochs=4)
