@@ -81,6 +81,7 @@ TRAIN_NEEDS = (*LOAD_NEEDS, "tensorboard")  # what every run imports (scikit-lea
 
 def _config(model, dataset, data, options) -> "tuple[TrainConfig, nn.Module | None, Dataset | None]":
     from ..errors import ConfigError
+    from ..locale import tr
 
     module = dataset_object = None
     if isinstance(model, TrainConfig):
@@ -92,8 +93,8 @@ def _config(model, dataset, data, options) -> "tuple[TrainConfig, nn.Module | No
         elif _is_module(model):
             module = model
         else:
-            raise ConfigError(f"model must be a template name (see %train --list) or an nn.Module, "
-                              f"not {type(model).__name__}")
+            raise ConfigError(tr("model must be a template name (see %train --list) or an nn.Module, not {kind}").format(
+                kind=type(model).__name__))
     if data is not None:
         config.dataset = "arrays"
     elif dataset is not None and not isinstance(dataset, (str, bytes)) and hasattr(dataset, "x_train"):

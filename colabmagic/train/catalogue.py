@@ -5,6 +5,9 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+from ..locale import tr
+from .wording import padded, text_columns
+
 
 @dataclass
 class Catalogue:
@@ -12,10 +15,11 @@ class Catalogue:
     datasets: list[tuple[str, str]]
 
     def __str__(self) -> str:
-        width = max(len(name) for name, _ in self.models + self.datasets)
-        lines = ["Models:"] + [f"  {n:<{width}}  {s}" for n, s in self.models]
-        lines += ["Datasets (or a folder, .csv or .npz path, or --data X y):"]
-        lines += [f"  {n:<{width}}  {s}" for n, s in self.datasets]
+        width = max(text_columns(name) for name, _ in self.models + self.datasets)
+        # the summaries are marked where they are defined (models/, data/) and translated here
+        lines = [tr("Models:")] + [f"  {padded(n, width)}  {tr(s)}" for n, s in self.models]
+        lines += [tr("Datasets (or a folder, .csv or .npz path, or {data}):").format(data="--data X y")]
+        lines += [f"  {padded(n, width)}  {tr(s)}" for n, s in self.datasets]
         return "\n".join(lines)
 
     def _repr_pretty_(self, printer, cycle) -> None:
@@ -24,11 +28,12 @@ class Catalogue:
     def _repr_html_(self) -> str:
         def table(title, rows):
             body = "".join(f"<tr><td><code>{html.escape(n)}</code></td><td style='text-align:left'>"
-                           f"{html.escape(s)}</td></tr>" for n, s in rows)
+                           f"{html.escape(tr(s))}</td></tr>" for n, s in rows)
             return f"<b>{title}</b><table>{body}</table>"
 
-        return table("Models", self.models) + table(
-            "Datasets (or a folder, .csv or .npz path, or <code>--data X y</code>)", self.datasets)
+        datasets = html.escape(tr("Datasets (or a folder, .csv or .npz path, or {data})"))
+        return table(html.escape(tr("Models")), self.models) + table(
+            datasets.format(data="<code>--data X y</code>"), self.datasets)
 
 
 def catalogue() -> Catalogue:

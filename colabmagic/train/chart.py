@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import html
 import math
+import unicodedata
 from dataclasses import dataclass, field
+
+from ..locale import mark, tr
 
 # split -> line colour (Colab-like palette that reads on light and dark themes)
 COLOURS = {"train": "#1a73e8", "val": "#e37400", "test": "#188038"}
-LABELS = {"train": "train", "val": "validation", "test": "test"}
+LABELS = {"train": mark("train"), "val": mark("validation"), "test": mark("test")}  # translated where shown
+METRIC_WORDS = {"loss": mark("loss"), "accuracy": mark("accuracy")}  # each panel's y-axis title
 WIDTH, HEIGHT = 360, 240                        # px, one panel
 LEFT, RIGHT, TOP, BOTTOM = 58, 14, 34, 44       # px around the plot: y ticks + title, legend, x ticks + title
 FONT = "system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif"
@@ -29,7 +33,7 @@ class TrainingChart:
     history: list[dict[str, float]] = field(default_factory=list)  # one dict per epoch (or logged step)
     total_epochs: int | None = None    # the x axis runs to here while training
     title: str = ""
-    x_label: str = "epoch"             # rows count epochs (%train) or logged steps (TensorBoard files)
+    x_label: str = mark("epoch")       # rows count epochs (%train) or logged steps (TensorBoard files)
 
     def series(self, metric: str) -> dict[str, list[float]]:
         """split -> values per epoch, for the splits that report `metric` ("loss" or "accuracy")."""
@@ -69,9 +73,10 @@ class TrainingChart:
         def y(value: float) -> float:
             return TOP + plot_h * (y_high - value) / (y_high - y_low)
 
-        name = html.escape(metric)
+        name, x_label = html.escape(tr(METRIC_WORDS[metric])), tr(self.x_label)
+        aria = html.escape(tr("{metric} per {x_label}").format(metric=tr(METRIC_WORDS[metric]), x_label=x_label))
         parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-                 f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{name} per {html.escape(self.x_label)}" '
+                 f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{aria}" '
                  f'style="font-family:{FONT};font-size:{TICK_PX}px;fill:currentColor;overflow:visible">']
         # y: grid lines at round values, their labels right-aligned against the plot
         digits = _decimals(y_ticks)
@@ -90,7 +95,7 @@ class TrainingChart:
                          f'stroke="currentColor" stroke-opacity="0.45"/>')
             parts.append(f'<text class="x-tick" x="{tx:.1f}" y="{bottom + 17}" text-anchor="middle">{tick}</text>')
         parts.append(f'<text class="x-title" x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 6}" text-anchor="middle" '
-                     f'style="font-size:{TITLE_PX}px">{html.escape(self.x_label)}</text>')
+                     f'style="font-size:{TITLE_PX}px">{html.escape(x_label)}</text>')
         parts.append(f'<text class="y-title" transform="translate(14,{TOP + plot_h / 2:.1f}) rotate(-90)" '
                      f'text-anchor="middle" style="font-size:{TITLE_PX}px">{name}</text>')
         # the data
@@ -105,15 +110,15 @@ class TrainingChart:
                 parts.append(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3" fill="{colour}"/>')
         if not lines:
             parts.append(f'<text x="{LEFT + plot_w / 2:.1f}" y="{TOP + plot_h / 2:.1f}" text-anchor="middle" '
-                         f'fill-opacity="0.6">waiting for the first {html.escape(self.x_label)}</text>')
+                         f'fill-opacity="0.6">{html.escape(self._waiting())}</text>')
         # legend: above the plot, right-aligned, away from every tick
-        legend_x = LEFT + plot_w - sum(26 + 7 * len(LABELS[split]) for split in lines)
+        legend_x = LEFT + plot_w - sum(26 + _text_width(tr(LABELS[split])) for split in lines)
         for split in lines:
-            label = LABELS[split]
+            label = html.escape(tr(LABELS[split]))
             parts.append(f'<g class="legend"><line x1="{legend_x}" y1="{TOP - 16}" x2="{legend_x + 16}" '
                          f'y2="{TOP - 16}" stroke="{COLOURS[split]}" stroke-width="3"/>'
                          f'<text x="{legend_x + 20}" y="{TOP - 16}" dominant-baseline="middle">{label}</text></g>')
-            legend_x += 26 + 7 * len(label)
+            legend_x += 26 + _text_width(tr(LABELS[split]))
         parts.append("</svg>")
         return "".join(parts)
 
@@ -125,16 +130,23 @@ class TrainingChart:
 
     def __str__(self) -> str:
         if not self.history:
-            return f"{self.title}: waiting for the first {self.x_label}" if self.title else \
-                f"waiting for the first {self.x_label}"
+            return f"{self.title}: {self._waiting()}" if self.title else self._waiting()
         keys = [k for k in self.history[-1] if k.endswith(("loss", "accuracy"))]
-        header = f"{self.x_label:>5}  " + "  ".join(f"{k:>14}" for k in keys)
+        header = f"{tr(self.x_label):>5}  " + "  ".join(f"{k:>14}" for k in keys)
         rows = [f"{int(row.get('epoch', i + 1)):>5}  " + "  ".join(f"{row.get(k, float('nan')):>14.4f}" for k in keys)
                 for i, row in enumerate(self.history)]
         return "\n".join(([self.title] if self.title else []) + [header] + rows)
 
     def _repr_pretty_(self, printer, cycle) -> None:
         printer.text(str(self))
+
+    def _waiting(self) -> str:
+        return tr("waiting for the first {x_label}").format(x_label=tr(self.x_label))
+
+
+def _text_width(text: str) -> int:
+    """Pixels a legend label takes at the tick font: ~7 px a letter, ~13 px a wide (CJK) character."""
+    return sum(13 if unicodedata.east_asian_width(c) in "WF" else 7 for c in text)
 
 
 def _padded(values: list[float]) -> tuple[float, float]:

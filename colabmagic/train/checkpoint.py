@@ -33,6 +33,7 @@ from typing import Any
 
 from ..files import write_atomically
 from ..errors import CheckpointError, ConfigError, Message, Option
+from ..locale import tr
 
 FORMAT = "colabmagic.train/checkpoint"
 VERSION = 1
@@ -74,8 +75,10 @@ def save_checkpoint(folder: Path, state: dict[str, Any], keep: int) -> Path:
 
         reason = (getattr(err, "strerror", None) or str(err)).strip().splitlines()[0][:160]
         free = shutil.disk_usage(folder).free / 2**20
-        raise CheckpointError(Message(f"Cannot write a checkpoint in {folder} ({reason}; {free:.1f} MiB free there): "
-                                      "free some space, or choose another ", Option("checkpoint_dir"))) from None
+        raise CheckpointError(Message.of(
+            tr("Cannot write a checkpoint in {folder} ({reason}; {free:.1f} MiB free there): free some space, "
+               "or choose another {checkpoint_dir}"),
+            folder=folder, reason=reason, free=free, checkpoint_dir=Option("checkpoint_dir"))) from None
     if keep:
         for old in checkpoint_files(folder)[:-keep]:
             old.unlink(missing_ok=True)
@@ -148,11 +151,11 @@ def _snapshot(value: Any) -> Any:
     return value
 
 
-def read_plain_data(path: Path, *, named: str, unreadable: str | Message) -> Any:
+def read_plain_data(path: Path, *, missing: str, unreadable: str, **values: Any) -> Any:
     """torch.load with weights_only=True: tensors and plain data only, never a pickle that can run code.
 
-    A missing or unreadable file is one CheckpointError, "{named}{path} does not exist" or
-    "{named}{path} {unreadable}", the latter with the reason put in where it says {reason}.
+    A missing or unreadable file is one CheckpointError from the (translated) template `missing` or
+    `unreadable`, with {path}, {reason} (unreadable only) and VALUES (e.g. an Option) filled in.
     """
     import pickle
     import tarfile
@@ -163,32 +166,34 @@ def read_plain_data(path: Path, *, named: str, unreadable: str | Message) -> Any
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise CheckpointError(f"{named}{path} does not exist") from None
+        raise CheckpointError(Message.of(missing, path=path, **values)) from None
     # KeyError, tarfile.TarError: older torch (2.4) reads a file that is not a zip as its legacy
     # tar format, and a zeroed or truncated one fails in there ("filename 'storages' not found")
     except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, tarfile.TarError, EOFError, ValueError,
             KeyError, OSError) as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        parts = unreadable.parts if isinstance(unreadable, Message) else (unreadable,)
-        raise CheckpointError(Message(f"{named}{path} ", *(part.format(reason=reason[:160]) if isinstance(part, str)
-                                                           else part for part in parts))) from None
+        raise CheckpointError(Message.of(unreadable, path=path, reason=reason[:160], **values)) from None
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Read and check a checkpoint; anything unreadable or not ours is a CheckpointError, never None."""
     path = Path(path)
-    state = read_plain_data(path, named="Checkpoint ", unreadable=Message(
-        "is corrupt or not a PyTorch file ({reason}): delete it to resume from an older checkpoint, "
-        "or train without ", RESUMING))
+    state = read_plain_data(
+        path, missing=tr("Checkpoint {path} does not exist"),
+        unreadable=tr("Checkpoint {path} is corrupt or not a PyTorch file ({reason}): delete it to resume from an "
+                      "older checkpoint, or train without {resume}"), resume=RESUMING)
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise CheckpointError(Message(f"{path} is not a colabmagic training checkpoint: resume needs a checkpoint "
-                                      "written by train()/%train, or train without ", RESUMING))
+        raise CheckpointError(Message.of(tr("{path} is not a colabmagic training checkpoint: resume needs a checkpoint "
+                                            "written by train()/%train, or train without {resume}"),
+                                         path=path, resume=RESUMING))
     if state.get("version") != VERSION:
-        raise CheckpointError(Message(f"{path} has checkpoint format version {state.get('version')!r}; this "
-                                      f"colabmagic reads version {VERSION}: train without ", RESUMING))
+        raise CheckpointError(Message.of(tr("{path} has checkpoint format version {version!r}; this colabmagic reads "
+                                            "version {supported}: train without {resume}"),
+                                         path=path, version=state.get("version"), supported=VERSION, resume=RESUMING))
     missing = [k for k in REQUIRED_KEYS if k not in state]
     if missing:
-        raise CheckpointError(f"{path} lacks {', '.join(missing)}: it is not a complete checkpoint")
+        raise CheckpointError(tr("{path} lacks {keys}: it is not a complete checkpoint").format(
+            path=path, keys=", ".join(missing)))
     return state
 
 
@@ -198,15 +203,17 @@ REQUIRED_KEYS = ("template", "dataset", "config", "epoch", "step", "global_step"
 def check_fits(state: dict[str, Any], path: Path, *, template: str, dataset: dict[str, Any] | None = None) -> None:
     """Raise CheckpointError when a checkpoint belongs to another model (or, given, another dataset)."""
     if state["template"] != template:
-        raise CheckpointError(f"{path} was written by model {state['template']!r}, not {template!r}: resume "
-                              f"with {state['template']!r}, or start a fresh run with another name")
+        raise CheckpointError(tr("{path} was written by model {saved!r}, not {template!r}: resume with {saved!r}, "
+                                 "or start a fresh run with another name").format(
+            path=path, saved=state["template"], template=template))
     if dataset is None:
         return
     theirs = state["dataset"]
     for key in ("name", "kind", "input_shape", "num_classes"):
         if list_or_value(theirs.get(key)) != list_or_value(dataset.get(key)):
-            raise CheckpointError(f"{path} was trained on {_describe(theirs)}, not {_describe(dataset)}: "
-                                  "resume with that dataset, or start a fresh run with another name")
+            raise CheckpointError(tr("{path} was trained on {saved}, not {dataset}: resume with that dataset, or start "
+                                     "a fresh run with another name").format(
+                path=path, saved=_describe(theirs), dataset=_describe(dataset)))
 
 
 def list_or_value(value: Any) -> Any:
@@ -215,7 +222,8 @@ def list_or_value(value: Any) -> Any:
 
 def _describe(dataset: dict[str, Any]) -> str:
     shape = "x".join(str(d) for d in dataset.get("input_shape", ()))
-    return f"{dataset.get('name')} ({dataset.get('kind')} {shape}, {dataset.get('num_classes')} classes)"
+    return tr("{name} ({kind} {shape}, {classes} classes)").format(
+        name=dataset.get("name"), kind=dataset.get("kind"), shape=shape, classes=dataset.get("num_classes"))
 
 
 @dataclass
@@ -246,8 +254,9 @@ class RunFolders:
             for path in reversed(made):
                 with contextlib.suppress(OSError):
                     path.rmdir()
-            raise ConfigError(Message(f"Cannot create the run folder {folder}: {err.strerror or err}. Choose another ",
-                                      Option(self.option_for(folder)))) from None
+            raise ConfigError(Message.of(tr("Cannot create the run folder {folder}: {reason}. Choose another {option}"),
+                                         folder=folder, reason=err.strerror or err,
+                                         option=Option(self.option_for(folder)))) from None
 
 
 def _make_folder(folder: Path, made: list[Path]) -> None:
@@ -276,12 +285,13 @@ def run_folders(*, name: str | None, default_name: str, logdir: str | None, chec
         existing = checkpoint_files(ckpt)
         if resume:
             if not existing:
-                raise CheckpointError(Message(f"No checkpoint to resume in {ckpt}: train once without ", RESUMING,
-                                              " first"))
+                raise CheckpointError(Message.of(tr("No checkpoint to resume in {folder}: train once without {resume} "
+                                                    "first"), folder=ckpt, resume=RESUMING))
             return RunFolders(base, log, ckpt, existing[-1])
         if existing:
-            raise ConfigError(Message(f"{ckpt} already holds checkpoints of an earlier run: pass ", RESUMING,
-                                      " to continue it, or choose another ", Option("checkpoint_dir")))
+            raise ConfigError(Message.of(tr("{folder} already holds checkpoints of an earlier run: pass {resume} to "
+                                            "continue it, or choose another {checkpoint_dir}"),
+                                         folder=ckpt, resume=RESUMING, checkpoint_dir=Option("checkpoint_dir")))
         return RunFolders(base, log, ckpt, None)
 
     candidates = _numbered_runs(base)
@@ -289,8 +299,10 @@ def run_folders(*, name: str | None, default_name: str, logdir: str | None, chec
         newest = [(files[-1].stat().st_mtime, run, files[-1])
                   for run in candidates if (files := checkpoint_files(RUNS_ROOT / run / "checkpoints"))]
         if not newest:
-            raise CheckpointError(Message(f"No checkpoint to resume in {RUNS_ROOT / base / 'checkpoints'} "
-                                          f"(nor in {RUNS_ROOT / base}-N): train once without ", RESUMING, " first"))
+            raise CheckpointError(Message.of(tr("No checkpoint to resume in {folder} (nor in {run}-N): train once "
+                                                "without {resume} first"),
+                                             folder=RUNS_ROOT / base / "checkpoints", run=RUNS_ROOT / base,
+                                             resume=RESUMING))
         _, run, path = max(newest)
         return RunFolders(run, RUNS_ROOT / run, RUNS_ROOT / run / "checkpoints", path)
     run, number = base, 1

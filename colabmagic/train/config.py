@@ -13,11 +13,12 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from ..errors import ConfigError, Message, Option, shown
+from ..locale import mark, tr
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULERS = ("onecycle", "cosine", "none")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
-AUGMENTS = "flip, crop, cropN (translate up to N px)"
+AUGMENTS = mark("flip, crop, cropN (translate up to N px)")
 
 
 @dataclass
@@ -75,8 +76,8 @@ class TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ConfigError(f"Unknown training option {unknown[0]!r}: "
-                              f"the options are {', '.join(sorted(known))}")
+            raise ConfigError(tr("Unknown training option {name!r}: the options are {options}").format(
+                name=unknown[0], options=", ".join(sorted(known))))
         return cls(**values)
 
     def resolved(self, template_defaults: dict[str, Any] | None = None, *,
@@ -95,7 +96,7 @@ class TrainConfig:
             template = {k: v for k, v in template.items() if k not in OPTIMIZER_TUNED}
         for key, value in template.items():
             if key not in values and key not in _FREE_FIELDS:
-                raise ConfigError(f"Template default {key!r} is not a training option")
+                raise ConfigError(tr("Template default {key!r} is not a training option").format(key=key))
             values[key] = value
         explicit = self.explicit()
         values.update(explicit)
@@ -128,18 +129,21 @@ class TrainConfig:
         self.augment = ",".join(f"crop{n}" if n else kind
                                 for kind, n in parse_augment(self.augment))
         if self.augment and data_kind is not None and data_kind != "image":
-            raise ConfigError(Message(Option("augment", self.augment), f" works on images; this dataset is {data_kind}: "
-                                      "drop the augment option"))
+            raise ConfigError(Message.of(tr("{augment} works on images; this dataset is {kind}: drop the augment option"),
+                                         augment=Option("augment", self.augment), kind=data_kind))
         if self.node_rank >= self.nnodes:
-            raise ConfigError(f"node_rank must be below nnodes ({self.nnodes}), got {self.node_rank}", option="node_rank")
+            raise ConfigError(tr("node_rank must be below nnodes ({nnodes}), got {node_rank}").format(
+                nnodes=self.nnodes, node_rank=self.node_rank), option="node_rank")
         if self.nnodes > 1 and not self.rdzv_endpoint:
-            raise ConfigError(Message("Training on several nodes needs ", Option("rdzv_endpoint", "HOST:PORT", literal=True),
-                                      " of node 0"))
+            raise ConfigError(Message.of(tr("Training on several nodes needs {rdzv_endpoint} of node 0"),
+                                         rdzv_endpoint=Option("rdzv_endpoint", "HOST:PORT", literal=True)))
         if self.rdzv_endpoint and not re.fullmatch(r"[^\s:]+:\d{1,5}", str(self.rdzv_endpoint)):
-            raise ConfigError(f"rdzv_endpoint must be HOST:PORT, got {self.rdzv_endpoint!r}", option="rdzv_endpoint")
+            raise ConfigError(tr("rdzv_endpoint must be HOST:PORT, got {value!r}").format(value=self.rdzv_endpoint),
+                              option="rdzv_endpoint")
         if self.name is not None and not _RUN_NAME.fullmatch(str(self.name)):
-            raise ConfigError(f"Run name {shown(self.name, 60)!r} must start with a letter, digit or '_' and hold only "
-                              "letters, digits, '.', '_' or '-', at most 100 (it becomes a folder in runs/)", option="name")
+            raise ConfigError(tr("Run name {name!r} must start with a letter, digit or '_' and hold only letters, digits, "
+                                 "'.', '_' or '-', at most 100 (it becomes a folder in runs/)").format(
+                name=shown(self.name, 60)), option="name")
         self.threads = _integer("threads", self.threads, minimum=0)
         for flag in ("compile", "resume"):
             setattr(self, flag, bool(getattr(self, flag)))
@@ -182,39 +186,45 @@ def parse_augment(spec: str | None) -> list[tuple[str, int]]:
             continue
         match = re.fullmatch(r"(flip|crop)(\d*)", part)
         if not match or (match.group(1) == "flip" and match.group(2)):
-            raise ConfigError(f"Unknown augmentation {part!r}: use {AUGMENTS}, comma-separated", option="augment")
+            raise ConfigError(tr("Unknown augmentation {part!r}: use {choices}, comma-separated").format(
+                part=part, choices=tr(AUGMENTS)), option="augment")
         kind, n = match.group(1), int(match.group(2) or 0)
         if kind == "crop" and match.group(2) and n == 0:
-            raise ConfigError("crop0 translates nothing: use crop, cropN with N >= 1, or drop it", option="augment")
+            raise ConfigError(tr("crop0 translates nothing: use crop, cropN with N >= 1, or drop it"), option="augment")
         if any(k == kind for k, _ in items):
-            raise ConfigError(f"augment lists {kind} twice", option="augment")
+            raise ConfigError(tr("augment lists {kind} twice").format(kind=kind), option="augment")
         items.append((kind, n))
     return items
 
 
 def _integer(name: str, value: Any, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
-        raise ConfigError(f"{name} must be a whole number, got {value!r}", option=name)
+        raise ConfigError(tr("{name} must be a whole number, got {value!r}").format(name=name, value=value), option=name)
     if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value!r}", option=name)
+        raise ConfigError(tr("{name} must be at least {minimum}, got {value!r}").format(name=name, minimum=minimum, value=value),
+                          option=name)
     return int(value)
 
 
 def _number(name: str, value: Any, *, above: float | None = None, at_least: float | None = None,
             below: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"{name} must be a number, got {value!r}", option=name)
+        raise ConfigError(tr("{name} must be a number, got {value!r}").format(name=name, value=value), option=name)
     if above is not None and not value > above:
-        raise ConfigError(f"{name} must be greater than {above:g}, got {value!r}", option=name)
+        raise ConfigError(tr("{name} must be greater than {above:g}, got {value!r}").format(name=name, above=above, value=value),
+                          option=name)
     if at_least is not None and value < at_least:
-        raise ConfigError(f"{name} must be at least {at_least:g}, got {value!r}", option=name)
+        raise ConfigError(tr("{name} must be at least {at_least:g}, got {value!r}").format(
+            name=name, at_least=at_least, value=value), option=name)
     if below is not None and not value < below:
-        raise ConfigError(f"{name} must be below {below:g}, got {value!r}", option=name)
+        raise ConfigError(tr("{name} must be below {below:g}, got {value!r}").format(name=name, below=below, value=value),
+                          option=name)
     return float(value)
 
 
 def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     text = str(value).strip().lower()
     if text not in choices:
-        raise ConfigError(f"Unknown {name} {value!r}: use one of {', '.join(choices)}", option=name)
+        raise ConfigError(tr("Unknown {name} {value!r}: use one of {choices}").format(
+            name=name, value=value, choices=", ".join(choices)), option=name)
     return text

@@ -16,6 +16,7 @@ import sys
 import torch
 
 from ..errors import ConfigError, DeviceError
+from ..locale import tr
 
 
 def resolve_device(spec: str | None) -> torch.device:
@@ -45,12 +46,13 @@ def autocast_dtype(precision: str, device: torch.device,
         return torch.float16 if capability >= (7, 0) or capability == (6, 0) else None
     if precision == "bf16":
         if device.type == "cuda" and capability < (8, 0):
-            raise DeviceError(f"{device_name(device)} (compute capability {capability[0]}.{capability[1]}) has no "
-                              "native bf16: use precision fp16 (or auto)")
+            raise DeviceError(tr("{device} (compute capability {major}.{minor}) has no native bf16: use precision "
+                                 "fp16 (or auto)").format(device=device_name(device), major=capability[0],
+                                                          minor=capability[1]))
         return torch.bfloat16
     if precision == "fp16":
         return torch.float16
-    raise ConfigError(f"Unknown precision {precision!r}: use auto, bf16, fp16 or fp32")
+    raise ConfigError(tr("Unknown precision {precision!r}: use auto, bf16, fp16 or fp32").format(precision=precision))
 
 
 def precision_name(dtype: torch.dtype | None) -> str:

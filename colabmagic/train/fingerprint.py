@@ -11,10 +11,14 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from ..locale import mark, tr
+
 SPLITS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
 # labels first: which rows land in which split follows the labels, so new labels move inputs too
 COMPARED = ("y_train", "y_val", "y_test", "x_train", "x_val", "x_test")
-_WORDS = {"x": "inputs", "y": "labels"}
+# what each split's tensors are, in the words a change is told in
+_NAMES = {"x_train": mark("training inputs"), "x_val": mark("validation inputs"), "x_test": mark("test inputs"),
+          "y_train": mark("training labels"), "y_val": mark("validation labels"), "y_test": mark("test labels")}
 
 
 def fingerprint(dataset) -> dict[str, Any]:
@@ -43,19 +47,16 @@ def describe_change(saved: dict[str, Any] | None, now: dict[str, Any]) -> str | 
         old, new = saved.get(split), now.get(split)
         if old == new:
             continue
-        what = _name(split)
-        if old is None or new is None:
-            return f"the checkpoint's data {'had' if old else 'had no'} {what}, this data {'has' if new else 'has no'}"
+        what = tr(_NAMES[split])
+        if old is None:
+            return tr("the checkpoint's data had no {what}, this data has").format(what=what)
+        if new is None:
+            return tr("the checkpoint's data had {what}, this data has no").format(what=what)
         if list(old["shape"]) != list(new["shape"]):
             shape = lambda s: "x".join(map(str, s))  # noqa: E731
-            return f"the {what} changed shape: {shape(old['shape'])} then, {shape(new['shape'])} now"
+            return tr("the {what} changed shape: {old} then, {new} now").format(
+                what=what, old=shape(old["shape"]), new=shape(new["shape"]))
         if old["dtype"] != new["dtype"]:
-            return f"the {what} changed type: {old['dtype']} then, {new['dtype']} now"
-        return f"the {what} changed (same shape, other values)"
+            return tr("the {what} changed type: {old} then, {new} now").format(what=what, old=old["dtype"], new=new["dtype"])
+        return tr("the {what} changed (same shape, other values)").format(what=what)
     return None
-
-
-def _name(split: str) -> str:
-    kind, part = split.split("_", 1)
-    part = {"train": "training", "val": "validation", "test": "test"}[part]
-    return f"{part} {_WORDS[kind]}"

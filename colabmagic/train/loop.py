@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import Message, Option, TrainingDiverged
+from ..locale import tr
 from .callbacks import Callback, Progress
 from .checkpointing import Checkpoints
 from .device import synchronize
@@ -253,11 +254,12 @@ class _Run:
         if math.isfinite(loss_sum):
             return
         self.checkpoints.close()  # a checkpoint in flight holds finite weights: let it land
-        what = "nan" if math.isnan(loss_sum) else "infinite"
+        what = "nan" if math.isnan(loss_sum) else tr("infinite")
         position = self.parts.position
-        raise TrainingDiverged(Message(f"The loss became {what} by epoch {position.epoch + 1}, step {position.step} (",
-                                       Option("lr", f"{self.config.lr:g}", literal=True), "): lower ", Option("lr"),
-                                       " and train again"))
+        raise TrainingDiverged(Message.of(
+            tr("The loss became {what} by epoch {epoch}, step {step} ({used}): lower {lr} and train again"),
+            what=what, epoch=position.epoch + 1, step=position.step,
+            used=Option("lr", f"{self.config.lr:g}", literal=True), lr=Option("lr")))
 
     def emit_progress(self, now: float, epoch: int, step: int, loss: float, correct: float, seen: int) -> None:
         elapsed, steps = now - self.started, self.parts.steps

@@ -18,7 +18,11 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, Message, Option
+from ..locale import mark, tr
 from ..units import size
+from .wording import compose, joined
+
+RAM = mark("RAM")  # where a CPU run's memory is (else the GPU's name)
 
 
 @dataclass
@@ -34,9 +38,12 @@ class MemoryEstimate:
         return self.data_bytes + self.parameter_bytes + self.activation_bytes
 
     def __str__(self) -> str:
-        free = f" of {size(self.free_bytes)} free" if self.free_bytes is not None else ""
-        return (f"~{size(self.total_bytes)} {self.where}{free} (data {size(self.data_bytes)}, "
-                f"model+optimizer {size(self.parameter_bytes)}, batch {size(self.activation_bytes)})")
+        values = dict(total=size(self.total_bytes), where=tr(self.where), data=size(self.data_bytes),
+                      model=size(self.parameter_bytes), batch=size(self.activation_bytes))
+        if self.free_bytes is None:
+            return tr("~{total} {where} (data {data}, model+optimizer {model}, batch {batch})").format(**values)
+        return tr("~{total} {where} of {free} free (data {data}, model+optimizer {model}, batch {batch})").format(
+            free=size(self.free_bytes), **values)
 
 
 def skeleton(build, spec) -> nn.Module:
@@ -85,14 +92,14 @@ def check(estimate_: MemoryEstimate) -> None:
     """ConfigError when the estimate exceeds the free memory, naming the options that shrink it."""
     if estimate_.free_bytes is None or estimate_.total_bytes <= estimate_.free_bytes:
         return
-    fixes: list[tuple] = []
+    fixes: list[Message] = []
     if estimate_.activation_bytes > estimate_.free_bytes / 4:
-        fixes.append(("a smaller ", Option("batch_size")))
+        fixes.append(Message.of(tr("a smaller {batch_size}"), batch_size=Option("batch_size")))
     if estimate_.data_bytes > estimate_.free_bytes / 4 or estimate_.parameter_bytes > estimate_.free_bytes / 4:
-        fixes.append(("smaller images (", Option("image_size"), ")"))
-    fixes.append(("a machine with more memory",) if estimate_.where == "RAM" else (Option("device", "cpu"),))
-    joined = [part for i, fix in enumerate(fixes) for part in ((", or ",) if i else ()) + fix]
-    raise ConfigError(Message(f"This run needs {estimate_} and would not fit: try ", *joined))
+        fixes.append(Message.of(tr("smaller images ({image_size})"), image_size=Option("image_size")))
+    fixes.append(Message(tr("a machine with more memory")) if estimate_.where == RAM else Message(Option("device", "cpu")))
+    raise ConfigError(compose(tr("This run needs {estimate} and would not fit: try {fixes}"),
+                              estimate=estimate_, fixes=joined(fixes, tr(", or "))))
 
 
 REAL_PROBE_VALUES = 3 * 64 * 64  # inputs up to a 64x64 colour image are probed with a real forward pass
@@ -174,7 +181,7 @@ def free_bytes(device: torch.device) -> int | None:
 def _where(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return "RAM" if device.type == "cpu" else str(device)
+    return RAM if device.type == "cpu" else str(device)
 
 
 def reset_peak_rss() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from torch import nn
 
 from ..errors import Message, Option, TrainingInterrupted
+from ..locale import tr
 from .checkpoint import RESUMING
 from .device import device_name, peak_device_memory, precision_name
 from .memory import run_peak_rss
@@ -57,9 +58,10 @@ def data_fields(plan: Plan) -> dict[str, Any]:
 def finished_result(plan: Plan, model: nn.Module) -> TrainResult:
     """A resume of a run that had done all its epochs: its saved weights and history, nothing trained."""
     state = plan.resume_state
-    plan.notes.append(Message(f"{plan.folders.name} had finished all {plan.config.epochs} epochs: this is its saved "
-                              "result (", RESUMING, " with a larger ", Option("epochs", "N", literal=True),
-                              f", over {plan.config.epochs}, trains it on)"))
+    plan.notes.append(Message.of(tr("{name} had finished all {epochs} epochs: this is its saved result ({resume} with "
+                                    "a larger {more}, over {epochs}, trains it on)"),
+                                 name=plan.folders.name, epochs=plan.config.epochs, resume=RESUMING,
+                                 more=Option("epochs", "N", literal=True)))
     return build_result(plan, model, state.get("history", []), train_seconds=0.0, samples=0,
                         interrupted=False, checkpoint_path=str(plan.folders.resume_from),
                         extra={"finished_before": True, "rank_samples": 0, "saved_train_seconds": float(state.get("train_seconds", 0.0))})
@@ -71,10 +73,12 @@ def interruption(plan: Plan, result: TrainResult, *, reason: str, position, step
     options = resume_options(plan)
     if plan.config.devices > 1:  # the same process count: it fixes the steps per epoch of the checkpoint
         options["devices"] = plan.config.devices
-    where = (f"Training {reason} at epoch {position.epoch + 1}/{plan.config.epochs}, step "
-             f"{position.step}/{steps}; checkpoint saved to {checkpoint_path}.")
-    return TrainingInterrupted(f"{where} Resume with `{python_call(plan, options)}`.", result,
-                               where=where, resume=options)
+    # reason: a marked phrase (stopping.py, background/run.py), translated here where it is shown
+    where = tr("Training {reason} at epoch {epoch}/{epochs}, step {step}/{steps}; checkpoint saved to {path}.").format(
+        reason=tr(reason), epoch=position.epoch + 1, epochs=plan.config.epochs, step=position.step, steps=steps,
+        path=checkpoint_path)
+    return TrainingInterrupted(tr("{where} Resume with `{call}`.").format(where=where, call=python_call(plan, options)),
+                               result, where=where, resume=options)
 
 
 def resume_options(plan: Plan) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ..errors import CheckpointError, DataError, Message, Option
+from ..locale import tr
 from .augment import Augmentation
 from .callbacks import RunInfo
 from .device import device_name, reset_peak_memory
@@ -19,6 +20,7 @@ from .memory import reset_peak_rss
 from .optimizers import make_optimizer, make_scheduler
 from .plan import Plan
 from .position import Position
+from .wording import compose
 
 
 @dataclass
@@ -73,7 +75,8 @@ def assemble(plan: Plan, *, rank: int, world: int) -> Parts:
     n = len(data.y_train)
     shard = n // world
     if shard == 0:
-        raise DataError(f"{plan.dataset.name} has {n} training examples: too few for {world} processes")
+        raise DataError(tr("{dataset} has {n} training examples: too few for {world} processes").format(
+            dataset=plan.dataset.name, n=n, world=world))
     batch = math.ceil(cfg.batch_size / world)  # batch_size counts all processes
     steps = steps_per_epoch(shard, batch, compiled=cfg.compile)
     optimizer = make_optimizer(model, cfg)
@@ -107,8 +110,9 @@ def run_info(plan: Plan, parts: Parts) -> RunInfo:
 def restore(parts: Parts, plan: Plan, state: dict[str, Any], *, world: int, main: bool) -> None:
     path = plan.folders.resume_from
     if state.get("steps_per_epoch") != parts.steps:
-        raise CheckpointError(Message(f"{path} was written with {state.get('steps_per_epoch')} steps per epoch; "
-                                      f"this run has {parts.steps}: ", *_step_mismatch(parts, plan, state)))
+        raise CheckpointError(compose(tr("{path} was written with {saved} steps per epoch; this run has {steps}: {cause}"),
+                                      path=path, saved=state.get("steps_per_epoch"), steps=parts.steps,
+                                      cause=_step_mismatch(parts, plan, state)))
     new_phase = len(state.get("phases") or [{}]) < len(plan.phases)
     try:
         parts.optimizer.load_state_dict(state["optimizer"])
@@ -120,22 +124,23 @@ def restore(parts: Parts, plan: Plan, state: dict[str, Any], *, world: int, main
         if parts.scaler is not None and state.get("scaler"):
             parts.scaler.load_state_dict(state["scaler"])
     except (ValueError, KeyError, RuntimeError, TypeError) as err:
-        raise CheckpointError(f"{path}: its optimizer state does not fit this model ({err}): "
-                              "start a fresh run") from None
+        raise CheckpointError(tr("{path}: its optimizer state does not fit this model ({reason}): start a fresh run").format(
+            path=path, reason=err)) from None
     parts.position = Position.from_checkpoint(state, plan.device, parts.sum_dtype, world=world, main=main)
 
 
-def _step_mismatch(parts: Parts, plan: Plan, state: dict[str, Any]) -> tuple[str | Option, ...]:
-    """The real cause of a steps-per-epoch mismatch, in words (a Message's parts)."""
+def _step_mismatch(parts: Parts, plan: Plan, state: dict[str, Any]) -> Message:
+    """The real cause of a steps-per-epoch mismatch, in words."""
     saved = state.get("config", {})
     size = (state.get("dataset") or {}).get("train_size")
     if size is not None and size != len(parts.data.y_train):
-        return (f"the training split had {size} examples then and has {len(parts.data.y_train)} now (other data "
-                "or another val_split): resume with the same data, or start a fresh run",)
+        return Message(tr("the training split had {then} examples then and has {now} now (other data or another "
+                          "val_split): resume with the same data, or start a fresh run").format(
+            then=size, now=len(parts.data.y_train)))
     if saved.get("devices") not in (None, plan.config.devices):
-        devices = Option("devices", saved.get("devices"))
-        return "it was trained with ", devices, ": resume with ", devices
-    return ("another batch size or process count: start a fresh run",)
+        return Message.of(tr("it was trained with {devices}: resume with {devices}"),
+                          devices=Option("devices", saved.get("devices")))
+    return Message(tr("another batch size or process count: start a fresh run"))
 
 
 def steps_per_epoch(examples: int, batch: int, *, compiled: bool) -> int:

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from ..errors import CheckpointError, ConfigError, DataError, Message, Option
+from ..locale import tr, trn
 from . import memory
 from .checkpoint import RESUMING, RunFolders, check_fits, load_checkpoint, run_folders, safe_name
 from .config import RESUMABLE_CHANGES, TrainConfig
@@ -92,8 +93,8 @@ def make_plan(config: TrainConfig, *, dataset: Dataset | None = None, arrays: tu
     explicit = config.explicit()
     early = config.resolved(defaults)  # bad values fail here, before any data or checkpoint is read
     if early.distributed and model is not None:
-        raise ConfigError("devices/nnodes > 1 train a template by name; a model object cannot be sent to "
-                          "the worker processes")
+        raise ConfigError(tr("devices/nnodes > 1 train a template by name; a model object cannot be sent to "
+                             "the worker processes"))
     default_name = f"{template_name}-{source_label(config, dataset)}"
     if folders is None:
         folders = run_folders(name=early.name, default_name=default_name,
@@ -103,8 +104,8 @@ def make_plan(config: TrainConfig, *, dataset: Dataset | None = None, arrays: tu
     asked = config
     if early.resume:
         if folders.resume_from is None:
-            raise CheckpointError(Message(f"No checkpoint to resume in {folders.checkpoint_dir}: train once without ",
-                                          RESUMING, " first"))
+            raise CheckpointError(Message.of(tr("No checkpoint to resume in {folder}: train once without {resume} "
+                                                "first"), folder=folders.checkpoint_dir, resume=RESUMING))
         state = load_checkpoint(folders.resume_from)
         check_fits(state, folders.resume_from, template=template_name)
         asked, phases = _resumed_config(state, explicit, folders, notes)
@@ -122,8 +123,9 @@ def make_plan(config: TrainConfig, *, dataset: Dataset | None = None, arrays: tu
         check_fits(state, folders.resume_from, template=template_name, dataset=dataset_info(data))
         change = describe_change(state.get("fingerprint"), prints)
         if change:
-            raise CheckpointError(Message(f"{folders.resume_from} was trained on other data: {change}. Resume with the "
-                                          "data it was trained on, or start a fresh run without ", RESUMING))
+            raise CheckpointError(Message.of(tr("{path} was trained on other data: {change}. Resume with the data it "
+                                                "was trained on, or start a fresh run without {resume}"),
+                                             path=folders.resume_from, change=change, resume=RESUMING))
     device = resolve_device(resolved.device)
     dtype = autocast_dtype(resolved.precision, device)
 
@@ -139,12 +141,15 @@ def make_plan(config: TrainConfig, *, dataset: Dataset | None = None, arrays: tu
             model.load_state_dict(state["model"])
         except (RuntimeError, KeyError, ValueError) as err:
             first = str(err).strip().splitlines()[0]
-            raise CheckpointError(Message(f"{folders.resume_from} does not fit model {template_name!r} on {data.name} "
-                                          f"({first[:200]}): start a fresh run without ", RESUMING)) from None
+            raise CheckpointError(Message.of(tr("{path} does not fit model {model!r} on {dataset} ({reason}): start "
+                                                "a fresh run without {resume}"),
+                                             path=folders.resume_from, model=template_name, dataset=data.name,
+                                             reason=first[:200], resume=RESUMING)) from None
     check_writable(folders)
     asked_name = early.name or safe_name(default_name)
     if not resolved.resume and folders.name != asked_name:
-        notes.append(f"runs/{asked_name} already holds a run: this one writes to {folders.logdir}")
+        notes.append(tr("runs/{name} already holds a run: this one writes to {logdir}").format(
+            name=asked_name, logdir=folders.logdir))
     resolved.name = folders.name
     resolved.logdir, resolved.checkpoint_dir = str(folders.logdir), str(folders.checkpoint_dir)
     return Plan(resolved, template_name, convolutional, data, model, device, dtype, folders, state, wall_start,
@@ -169,12 +174,13 @@ def source_label(config: TrainConfig, dataset: Dataset | None = None) -> str:
 
 def _check_data(data: Dataset, notes: list[str]) -> None:
     if data.num_classes < 2:
-        raise DataError(f"{data.name} has a single class: a classifier needs at least two labels")
+        raise DataError(tr("{dataset} has a single class: a classifier needs at least two labels").format(dataset=data.name))
     for split in ("val", "test"):
         labels = getattr(data, f"y_{split}")
         if labels is not None and 0 < len(labels) < SMALL_SPLIT:
-            notes.append(f"the {'validation' if split == 'val' else 'test'} split has only {len(labels)} "
-                         "examples: its accuracy is a rough guide")
+            notes.append((tr("the validation split has only {n} examples: its accuracy is a rough guide") if split == "val"
+                          else tr("the test split has only {n} examples: its accuracy is a rough guide")).format(
+                n=len(labels)))
 
 
 def check_writable(folders: RunFolders) -> None:
@@ -188,11 +194,12 @@ def check_writable(folders: RunFolders) -> None:
             probe = probe.parent
         option = folders.option_for(folder)
         if probe.exists() and not probe.is_dir():
-            raise ConfigError(Message(f"Cannot create the run folder {folder}: {probe} is a file. Choose another ",
-                                      Option(option)))
+            raise ConfigError(Message.of(tr("Cannot create the run folder {folder}: {probe} is a file. Choose another "
+                                            "{option}"), folder=folder, probe=probe, option=Option(option)))
         if not os.access(probe, os.W_OK | os.X_OK):
-            raise ConfigError(Message(f"Cannot create the run folder {folder}: cannot write in {probe} (read-only or "
-                                      "no permission). Choose another ", Option(option)))
+            raise ConfigError(Message.of(tr("Cannot create the run folder {folder}: cannot write in {probe} (read-only "
+                                            "or no permission). Choose another {option}"),
+                                         folder=folder, probe=probe, option=Option(option)))
 
 
 def _template(config: TrainConfig, model: nn.Module | None):
@@ -201,7 +208,7 @@ def _template(config: TrainConfig, model: nn.Module | None):
         convolutional = any(isinstance(m, (nn.Conv2d, nn.Conv3d)) for m in model.modules())
         return config.model or type(model).__name__, {}, convolutional, None
     if not isinstance(config.model, str) or not config.model.strip():
-        raise ConfigError("train() needs a model template name, e.g. train('cnn', 'digits') (see %train --list)")
+        raise ConfigError(tr("train() needs a model template name, e.g. train('cnn', 'digits') (see %train --list)"))
     from .models import build_model, get_template
 
     template = get_template(config.model.strip())
@@ -222,7 +229,7 @@ def _load(config: TrainConfig, dataset: Dataset | None, arrays: tuple | None) ->
     natural = _natural_image_size(config.model)
     if arrays is not None:
         if len(arrays) != 2:
-            raise ConfigError(Message(Option("data"), " takes a pair (X, y)"))
+            raise ConfigError(Message.of(tr("{data} takes a pair (X, y)"), data=Option("data")))
         return from_arrays(arrays[0], arrays[1], name="arrays", val_split=config.val_split, seed=config.seed,
                            natural_image_size=natural, **options)
     return load_dataset(config.dataset or DEFAULT_DATASET, data_dir=config.data_dir, target=config.target,
@@ -255,17 +262,20 @@ def _resumed_config(state: dict[str, Any], explicit: dict[str, Any], folders: Ru
             continue
         if key == "epochs" and value > saved.epochs:
             if int(state["epoch"]) < saved.epochs or int(state["step"]):
-                raise ConfigError(Message(
-                    f"The run in {folders.checkpoint_dir} is at epoch {int(state['epoch']) + 1} of {saved.epochs}: "
-                    "resume it without ", Option("epochs"), " to finish it first, then resume with ",
-                    Option("epochs", value), " to add epochs"))
+                raise ConfigError(Message.of(
+                    tr("The run in {folder} is at epoch {epoch} of {epochs}: resume it without {option} to finish it "
+                       "first, then resume with {more} to add epochs"),
+                    folder=folders.checkpoint_dir, epoch=int(state["epoch"]) + 1, epochs=saved.epochs,
+                    option=Option("epochs"), more=Option("epochs", value)))
             phases.append({"start_epoch": saved.epochs, "epochs": value - saved.epochs})
-            notes.append(f"continuing the finished {saved.epochs}-epoch run for {value - saved.epochs} more "
-                         f"epoch{'s' if value - saved.epochs != 1 else ''} (a new learning-rate schedule from "
-                         "its last weights)")
+            more = value - saved.epochs
+            notes.append(trn("continuing the finished {epochs}-epoch run for {more} more epoch (a new learning-rate "
+                             "schedule from its last weights)",
+                             "continuing the finished {epochs}-epoch run for {more} more epochs (a new learning-rate "
+                             "schedule from its last weights)", more).format(epochs=saved.epochs, more=more))
             continue
-        raise ConfigError(Message(f"The checkpoint in {folders.checkpoint_dir} was trained with ",
-                                  Option(key, saved_values[key]), f", not {value!r}: drop that option to resume, "
-                                  "or start a fresh run"))
+        raise ConfigError(Message.of(tr("The checkpoint in {folder} was trained with {saved}, not {value!r}: drop that "
+                                        "option to resume, or start a fresh run"),
+                                     folder=folders.checkpoint_dir, saved=Option(key, saved_values[key]), value=value))
     asked.resume = True
     return asked, phases

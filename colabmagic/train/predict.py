@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError
+from ..locale import tr
 from . import preprocess
 
 
@@ -21,7 +22,7 @@ def probabilities(result, x: Any, *, batch_size: int = 512) -> np.ndarray:
     """(N, K) float32 softmax probabilities; column k is class `result.classes[k]`."""
     model = result.model
     if model is None:
-        raise DataError("this result has no model to predict with")
+        raise DataError(tr("this result has no model to predict with"))
     inputs = preprocess.prepare(result.preprocessing, x)
     if len(inputs) == 0:
         return np.zeros((0, _num_classes(result)), dtype=np.float32)

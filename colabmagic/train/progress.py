@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from ..locale import tr
 from .callbacks import Callback, Progress, RunInfo
 from .chart import COLOURS, FONT, TrainingChart
 
@@ -70,19 +71,20 @@ class ProgressBar:
     def _status(self) -> str:
         """epoch 3/5, or how it ended."""
         if self.state == "done":
-            return f"done: {self.epochs}/{self.epochs} epochs"
-        where = f"epoch {min(self.epoch + 1, self.epochs)}/{self.epochs}"
-        return f"{self.state} at {where}" if self.state != "running" else where
+            return tr("done: {epochs}/{epochs} epochs").format(epochs=self.epochs)
+        where = tr("epoch {epoch}/{epochs}").format(epoch=min(self.epoch + 1, self.epochs), epochs=self.epochs)
+        # the states are phrases marked in stopping.py ("interrupted", "stopped")
+        return tr("{state} at {where}").format(state=tr(self.state), where=where) if self.state != "running" else where
 
     def _numbers(self) -> list[str]:
-        parts = [f"{self.fraction:.0%}", f"{self.done:,}/{self.total:,} steps"]
+        parts = [f"{self.fraction:.0%}", tr("{done:,}/{total:,} steps").format(done=self.done, total=self.total)]
         if self.elapsed > 0:
             parts.append(format_seconds(self.elapsed))
             ran = self.done - self.start
             if self.state == "running" and 0 < ran < self.total - self.start:
-                parts.append(f"ETA {format_seconds(self.elapsed / ran * (self.total - self.done))}")
+                parts.append(tr("ETA {time}").format(time=format_seconds(self.elapsed / ran * (self.total - self.done))))
         if self.samples_per_second:
-            parts.append(f"{self.samples_per_second:,.0f} samples/s")
+            parts.append(tr("{rate:,.0f} samples/s").format(rate=self.samples_per_second))
         return parts
 
     def _metrics(self) -> list[str]:
@@ -128,10 +130,11 @@ class NotebookView(Callback):
     def on_train_begin(self, run: RunInfo) -> None:
         from IPython.display import display
 
-        title = (f"{run.model} on {run.dataset} ({run.device}): {run.train_size:,} samples, "
-                 f"{run.num_params:,} parameters")
-        if run.start_step:
-            title += f", resumed at epoch {run.start_epoch + 1}"
+        values = dict(model=run.model, dataset=run.dataset, device=run.device, samples=run.train_size,
+                      parameters=run.num_params, epoch=run.start_epoch + 1)
+        title = (tr("{model} on {dataset} ({device}): {samples:,} samples, {parameters:,} parameters, resumed at "
+                    "epoch {epoch}") if run.start_step
+                 else tr("{model} on {dataset} ({device}): {samples:,} samples, {parameters:,} parameters")).format(**values)
         self.bar = ProgressBar(title=title, total=run.epochs * run.steps_per_epoch, epochs=run.epochs,
                                done=run.start_step, start=run.start_step, epoch=run.start_epoch)
         self.bar_handle = display(self.bar, display_id=True)
@@ -185,9 +188,12 @@ class ConsoleView(Callback):
         self.run = run
         self.bar = None
         self.epoch_started = time.perf_counter()
-        where = f" (resumed at epoch {run.start_epoch + 1})" if run.start_step else ""
-        print(f"Training {run.model} on {run.dataset}: {run.train_size} samples, {run.num_params:,} parameters, "
-              f"device {run.device}{where}", file=self.stream, flush=True)
+        values = dict(model=run.model, dataset=run.dataset, samples=run.train_size, parameters=run.num_params,
+                      device=run.device, epoch=run.start_epoch + 1)
+        line = (tr("Training {model} on {dataset}: {samples} samples, {parameters:,} parameters, device {device} "
+                   "(resumed at epoch {epoch})") if run.start_step
+                else tr("Training {model} on {dataset}: {samples} samples, {parameters:,} parameters, device {device}"))
+        print(line.format(**values), file=self.stream, flush=True)
 
     def on_progress(self, progress: Progress) -> None:
         if not sys.stderr.isatty():
@@ -195,7 +201,7 @@ class ConsoleView(Callback):
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=progress.steps_per_epoch, leave=False, unit="step", mininterval=0.1)
+            self.bar = tqdm(total=progress.steps_per_epoch, leave=False, unit=tr("step"), mininterval=0.1)
         self.bar.set_postfix({k: f"{v:.4f}" for k, v in progress.metrics.items()}, refresh=False)
         self.bar.update(progress.step - self.bar.n)
 
@@ -206,8 +212,9 @@ class ConsoleView(Callback):
         seconds = metrics.get("epoch_seconds", time.perf_counter() - self.epoch_started)
         self.epoch_started = time.perf_counter()
         width = len(str(self.run.epochs))
-        print(f"Epoch {epoch + 1:>{width}}/{self.run.epochs} - {seconds:.2f}s - {format_metrics(metrics)}",
-              file=self.stream, flush=True)
+        print(tr("Epoch {epoch}/{epochs} - {seconds:.2f}s - {metrics}").format(
+            epoch=f"{epoch + 1:>{width}}", epochs=self.run.epochs, seconds=seconds, metrics=format_metrics(metrics)),
+            file=self.stream, flush=True)
 
     def on_checkpoint(self, path: str) -> None:
         pass  # one row per epoch is the contract; the summary names the checkpoint

@@ -6,8 +6,14 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..locale import mark, tr
+from .wording import padded, text_columns
+
 # final metrics in the order the summary shows them
 METRIC_ORDER = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy")
+# the HTML grid's words: a split per row, a measure per column (the text summary keeps the metric keys)
+SPLIT_WORDS = {"train": mark("train"), "val": mark("validation"), "test": mark("test")}
+MEASURE_WORDS = {"loss": mark("loss"), "accuracy": mark("accuracy")}
 
 
 @dataclass
@@ -61,14 +67,17 @@ class TrainResult:
         model, dataset = self.config.get("model"), self.config.get("dataset")
         done = len(self.history)
         total = self.config.get("epochs") or done
+        values = dict(model=model, dataset=dataset, device=self.device, precision=self.precision, done=done, total=total)
         if self.extra.get("finished_before"):  # a resume of a finished run: nothing trained now
-            trained = self.extra.get("saved_train_seconds", 0.0)
-            return (f"{model} on {dataset} ({self.device}, {self.precision}): finished {done}/{total} epochs "
-                    f"earlier ({trained:.2f} s training), saved result")
-        state = "interrupted at" if self.interrupted else "trained"
-        return (f"{model} on {dataset} ({self.device}, {self.precision}): {state} {done}/{total} epochs, "
-                f"{self.train_seconds:.2f} s training, {self.wall_seconds:.2f} s in all, "
-                f"{self.samples_per_second:,.0f} samples/s")
+            return tr("{model} on {dataset} ({device}, {precision}): finished {done}/{total} epochs earlier "
+                      "({seconds:.2f} s training), saved result").format(
+                seconds=self.extra.get("saved_train_seconds", 0.0), **values)
+        template = (tr("{model} on {dataset} ({device}, {precision}): interrupted at {done}/{total} epochs, "
+                       "{seconds:.2f} s training, {wall:.2f} s in all, {rate:,.0f} samples/s") if self.interrupted
+                    else tr("{model} on {dataset} ({device}, {precision}): trained {done}/{total} epochs, "
+                            "{seconds:.2f} s training, {wall:.2f} s in all, {rate:,.0f} samples/s"))
+        return template.format(seconds=self.train_seconds, wall=self.wall_seconds, rate=self.samples_per_second,
+                               **values)
 
     def _rows(self) -> list[tuple[str, str]]:
         keys = [k for k in METRIC_ORDER if k in self.metrics]
@@ -76,17 +85,17 @@ class TrainResult:
         return [(k, f"{self.metrics[k]:.4f}") for k in keys]
 
     def _files(self) -> list[tuple[str, str]]:
-        rows = [("peak memory", f"{self.peak_memory_bytes / 2**20:,.0f} MiB")]
+        rows = [(tr("peak memory"), f"{self.peak_memory_bytes / 2**20:,.0f} MiB")]
         if self.checkpoint_path:
-            rows.append(("checkpoint", self.checkpoint_path))
+            rows.append((tr("checkpoint"), self.checkpoint_path))
         if self.logdir:
             rows.append(("TensorBoard", f"--logdir {self.logdir}"))
         return rows
 
     def __str__(self) -> str:
         rows = self._rows() + self._files()
-        width = max((len(k) for k, _ in rows), default=0)
-        return "\n".join([self._headline()] + [f"  {k:<{width}}  {v}" for k, v in rows])
+        width = max((text_columns(k) for k, _ in rows), default=0)
+        return "\n".join([self._headline()] + [f"  {padded(k, width)}  {v}" for k, v in rows])
 
     def __repr__(self) -> str:
         metrics = ", ".join(f"{k}={v:.4f}" for k, v in self.metrics.items())
@@ -105,16 +114,15 @@ class TrainResult:
         label = f"{cell}text-align:left;font-weight:600"
         splits = [s for s in ("train", "val", "test") if any(k.startswith(f"{s}_") for k in self.metrics)]
         measures = [m for m in ("loss", "accuracy") if any(f"{s}_{m}" in self.metrics for s in splits)]
-        names = {"train": "train", "val": "validation", "test": "test"}
         grid = "".join(
-            f"<tr style='background:none'><th style='{label}'>{names[s]}</th>"
+            f"<tr style='background:none'><th style='{label}'>{html.escape(tr(SPLIT_WORDS[s]))}</th>"
             + "".join(f"<td style='{num}' title='{s}_{m}'>{self.metrics[f'{s}_{m}']:.4f}</td>" if f"{s}_{m}" in self.metrics
                       else f"<td style='{num}'></td>" for m in measures) + "</tr>"
             for s in splits)
         shown = {f"{s}_{m}" for s in splits for m in measures}
         others = "".join(f"<tr style='background:none'><th style='{label}'>{html.escape(k)}</th><td style='{num}' colspan='{max(len(measures), 1)}'>"
                          f"{html.escape(v)}</td></tr>" for k, v in self._rows() if k not in shown)
-        header = "".join(f"<th style='{head}'>{m}</th>" for m in measures)
+        header = "".join(f"<th style='{head}'>{html.escape(tr(MEASURE_WORDS[m]))}</th>" for m in measures)
         metrics = (f"<table style='border-collapse:collapse;margin:6px 0'><thead><tr><th style='{label}'></th>"
                    f"{header}</tr></thead><tbody>{grid}{others}</tbody></table>") if grid or others else ""
         text = f"{cell}text-align:left"

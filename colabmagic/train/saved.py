@@ -27,6 +27,7 @@ from typing import Any
 
 from ..files import write_atomically
 from ..errors import CheckpointError, ColabMagicError
+from ..locale import tr
 from .result import TrainResult
 
 FORMAT = "colabmagic.train/model"
@@ -63,8 +64,8 @@ def save(result: TrainResult, path: str | os.PathLike) -> Path:
     template = result.template or str(result.config.get("model") or "")
     spec = spec_dict(result.spec)
     if spec is None:
-        raise CheckpointError("this result does not say what data its model was built for (no spec): "
-                              "save a result returned by train()")
+        raise CheckpointError(tr("this result does not say what data its model was built for (no spec): "
+                                 "save a result returned by train()"))
     weights = result.model.state_dict()
     state = {
         "format": FORMAT, "version": VERSION, "template": template, "spec": spec,
@@ -78,7 +79,8 @@ def save(result: TrainResult, path: str | os.PathLike) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         return write_atomically(path, lambda file: torch.save(state, file))
     except OSError as err:
-        raise CheckpointError(f"Cannot write the model file {path}: {err.strerror or err}") from None
+        raise CheckpointError(tr("Cannot write the model file {path}: {reason}").format(
+            path=path, reason=err.strerror or err)) from None
 
 
 def save_result(result: TrainResult, folder: str | os.PathLike) -> Path:
@@ -106,14 +108,14 @@ def load(source: str | os.PathLike, device: str | None = None) -> TrainResult:
     state = _read(path)
     if state.get("format") == FORMAT:
         if state.get("version") != VERSION:
-            raise CheckpointError(f"{path} is model file version {state.get('version')!r}; this colabmagic "
-                                  f"reads version {VERSION}")
+            raise CheckpointError(tr("{path} is model file version {version!r}; this colabmagic reads version "
+                                     "{supported}").format(path=path, version=state.get("version"), supported=VERSION))
         return _result(state, path, target)
     from .checkpoint import FORMAT as CHECKPOINT, load_checkpoint
 
     if state.get("format") == CHECKPOINT:
         return _result(_from_checkpoint(load_checkpoint(path), path), path, target)
-    raise CheckpointError(f"{path} is not a colabmagic model file or training checkpoint")
+    raise CheckpointError(tr("{path} is not a colabmagic model file or training checkpoint").format(path=path))
 
 
 def require_train_extra(modules: tuple[str, ...]) -> None:
@@ -144,20 +146,24 @@ def locate(source: str | os.PathLike) -> Path:
         if newest is not None:
             return newest
     if folders:
-        raise CheckpointError(f"{folders[-1]} holds no {MODEL_FILE} and no checkpoint: train it first")
+        raise CheckpointError(tr("{folder} holds no {model_file} and no checkpoint: train it first").format(
+            folder=folders[-1], model_file=MODEL_FILE))
     runs = sorted(p.name for p in RUNS_ROOT.iterdir() if p.is_dir()) if RUNS_ROOT.is_dir() else []
-    hint = f" (runs: {', '.join(runs[:10])}{', ...' if len(runs) > 10 else ''})" if runs else ""
-    raise CheckpointError(f"No model file, run folder or run named {str(source)!r}{hint}")
+    if runs:
+        listed = ", ".join(runs[:10]) + (", ..." if len(runs) > 10 else "")
+        raise CheckpointError(tr("No model file, run folder or run named {source!r} (runs: {runs})").format(
+            source=str(source), runs=listed))
+    raise CheckpointError(tr("No model file, run folder or run named {source!r}").format(source=str(source)))
 
 
 def _read(path: Path) -> dict[str, Any]:
     from .checkpoint import read_plain_data
 
-    state = read_plain_data(path, named="", unreadable=(
-        "is corrupt, not a PyTorch file, or holds objects that are not plain data ({reason}): "
+    state = read_plain_data(path, missing=tr("{path} does not exist"), unreadable=tr(
+        "{path} is corrupt, not a PyTorch file, or holds objects that are not plain data ({reason}): "
         "it cannot be loaded safely"))
     if not isinstance(state, dict):
-        raise CheckpointError(f"{path} is not a colabmagic model file")
+        raise CheckpointError(tr("{path} is not a colabmagic model file").format(path=path))
     return state
 
 
@@ -185,7 +191,7 @@ def _rebuild(state: dict[str, Any], path: Path) -> dict[str, Any]:
     info, config = state["dataset"], state["config"]
     try:
         if config.get("dataset") in (None, "arrays"):
-            raise CheckpointError("it was trained on notebook arrays")
+            raise CheckpointError(tr("it was trained on notebook arrays"))
         from .data import load_dataset
         from .plan import _natural_image_size
 
@@ -193,11 +199,12 @@ def _rebuild(state: dict[str, Any], path: Path) -> dict[str, Any]:
         dataset = load_dataset(config["dataset"], data_dir=config.get("data_dir"), target=config.get("target"),
                                natural_image_size=_natural_image_size(state["template"]), **options)
         if list(dataset.input_shape) != list(info["input_shape"]):
-            raise CheckpointError("its dataset has changed shape")
+            raise CheckpointError(tr("its dataset has changed shape"))
         return checkpoint_fields(dataset)
     except (ColabMagicError, OSError) as err:
-        warnings.warn(f"{path} does not record its preprocessing and its dataset cannot be read again ({err}): "
-                      "predict takes inputs as the model does, and returns class indices", UserWarning, stacklevel=3)
+        warnings.warn(tr("{path} does not record its preprocessing and its dataset cannot be read again ({reason}): "
+                         "predict takes inputs as the model does, and returns class indices").format(
+            path=path, reason=err), UserWarning, stacklevel=3)
     vocab = next((v.shape[0] for k, v in state["model"].items() if k.endswith("embed.weight")), None)
     return {"classes": list(range(int(info["num_classes"]))), "preprocessing": None,
             "spec": {"kind": info["kind"], "input_shape": list(info["input_shape"]),
@@ -211,16 +218,17 @@ def _result(state: dict[str, Any], path: Path, device) -> TrainResult:
 
     template, spec = state.get("template") or "", state.get("spec")
     if template.strip().lower() not in REGISTRY:
-        raise CheckpointError(f"{path} holds the weights of your own model ({template or 'no template'}): "
-                              "build it and load them with model.load_state_dict(torch.load(path, "
-                              "weights_only=True)['model'])")
+        raise CheckpointError(tr("{path} holds the weights of your own model ({template}): build it and load them "
+                                 "with model.load_state_dict(torch.load(path, weights_only=True)['model'])").format(
+            path=path, template=template or tr("no template")))
     data_spec = DataSpec(spec["kind"], tuple(spec["input_shape"]), spec["num_classes"], spec.get("vocab_size"))
     model = build_model(template, data_spec)
     try:
         model.load_state_dict(state["model"])
     except (RuntimeError, KeyError, ValueError) as err:
         first = str(err).strip().splitlines()[0]
-        raise CheckpointError(f"{path}: the weights do not fit template {template!r} ({first[:200]})") from None
+        raise CheckpointError(tr("{path}: the weights do not fit template {template!r} ({reason})").format(
+            path=path, template=template, reason=first[:200])) from None
     model = model.to(device).eval()
     run = dict(state.get("run") or {})
     history = [dict(row) for row in state.get("history", [])]

@@ -8,6 +8,8 @@ import contextlib
 import signal
 import threading
 
+from ..locale import mark
+
 
 class StopRequest:
     """Set by the first SIGINT (kernel interrupt, Ctrl-C), a worker's SIGTERM or request_stop()."""
@@ -15,14 +17,14 @@ class StopRequest:
     def __init__(self):
         self.requested = False
         self.signals = 0
-        self.reason = "interrupted"   # what the stop message says: "interrupted", "stopped (session expired)"
+        self.reason = mark("interrupted")   # what the stop message says: "interrupted", "stopped (session expired)"
 
 
 _RUNNING: set[StopRequest] = set()   # the stop requests of every fit() and launch() running in this process
 _RUNNING_LOCK = threading.Lock()
 
 
-def request_stop(reason: str = "stopped") -> int:
+def request_stop(reason: str = mark("stopped")) -> int:
     """Ask every run in this process (a fit(), or a `devices=N` launch waiting for its workers) to stop
     at its next step boundary, checkpoint and end as an interrupt does (TrainingInterrupted with the
     resume options and `reason` in its message). Safe from any thread, e.g. a session-expiry timer.

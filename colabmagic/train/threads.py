@@ -33,6 +33,7 @@ from typing import Iterator
 import torch
 
 from ..errors import ConfigError
+from ..locale import tr
 from ..machine.cpu import busy_seconds
 
 SAMPLE_SECONDS = 0.05  # long enough for /proc/stat's 10 ms ticks on 2 cores, short next to a run
@@ -81,8 +82,8 @@ def choose_later(requested: int | None, device) -> Choice:
     """Intra-op threads for this run, without waiting: `requested` when > 0; 0/None = auto (see the
     module docstring), which starts at the current count and settles when its sample ends."""
     if requested is not None and (isinstance(requested, bool) or not isinstance(requested, int) or requested < 0):
-        raise ConfigError(f"threads must be a whole number >= 0 (0 = as many as there are free cores), "
-                          f"got {requested!r}")
+        raise ConfigError(tr("threads must be a whole number >= 0 (0 = as many as there are free cores), "
+                             "got {value!r}").format(value=requested))
     if requested:
         return Choice(requested)
     ceiling = torch.get_num_threads()

@@ -8,11 +8,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...locale import mark, tr
 from ..progress import format_seconds
-from .records import DEAD, FINISHED, RUNNING, STARTING, STOPPED, JobFolder, job_folders
+from ..wording import padded, text_columns
+from .records import DEAD, DIVERGED, FAILED, FINISHED, RUNNING, STARTING, STOPPED, JobFolder, job_folders
 
 KEEP_ENDED_SECONDS = 7 * 24 * 3600  # an ended run's job folder is listed for a week, then removed
 BEST_OF = ("val_accuracy", "test_accuracy", "train_accuracy")  # the metric "best" means, first found
+# the table's words, translated where shown (a row keeps its state as records.py spells it)
+HEADER = (mark("name"), mark("state"), mark("epoch"), mark("steps"), mark("best"), mark("elapsed"), mark("ETA"),
+          mark("device"), mark("pid"))
+STATE_WORDS = {STARTING: mark("starting"), RUNNING: mark("running"), FINISHED: mark("finished"),
+               STOPPED: mark("stopped"), DIVERGED: mark("diverged"), FAILED: mark("failed"), DEAD: mark("dead")}
 
 
 @dataclass
@@ -51,16 +58,16 @@ class JobsTable:
 
     def __str__(self) -> str:
         if not self.rows:
-            return "No background runs on this machine (start one with %train ... --background)."
-        header = ("name", "state", "epoch", "steps", "best", "elapsed", "ETA", "device", "pid")
-        lines = [header] + [(r.name or "(starting)", r.state, r.epoch, str(r.steps), r.best, format_seconds(r.elapsed),
-                             format_seconds(r.eta) if r.eta is not None else "", r.device, str(r.pid))
-                            for r in self.rows]
-        widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-        text = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines]
+            return tr("No background runs on this machine (start one with %train ... --background).")
+        header = tuple(tr(word) for word in HEADER)
+        lines = [header] + [(r.name or tr("(starting)"), _state(r.state), r.epoch, str(r.steps), r.best,
+                             format_seconds(r.elapsed), format_seconds(r.eta) if r.eta is not None else "", r.device,
+                             str(r.pid)) for r in self.rows]
+        widths = [max(text_columns(line[i]) for line in lines) for i in range(len(header))]
+        text = ["  ".join(padded(cell, width) for cell, width in zip(line, widths)).rstrip() for line in lines]
         for row in self.rows:
             if row.state == DEAD:
-                text.append(f"{row.name}: its process died; {_resume_hint(row)}")
+                text.append(tr("{name}: its process died; {hint}").format(name=row.name, hint=_resume_hint(row)))
         return "\n".join(text)
 
     def _repr_pretty_(self, printer, cycle) -> None:
@@ -69,24 +76,27 @@ class JobsTable:
     def _repr_html_(self) -> str:
         if not self.rows:
             return f"<p>{html.escape(str(self))}</p>"
-        cells = "".join(f"<th>{h}</th>" for h in ("name", "state", "epoch", "steps", "best", "elapsed", "ETA",
-                                                     "device", "pid"))
+        cells = "".join(f"<th>{html.escape(tr(h))}</th>" for h in HEADER)
         body = "".join(
             "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
-                r.name, r.state, r.epoch, r.steps, r.best, format_seconds(r.elapsed),
+                r.name, _state(r.state), r.epoch, r.steps, r.best, format_seconds(r.elapsed),
                 format_seconds(r.eta) if r.eta is not None else "", r.device, r.pid)) + "</tr>"
             for r in self.rows)
         return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _state(state: str) -> str:
+    return tr(STATE_WORDS.get(state, state))
+
+
 def _resume_hint(row: JobRow) -> str:
     if not row.resumable:
-        return "no checkpoint was written: start it again"
+        return tr("no checkpoint was written: start it again")
     if row.line:
         from ..resume import resume_line
 
-        return f"resume with: {resume_line(row.line, {'name': row.name})}"
-    return f"resume with: train(..., name={row.name!r}, resume=True, background=True)"
+        return tr("resume with: {line}").format(line=resume_line(row.line, {"name": row.name}))
+    return tr("resume with: {line}").format(line=f"train(..., name={row.name!r}, resume=True, background=True)")
 
 
 def jobs(now: float | None = None, *, prune: bool = True) -> JobsTable:

@@ -18,6 +18,7 @@ import traceback
 from pathlib import Path
 
 from ...errors import ColabMagicError, TrainingDiverged, TrainingInterrupted
+from ...locale import tr
 from ...processes import ProcessIdentity
 from ..callbacks import Callback, RunInfo
 from ..ddp.events import EventLog
@@ -31,7 +32,7 @@ def main(folder_path: str) -> int:
     folder = JobFolder(Path(folder_path))
     spec = folder.spec()
     if spec is None:
-        print(f"{folder.spec_file}: no readable run specification", file=sys.stderr)
+        print(tr("{path}: no readable run specification").format(path=folder.spec_file), file=sys.stderr)
         return 2
     os.chdir(spec.cwd)
     me = ProcessIdentity.of(os.getpid())
@@ -57,7 +58,8 @@ def _train(folder: JobFolder, job: Job, options: dict) -> Outcome:
         return Outcome(FAILED, time.time(), message=str(err), error=type(err).__name__)
     except BaseException as err:  # a bug: its traceback in the log, one line in the outcome
         traceback.print_exc()
-        return Outcome(FAILED, time.time(), message=f"{type(err).__name__}: {err} (the traceback is in output.log)")
+        return Outcome(FAILED, time.time(), message=tr("{kind}: {error} (the traceback is in output.log)").format(
+            kind=type(err).__name__, error=err))
     finally:
         announcer.close()
     return Outcome(FINISHED, time.time(), metrics={k: float(v) for k, v in result.metrics.items()})

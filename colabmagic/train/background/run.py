@@ -12,6 +12,7 @@ from typing import Any, Iterable
 
 from ... import errors
 from ...errors import ColabMagicError, ConfigError, TrainingDiverged, TrainingInterrupted, shown
+from ...locale import mark, tr
 from ..callbacks import Callback
 from ..config import TrainConfig
 from .records import (DEAD, DIVERGED, FAILED, FINISHED, RUNNING, STARTING, STOPPED, Job, JobFolder, Outcome,
@@ -19,7 +20,7 @@ from .records import (DEAD, DIVERGED, FAILED, FINISHED, RUNNING, STARTING, STOPP
 
 POLL_SECONDS = 0.1    # how often a waiting kernel looks at the job folder
 FOLLOW_SECONDS = 0.25  # how often attach() reads new events: a view's refresh needs no more
-STOP_REQUESTED = "stopped (--stop)"
+STOP_REQUESTED = mark("stopped (--stop)")  # the stop's reason, translated where the message is made
 
 
 class RunDied(ColabMagicError):
@@ -45,11 +46,11 @@ def start(config: TrainConfig, *, line: str = "") -> "BackgroundRun":
 def refuse_objects(model: Any, dataset: Any, data: Any) -> None:
     """A background process cannot reach this kernel's objects: one line saying so."""
     if data is not None:
-        raise ConfigError("background=True trains a named dataset or a file: arrays (data=) live in this kernel; "
-                          "save them (e.g. to .npz or .csv) and pass the path")
+        raise ConfigError(tr("background=True trains a named dataset or a file: arrays (data=) live in this kernel; "
+                             "save them (e.g. to .npz or .csv) and pass the path"))
     if not isinstance(model, (str, TrainConfig)) or (dataset is not None and not isinstance(dataset, (str, os.PathLike))):
-        raise ConfigError("background=True trains a template by name on a dataset name or path: a model or "
-                          "Dataset object lives in this kernel")
+        raise ConfigError(tr("background=True trains a template by name on a dataset name or path: a model or "
+                             "Dataset object lives in this kernel"))
 
 
 def find(name: str) -> "BackgroundRun":
@@ -58,8 +59,11 @@ def find(name: str) -> "BackgroundRun":
     named = [run for run in runs if run.name == name]
     if not named:
         known = sorted({run.name for run in runs if run.name})
-        listed = f": {', '.join(known)}" if known else " (none on this machine)"
-        raise ConfigError(f"No background run named {shown(name)!r}; the runs are{listed}. See %train --jobs")
+        if known:
+            raise ConfigError(tr("No background run named {name!r}; the runs are: {runs}. See %train --jobs").format(
+                name=shown(name), runs=", ".join(known)))
+        raise ConfigError(tr("No background run named {name!r}; the runs are (none on this machine). See %train "
+                             "--jobs").format(name=shown(name)))
     return named[-1]
 
 
@@ -152,8 +156,8 @@ class BackgroundRun:
             simple = isinstance(kind, type) and issubclass(kind, ColabMagicError) and kind is not TrainingInterrupted
             raise (kind if simple else ColabMagicError)(outcome.message)
         if state == DEAD:
-            raise RunDied(f"The background run {self.name or self.folder.path.name} ended without a word (killed?); "
-                          f"its output: {self.output_log()}")
+            raise RunDied(tr("The background run {name} ended without a word (killed?); its output: {log}").format(
+                name=self.name or self.folder.path.name, log=self.output_log()))
 
     def output_log(self) -> Path:
         job = self.job

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ...files import FORMAT, VERSION, NewerRecord
+from ...locale import tr
 from ..callbacks import Callback, Progress, RunInfo
 
 EVENTS_RECORD, EVENTS_VERSION = "colabmagic-train-events", 1
@@ -96,8 +97,9 @@ class EventReplay:
     def _replay(self, event: dict[str, Any]) -> None:
         if FORMAT in event:  # the header: an older writer's file has none (version 1)
             if event.get(VERSION, 1) > EVENTS_VERSION:
-                raise NewerRecord(f"a run's events of version {event[VERSION]}, written by a newer colabmagic "
-                                  f"(this one reads version {EVENTS_VERSION} and older): upgrade colabmagic here")
+                raise NewerRecord(tr("a run's events of version {version}, written by a newer colabmagic (this one "
+                                     "reads version {supported} and older): upgrade colabmagic here").format(
+                    version=event[VERSION], supported=EVENTS_VERSION))
             return
         hook = event.get("hook")
         if hook not in HOOKS:

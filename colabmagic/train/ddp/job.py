@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from ...files import FORMAT, VERSION, NewerRecord, write_atomically
+from ...locale import tr
 from ..data.dataset import Dataset
 from .owner import current_owner, owner_from, read_owner, write_owner
 
@@ -91,8 +92,9 @@ def read_job(path: str | Path) -> dict[str, Any]:
     if job.pop(FORMAT, JOB_RECORD) != JOB_RECORD:
         raise ValueError(f"{path} is not a colabmagic DDP job")
     if written > JOB_VERSION:
-        raise NewerRecord(f"a DDP job of version {written}, written by a newer colabmagic (this one reads "
-                          f"version {JOB_VERSION} and older): use one colabmagic for the kernel and the workers")
+        raise NewerRecord(tr("a DDP job of version {version}, written by a newer colabmagic (this one reads version "
+                             "{supported} and older): use one colabmagic for the kernel and the workers").format(
+            version=written, supported=JOB_VERSION))
     known = {f.name for f in fields(Dataset)}
     job["dataset"] = Dataset(**{k: v for k, v in job["dataset"].items() if k in known})
     job["owner"] = owner_from(job["owner"])

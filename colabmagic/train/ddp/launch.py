@@ -42,6 +42,7 @@ from typing import Iterable
 import torch
 
 from ...errors import DeviceError, TrainingDiverged, TrainingInterrupted
+from ...locale import tr
 from ..callbacks import Callback
 from ..stopping import StopRequest, registered
 from ..notes import tell
@@ -106,8 +107,9 @@ def launch(plan: Plan, callbacks: Iterable[Callback] = ()) -> TrainResult:
         replay.read()
         outcome = read_outcome(folder.result)
         if outcome is None:
-            raise RuntimeError(f"torchrun exited with code {process.returncode} before rank 0 reported a "
-                               f"result; its last output:\n{folder.output_tail(OUTPUT_TAIL)}")
+            raise RuntimeError(tr("torchrun exited with code {code} before rank 0 reported a result; its last "
+                                  "output:\n{output}").format(code=process.returncode,
+                                                              output=folder.output_tail(OUTPUT_TAIL)))
         if outcome.diverged is not None:
             raise TrainingDiverged(outcome.diverged)
         result = make_result(plan, outcome, folder.read_weights())
@@ -123,7 +125,7 @@ def launch(plan: Plan, callbacks: Iterable[Callback] = ()) -> TrainResult:
 def check_devices(plan: Plan) -> None:
     per_node = plan.config.devices
     if plan.device.type == "mps":
-        raise DeviceError("DDP (devices > 1) runs on CUDA GPUs or the CPU, not on mps: add --device cpu")
+        raise DeviceError(tr("DDP (devices > 1) runs on CUDA GPUs or the CPU, not on mps: add --device cpu"))
     if plan.device.type != "cuda":
         return
     from ..runtime import gpus_for_new_processes
@@ -134,8 +136,8 @@ def check_devices(plan: Plan) -> None:
     if count is None:
         count = torch.cuda.device_count()
     if per_node > count:
-        raise DeviceError(f"devices={per_node} asks for one CUDA GPU per process and this machine has {count}: "
-                          f"use devices <= {count}, or device cpu")
+        raise DeviceError(tr("devices={devices} asks for one CUDA GPU per process and this machine has {count}: "
+                             "use devices <= {count}, or device cpu").format(devices=per_node, count=count))
 
 
 def torchrun_command(plan: Plan, job) -> list[str]:

@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from ...errors import ConfigError, DataError
+from ...locale import mark, tr
 from .template import Template
 
 if TYPE_CHECKING:
@@ -21,14 +22,14 @@ if TYPE_CHECKING:
 
 __all__ = ["Template", "build_model", "get_template", "list_models"]
 
-# name -> one-line summary; the module colabmagic.train.models.<name> defines TEMPLATE
+# name -> one-line summary (translated where listed); the module colabmagic.train.models.<name> defines TEMPLATE
 REGISTRY: dict[str, str] = {
-    "mlp": "multilayer perceptron: 2 hidden layers of 256, for images (flattened) and tables",
-    "cnn": "the Colab tutorial CNN: conv-pool-conv-pool-conv, dense; with BatchNorm, for images",
-    "resnet9": "the fast DAWNBench/airbench CIFAR ResNet-9 (6.5 M parameters), for images",
-    "resnet18": "ResNet-18, CIFAR variant (3x3 stem, no max-pool, 11 M parameters), for images",
-    "lstm": "text classifier: embedding, bidirectional LSTM, pooled, linear",
-    "transformer": "text classifier: small Transformer encoder (2 layers, 4 heads), pooled, linear",
+    "mlp": mark("multilayer perceptron: 2 hidden layers of 256, for images (flattened) and tables"),
+    "cnn": mark("the Colab tutorial CNN: conv-pool-conv-pool-conv, dense; with BatchNorm, for images"),
+    "resnet9": mark("the fast DAWNBench/airbench CIFAR ResNet-9 (6.5 M parameters), for images"),
+    "resnet18": mark("ResNet-18, CIFAR variant (3x3 stem, no max-pool, 11 M parameters), for images"),
+    "lstm": mark("text classifier: embedding, bidirectional LSTM, pooled, linear"),
+    "transformer": mark("text classifier: small Transformer encoder (2 layers, 4 heads), pooled, linear"),
 }
 
 
@@ -42,8 +43,11 @@ def get_template(name: str) -> Template:
     key = name.strip().lower()
     if key not in REGISTRY:
         close = difflib.get_close_matches(key, list(REGISTRY), n=1, cutoff=0.6)
-        hint = f" - did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"Unknown model template {name!r}{hint} (templates: {', '.join(REGISTRY)})")
+        templates = ", ".join(REGISTRY)
+        if close:
+            raise ConfigError(tr("Unknown model template {name!r} - did you mean {close!r}? (templates: {templates})").format(
+                name=name, close=close[0], templates=templates))
+        raise ConfigError(tr("Unknown model template {name!r} (templates: {templates})").format(name=name, templates=templates))
     return importlib.import_module(f"{__name__}.{key}").TEMPLATE
 
 
@@ -52,6 +56,7 @@ def build_model(name: str, spec: "DataSpec") -> "nn.Module":
     template = get_template(name)
     if spec.kind not in template.kinds:
         fitting = [n for n in REGISTRY if spec.kind in get_template(n).kinds]
-        raise DataError(f"{template.name} works on {' or '.join(sorted(template.kinds))} data, and this dataset "
-                        f"is {spec.kind}: use {', '.join(fitting)}")
+        raise DataError(tr("{template} works on {kinds} data, and this dataset is {kind}: use {fitting}").format(
+            template=template.name, kinds=tr(" or ").join(sorted(template.kinds)), kind=spec.kind,
+            fitting=", ".join(fitting)))
     return template.build(spec)
