@@ -1,5 +1,5 @@
 """The toolbar in Chinese: a real `jupyter lab` whose language setting is zh_CN, driven by Playwright
-through Debian's Chromium. JupyterLab switches its UI, and serves an extension's catalogue, only
+through Debian's Chromium, in JupyterLab and in Notebook 7's notebook page. JupyterLab switches its UI, and serves an extension's catalogue, only
 for a language whose pack is installed (jupyterlab-language-pack-zh-CN, in the test extra); our
 catalogue reaches it through the `jupyterlab.locale` entry point (pyproject.toml), which an install
 of this checkout registers.
@@ -144,5 +144,25 @@ def test_the_toolbar_speaks_chinese(lab):
             page.wait_for_selector(".jp-NotebookPanel .cm-Session[data-seconds-left]")
             assert session.inner_text().startswith("剩余 ")
             assert "会话时限 12 h" in session.get_attribute("title")
+        finally:
+            browser.close()
+
+
+def test_notebook_7_shows_the_same_words(lab):
+    """Notebook 7 (its /notebooks/ page, the same server and language setting) loads the same catalogue."""
+    from playwright.sync_api import sync_playwright
+
+    put_empty_notebook(lab, "zh-nb7.ipynb")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(60_000)
+            page.goto(f"{lab.url}/notebooks/zh-nb7.ipynb?token={lab.token}")
+            page.wait_for_selector("#main-panel .jp-NotebookPanel")  # Notebook 7's shell
+            page.wait_for_selector(".jp-NotebookPanel .cm-Session:text-is('开始会话')")
+            assert page.locator(".jp-NotebookPanel .cm-Runtime").inner_text() == "运行时"
+            disk = page.locator(".jp-NotebookPanel .cm-bar[data-key='disk'] .cm-bar-label")
+            assert disk.inner_text() == "磁盘"
         finally:
             browser.close()
