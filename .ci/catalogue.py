@@ -30,21 +30,29 @@ LANGUAGES = {"zh_CN": "nplurals=1; plural=0;"}
 PYTHON_KEYWORDS = {"tr": None, "trn": (1, 2), "mark": None}
 LAB_KEYWORDS = {"__": None, "_n": (1, 2)}
 FIXED_DATE = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+SOURCES = [
+    (ROOT / "colabmagic", [("**/locale/**", "ignore"), ("**.py", "python")], PYTHON_KEYWORDS, {}),
+    # Babel's javascript lexer reads TypeScript's calls too (types are names and operators to it),
+    # but a call inside a `${...}` of a template literal only with parse_template_string
+    (ROOT / "labextension" / "src", [("**.test.ts", "ignore"), ("**.ts", "javascript")], LAB_KEYWORDS,
+     {"**.ts": {"parse_template_string": True}}),
+]
+
+
+def occurrences():
+    """(source file, forms) for every call that marks a message, in the package and the lab extension."""
+    for folder, methods, keywords, options in SOURCES:
+        for file, _line, message, _comments, _context in extract_from_dir(
+                folder, methods, options_map=options, keywords=keywords, strip_comment_tags=True):
+            yield folder / file, message if isinstance(message, tuple) else (message,)
 
 
 def extracted() -> dict[str, tuple[str, ...]]:
     """msgid -> its forms (one, or singular and plural), from the package and the lab extension."""
     messages: dict[str, tuple[str, ...]] = {}
-    sources = [
-        (ROOT / "colabmagic", [("**/locale/**", "ignore"), ("**.py", "python")], PYTHON_KEYWORDS),
-        (ROOT / "labextension" / "src", [("**.test.ts", "ignore"), ("**.ts", "javascript")], LAB_KEYWORDS),
-    ]
-    for folder, methods, keywords in sources:
-        for _file, _line, message, _comments, _context in extract_from_dir(
-                folder, methods, keywords=keywords, strip_comment_tags=True):
-            forms = message if isinstance(message, tuple) else (message,)
-            if forms[0]:
-                messages[forms[0]] = forms
+    for _file, forms in occurrences():
+        if forms[0]:
+            messages[forms[0]] = forms
     return messages
 
 
@@ -67,13 +75,18 @@ def parts_folder(language: str) -> Path:
 def compiled(language: str, messages, translated) -> tuple[bytes, bytes]:
     catalog = Catalog(locale=language, domain=DOMAIN, project="colabmagic", fuzzy=False,
                       creation_date=FIXED_DATE, revision_date=FIXED_DATE)  # the same bytes from the same parts
-    lab = {"": {"domain": DOMAIN, "language": language, "plural_forms": LANGUAGES[language], "version": "1"}}
+    # JupyterLab's Gettext keys a catalogue by its header's language as zh-CN (its own packs spell it
+    # so): a zh_CN header would load and never be looked up
+    lab = {"": {"domain": DOMAIN, "language": language.replace("_", "-"), "plural_forms": LANGUAGES[language],
+                "version": "1"}}
     for key in sorted(messages):
         if key not in translated:
             continue
         forms, strings = messages[key], translated[key]
         catalog.add(forms if len(forms) > 1 else forms[0], strings if len(forms) > 1 else strings[0])
-        lab[key] = list(strings)
+        # Gettext takes a plural entry only with two strings or more, even where the language has
+        # one form (Chinese): padded with "" as JupyterLab's language packs are
+        lab[key] = list(strings) + [""] * (2 - len(strings)) if len(forms) > 1 else list(strings)
     mo = io.BytesIO()
     write_mo(mo, catalog, use_fuzzy=False)
     return mo.getvalue(), (json.dumps(lab, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode()

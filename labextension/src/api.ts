@@ -1,12 +1,21 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import type { TranslationBundle } from '@jupyterlab/translation';
 
-/** The server extension answered 404 for its own API: it is not installed or not enabled. */
+const INSTALL_LAB = 'pip install "colabmagic[lab]"';
+
+/** What to do when the server extension is missing, in the user's language. */
+export function serverExtensionMissing(trans: TranslationBundle): string {
+  return trans.__('colabmagic server extension not found: %1, then restart Jupyter', INSTALL_LAB);
+}
+
+/**
+ * The server extension answered 404 for its own API: it is not installed or not enabled. Its
+ * message is English (the console's); the items show serverExtensionMissing(trans) instead.
+ */
 export class ServerExtensionMissing extends Error {
   constructor() {
-    super(
-      'colabmagic server extension not found: pip install "colabmagic[lab]", then restart Jupyter'
-    );
+    super(`colabmagic server extension not found: ${INSTALL_LAB}, then restart Jupyter`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { nullTranslator } from '@jupyterlab/translation';
 import { describe, expect, it } from 'vitest';
 
 import {
@@ -11,6 +12,8 @@ import {
   secondsLeftAt,
   usageLevel
 } from './format';
+
+const trans = nullTranslator.load('colabmagic');
 
 describe('formatBytes', () => {
   it('uses binary units with three significant digits, as %resources does', () => {
@@ -54,11 +57,11 @@ describe('durations', () => {
   });
 
   it('describes durations in words', () => {
-    expect(describeDuration(12 * 3600)).toBe('12 h');
-    expect(describeDuration(5400)).toBe('1 h 30 min');
-    expect(describeDuration(2700)).toBe('45 min');
-    expect(describeDuration(20)).toBe('20 s');
-    expect(describeDuration(null)).toBe('no limit');
+    expect(describeDuration(12 * 3600, trans)).toBe('12 h');
+    expect(describeDuration(5400, trans)).toBe('1 h 30 min');
+    expect(describeDuration(2700, trans)).toBe('45 min');
+    expect(describeDuration(20, trans)).toBe('20 s');
+    expect(describeDuration(null, trans)).toBe('no limit');
   });
 
   it('ticks down between polls from the time the answer arrived', () => {

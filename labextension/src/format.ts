@@ -1,7 +1,11 @@
+import type { TranslationBundle } from '@jupyterlab/translation';
+
 import { IJob } from './types';
 
 /**
- * Pure formatting and threshold logic of the toolbar (no JupyterLab imports: unit-tested by vitest).
+ * Pure formatting and threshold logic of the toolbar (no JupyterLab code at run time: unit-tested
+ * by vitest). Words go through `trans` (the plugin's `translator.load('colabmagic')`); numbers and
+ * units stay as they are in every language.
  */
 
 /** How worrying a reading is: drives the bar and countdown colours. */
@@ -57,10 +61,13 @@ export function formatDuration(seconds: number | null | undefined): string {
   return `${m}:${ss}`;
 }
 
-/** A duration in words for tooltips: "12 h", "1 h 30 min", "45 min", "20 s". */
-export function describeDuration(seconds: number | null | undefined): string {
+/** A duration for tooltips: "12 h", "1 h 30 min", "45 min", "20 s"; "no limit" when unknown. */
+export function describeDuration(
+  seconds: number | null | undefined,
+  trans: TranslationBundle
+): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) {
-    return 'no limit';
+    return trans.__('no limit');
   }
   const whole = Math.max(0, Math.round(seconds));
   if (whole < 60) {
@@ -157,24 +164,30 @@ export function acceleratorLabel(metadata: {
 
 /** The badge's text and tooltip for the running runs; null when none runs (the badge hides). */
 export function describeJobs(
-  jobs: IJob[]
+  jobs: IJob[],
+  trans: TranslationBundle
 ): { text: string; title: string } | null {
   if (jobs.length === 0) {
     return null;
   }
   const progress = (job: IJob) =>
-    job.epochs > 0 ? `epoch ${job.epoch}/${job.epochs}` : job.state;
+    job.epochs > 0 ? trans.__('epoch %1/%2', job.epoch, job.epochs) : job.state;
   const text =
     jobs.length === 1
       ? `▶ ${jobs[0].name} · ${progress(jobs[0])}`
-      : `▶ ${jobs.length} runs`;
+      : `▶ ${trans._n('%1 run', '%1 runs', jobs.length)}`;
   const lines = jobs.map(job => {
-    const eta = job.eta === null ? '' : `, ETA ${formatDuration(job.eta)}`;
-    const best = job.best ? `, ${job.best}` : '';
-    return `${job.name}: ${progress(job)}${best}${eta} on ${job.device}`;
+    const details = [progress(job)];
+    if (job.best) {
+      details.push(job.best);
+    }
+    if (job.eta !== null) {
+      details.push(trans.__('ETA %1', formatDuration(job.eta)));
+    }
+    return trans.__('%1: %2 on %3', job.name, details.join(', '), job.device);
   });
   const title = [
-    'Background training (%train --jobs lists them, --attach NAME follows one):',
+    trans.__('Background training (%train --jobs lists them, --attach NAME follows one):'),
     ...lines
   ].join('\n');
   return { text, title };

@@ -1,6 +1,7 @@
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { Kernel, KernelMessage } from '@jupyterlab/services';
+import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 
 import { applyEdit, IFormEdit, isFormMode } from './formsSource';
 
@@ -57,7 +58,12 @@ function tagParameters(panel: NotebookPanel, cellId: string): void {
   cell?.model.setMetadata('tags', [...tags(cell), 'parameters']);
 }
 
-function onFormOpen(panel: NotebookPanel, comm: Kernel.IComm, msg: KernelMessage.ICommOpenMsg): void {
+function onFormOpen(
+  panel: NotebookPanel,
+  comm: Kernel.IComm,
+  msg: KernelMessage.ICommOpenMsg,
+  trans: TranslationBundle
+): void {
   const open = msg.content.data as unknown as IFormOpen;
   const cell = cellById(panel, open.cell_id);
   if (!cell) {
@@ -83,7 +89,10 @@ function onFormOpen(panel: NotebookPanel, comm: Kernel.IComm, msg: KernelMessage
       comm.send({
         event: 'edit-failed',
         seq: data.seq,
-        message: 'the cell changed since it ran, so its source keeps the old value: run the cell again'
+        // the kernel shows this under the form: in the language the user reads the notebook in
+        message: trans.__(
+          'the cell changed since it ran, so its source keeps the old value: run the cell again'
+        )
       });
       return;
     }
@@ -94,9 +103,11 @@ function onFormOpen(panel: NotebookPanel, comm: Kernel.IComm, msg: KernelMessage
   };
 }
 
-function watch(panel: NotebookPanel): void {
+function watch(panel: NotebookPanel, trans: TranslationBundle): void {
   const listen = () => {
-    panel.sessionContext.session?.kernel?.registerCommTarget(TARGET, (comm, msg) => onFormOpen(panel, comm, msg));
+    panel.sessionContext.session?.kernel?.registerCommTarget(TARGET, (comm, msg) =>
+      onFormOpen(panel, comm, msg, trans)
+    );
   };
   panel.sessionContext.kernelChanged.connect(listen);
   void panel.sessionContext.ready.then(listen);
@@ -113,9 +124,11 @@ const formsPlugin: JupyterFrontEndPlugin<void> = {
   description: 'Colab forms: field changes written into the cell source, form-only cells collapsed',
   autoStart: true,
   requires: [INotebookTracker],
-  activate: (app: JupyterFrontEnd, tracker: INotebookTracker) => {
-    tracker.forEach(watch);
-    tracker.widgetAdded.connect((_, panel) => watch(panel));
+  optional: [ITranslator],
+  activate: (app: JupyterFrontEnd, tracker: INotebookTracker, translator: ITranslator | null) => {
+    const trans = (translator ?? nullTranslator).load('colabmagic');
+    tracker.forEach(panel => watch(panel, trans));
+    tracker.widgetAdded.connect((_, panel) => watch(panel, trans));
   }
 };
 

@@ -2,6 +2,7 @@ import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application'
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import formsPlugin from './forms';
 import { ResourceBars, ResourceModel } from './resources';
@@ -18,20 +19,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'Colab-like resource bars, runtime selector and session countdown',
   autoStart: true,
-  optional: [ISettingRegistry, IStatusBar, INotebookTracker],
+  optional: [ISettingRegistry, IStatusBar, INotebookTracker, ITranslator],
   activate: async (
     app: JupyterFrontEnd,
     registry: ISettingRegistry | null,
     statusBar: IStatusBar | null,
-    tracker: INotebookTracker | null
+    tracker: INotebookTracker | null,
+    translator: ITranslator | null
   ) => {
+    const trans = (translator ?? nullTranslator).load('colabmagic');
     const settings = new ToolbarSettings();
     const model = new ResourceModel(settings.values.refreshRate);
-    app.docRegistry.addWidgetExtension('Notebook', new ToolbarExtension(model, settings));
+    app.docRegistry.addWidgetExtension('Notebook', new ToolbarExtension(model, settings, trans));
     if (statusBar) {
       const bars = new ResourceBars(model, {
         kernelId: () => tracker?.currentWidget?.sessionContext.session?.kernel?.id ?? null,
-        thresholds: () => settings.usageThresholds
+        thresholds: () => settings.usageThresholds,
+        trans
       });
       bars.addClass('cm-StatusBars');
       statusBar.registerStatusItem(PLUGIN_ID + ':status', {

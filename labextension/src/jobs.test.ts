@@ -1,7 +1,10 @@
+import { nullTranslator } from '@jupyterlab/translation';
 import { describe, expect, it } from 'vitest';
 
 import { describeJobs } from './format';
 import { IJob } from './types';
+
+const trans = nullTranslator.load('colabmagic');
 
 const job = (over: Partial<IJob> = {}): IJob => ({
   name: 'cnn-cifar10',
@@ -18,11 +21,11 @@ const job = (over: Partial<IJob> = {}): IJob => ({
 
 describe('describeJobs', () => {
   it('hides the badge when nothing runs', () => {
-    expect(describeJobs([])).toBeNull();
+    expect(describeJobs([], trans)).toBeNull();
   });
 
   it('names one run and its epoch, with the details in the tooltip', () => {
-    const shown = describeJobs([job()])!;
+    const shown = describeJobs([job()], trans)!;
     expect(shown.text).toBe('▶ cnn-cifar10 · epoch 3/10');
     expect(shown.title).toContain(
       'cnn-cifar10: epoch 3/10, val_accuracy 0.8123, ETA 11:40 on cuda:0'
@@ -33,7 +36,7 @@ describe('describeJobs', () => {
     const shown = describeJobs([
       job(),
       job({ name: 'mlp-digits', epochs: 0, epoch: 0, state: 'starting', eta: null, best: '' })
-    ])!;
+    ], trans)!;
     expect(shown.text).toBe('▶ 2 runs');
     expect(shown.title.split('\n')).toEqual([
       'Background training (%train --jobs lists them, --attach NAME follows one):',

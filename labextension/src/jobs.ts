@@ -1,3 +1,4 @@
+import type { TranslationBundle } from '@jupyterlab/translation';
 import { Poll } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
 
@@ -7,8 +8,9 @@ import { IJob } from './types';
 
 /** How many background runs are going on this machine, and how far they are. */
 export class JobsBadge extends Widget {
-  constructor(interval: () => number) {
+  constructor(interval: () => number, trans: TranslationBundle) {
     super({ node: document.createElement('span') });
+    this._trans = trans;
     this.addClass('cm-Jobs');
     this.hide();
     this._poll = new Poll<void, Error>({
@@ -27,7 +29,7 @@ export class JobsBadge extends Widget {
 
   private async _refresh(): Promise<void> {
     const { jobs } = await requestAPI<{ jobs: IJob[] }>('jobs');
-    const shown = describeJobs(jobs);
+    const shown = describeJobs(jobs, this._trans);
     if (shown === null) {
       this.hide();
       return;
@@ -38,4 +40,5 @@ export class JobsBadge extends Widget {
   }
 
   private _poll: Poll<void, Error>;
+  private _trans: TranslationBundle;
 }

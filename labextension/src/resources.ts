@@ -1,16 +1,11 @@
+import type { TranslationBundle } from '@jupyterlab/translation';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import { requestAPI, ServerExtensionMissing } from './api';
-import {
-  formatBytes,
-  formatUsage,
-  fraction,
-  IUsageThresholds,
-  Level,
-  usageLevel
-} from './format';
+import { requestAPI, ServerExtensionMissing, serverExtensionMissing } from './api';
+import { barsOf } from './bars';
+import { fraction, IUsageThresholds, Level, usageLevel } from './format';
 import { IResources } from './types';
 
 /**
@@ -85,56 +80,6 @@ export class ResourceModel {
   private _changed = new Signal<this, void>(this);
 }
 
-export interface IBarReading {
-  /** "ram", "disk" or "gpu0", ... */
-  key: string;
-  label: string;
-  used: number;
-  total: number;
-  detail: string;
-}
-
-/** The bars Colab shows, from one reading: RAM, the first disk, then each GPU's memory. */
-export function barsOf(resources: IResources, kernelId: string | null): IBarReading[] {
-  const bars: IBarReading[] = [];
-  const memUsed = resources.memory.totalBytes - resources.memory.freeBytes;
-  const kernel = resources.kernels.find(k => k.id === kernelId);
-  bars.push({
-    key: 'ram',
-    label: 'RAM',
-    used: memUsed,
-    total: resources.memory.totalBytes,
-    detail:
-      `System RAM: ${formatUsage(memUsed, resources.memory.totalBytes)}` +
-      (kernel ? ` (this kernel: ${formatBytes(kernel.rssBytes)})` : '')
-  });
-  const disk = resources.disks[0];
-  if (disk) {
-    bars.push({
-      key: 'disk',
-      label: 'Disk',
-      used: disk.filesystem.usedBytes,
-      total: disk.filesystem.totalBytes,
-      detail: `Disk (${disk.filesystem.label}): ${formatUsage(
-        disk.filesystem.usedBytes,
-        disk.filesystem.totalBytes
-      )}`
-    });
-  }
-  resources.gpus.forEach((gpu, index) => {
-    bars.push({
-      key: `gpu${index}`,
-      label: resources.gpus.length > 1 ? `GPU${index}` : 'GPU',
-      used: gpu.memoryUsedBytes,
-      total: gpu.memoryTotalBytes,
-      detail:
-        `GPU ${index} ${gpu.name}: ${formatUsage(gpu.memoryUsedBytes, gpu.memoryTotalBytes)}, ` +
-        `${Math.round(gpu.gpuUtilization * 100)}% busy`
-    });
-  });
-  return bars;
-}
-
 /**
  * RAM / disk / GPU mini bars with a tooltip of details. Each bar carries its numbers as
  * data-used / data-total (bytes) and data-level, so tests and themes can read them.
@@ -142,10 +87,15 @@ export function barsOf(resources: IResources, kernelId: string | null): IBarRead
 export class ResourceBars extends Widget {
   constructor(
     model: ResourceModel,
-    options: { kernelId?: () => string | null; thresholds: () => IUsageThresholds }
+    options: {
+      kernelId?: () => string | null;
+      thresholds: () => IUsageThresholds;
+      trans: TranslationBundle;
+    }
   ) {
     super();
     this._model = model;
+    this._trans = options.trans;
     this._kernelId = options.kernelId || (() => null);
     this._thresholds = options.thresholds;
     this.addClass('cm-ResourceBars');
@@ -164,22 +114,25 @@ export class ResourceBars extends Widget {
   update(): void {
     const node = this.node;
     const resources = this._model.resources;
+    const trans = this._trans;
     node.textContent = '';
     if (!resources) {
       const hint = document.createElement('span');
       hint.className = 'cm-hint';
       if (this._model.missingServer) {
-        hint.textContent = 'colabmagic: server extension not enabled';
+        hint.textContent = trans.__('colabmagic: server extension not enabled');
+        node.title = serverExtensionMissing(trans);
       } else if (this._model.problem) {
-        hint.textContent = 'colabmagic: resources unavailable';
+        hint.textContent = trans.__('colabmagic: resources unavailable');
+        node.title = this._model.problem;
       } else {
-        hint.textContent = 'RAM … Disk …';
+        hint.textContent = trans.__('RAM … Disk …');
+        node.title = trans.__('Reading resources…');
       }
-      node.title = this._model.problem || 'Reading resources…';
       node.appendChild(hint);
       return;
     }
-    const bars = barsOf(resources, this._kernelId());
+    const bars = barsOf(resources, this._kernelId(), trans);
     const thresholds = this._thresholds();
     for (const bar of bars) {
       const share = fraction(bar.used, bar.total);
@@ -205,10 +158,16 @@ export class ResourceBars extends Widget {
     }
     const lines = bars.map(b => b.detail);
     if (resources.cpu && resources.cpu.percent !== null) {
-      lines.push(`CPU: ${Math.round(resources.cpu.percent)}% of ${resources.cpu.cores} cores`);
+      const { cores } = resources.cpu;
+      const percent = Math.round(resources.cpu.percent);
+      lines.push(
+        cores === null
+          ? trans.__('CPU: %1%', percent)
+          : trans._n('CPU: %2% of %1 core', 'CPU: %2% of %1 cores', cores, percent)
+      );
     }
     if (!resources.gpus.length && resources.gpuProblem) {
-      lines.push(`No GPU: ${resources.gpuProblem}`);
+      lines.push(trans.__('No GPU: %1', resources.gpuProblem));
     }
     node.title = lines.join('\n');
   }
@@ -216,4 +175,5 @@ export class ResourceBars extends Widget {
   private _model: ResourceModel;
   private _kernelId: () => string | null;
   private _thresholds: () => IUsageThresholds;
+  private _trans: TranslationBundle;
 }

@@ -1,9 +1,10 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { Kernel, KernelMessage } from '@jupyterlab/services';
+import type { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
-import { postAPI, requestAPI } from './api';
+import { postAPI, requestAPI, ServerExtensionMissing, serverExtensionMissing } from './api';
 import { acceleratorLabel, formatBytes } from './format';
 import { preselect } from './preselect';
 import { IDevice, INotebookRuntimeMetadata, IRuntimeChoice, IRuntimeInfo, ISelection } from './types';
@@ -33,7 +34,8 @@ function saveRuntime(panel: NotebookPanel, metadata: INotebookRuntimeMetadata): 
 /** Run the server's choice silently in the kernel; the Selection comes back as JSON. */
 export async function applyInKernel(
   kernel: Kernel.IKernelConnection,
-  choice: IRuntimeChoice
+  choice: IRuntimeChoice,
+  trans: TranslationBundle
 ): Promise<ISelection> {
   const future = kernel.requestExecute(
     {
@@ -52,21 +54,26 @@ export async function applyInKernel(
   }
   const result = content.user_expressions.selection;
   if (!result || result.status !== 'ok') {
-    throw new Error(result ? `${result.ename}: ${result.evalue}` : 'the kernel did not answer');
+    throw new Error(result ? `${result.ename}: ${result.evalue}` : trans.__('the kernel did not answer'));
   }
   return result.data['application/json'] as ISelection;
 }
 
 /** The dialog body: one radio per device, the current one checked. */
 class RuntimeChooser extends Widget implements Dialog.IBodyWidget<string> {
-  constructor(devices: IDevice[], kernelSpec: string | null, saved: INotebookRuntimeMetadata | null) {
+  constructor(
+    devices: IDevice[],
+    kernelSpec: string | null,
+    saved: INotebookRuntimeMetadata | null,
+    trans: TranslationBundle
+  ) {
     super();
     this.addClass('cm-RuntimeChooser');
     const intro = document.createElement('p');
-    intro.textContent = 'Hardware accelerator';
+    intro.textContent = trans.__('Hardware accelerator');
     this.node.appendChild(intro);
     const options: { spec: string; text: string }[] = [
-      { spec: 'auto', text: 'Auto (first GPU, else CPU)' },
+      { spec: 'auto', text: trans.__('Auto (first GPU, else CPU)') },
       ...devices.map(d => ({
         spec: d.spec,
         text:
@@ -101,9 +108,10 @@ class RuntimeChooser extends Widget implements Dialog.IBodyWidget<string> {
  * kernel starts or restarts for this notebook.
  */
 export class RuntimeButton extends Widget {
-  constructor(panel: NotebookPanel) {
+  constructor(panel: NotebookPanel, trans: TranslationBundle) {
     super({ node: document.createElement('button') });
     this._panel = panel;
+    this._trans = trans;
     this.addClass('cm-Runtime');
     this.node.setAttribute('type', 'button');
     this.node.addEventListener('click', this);
@@ -136,32 +144,42 @@ export class RuntimeButton extends Widget {
   }
 
   update(): void {
+    const trans = this._trans;
     const saved = savedRuntime(this._panel);
-    this.node.textContent = saved ? acceleratorLabel(saved) : 'Runtime';
-    this.node.title =
-      'Change runtime type' + (this._last ? `\nKernel: ${this._last.message}` : '') +
-      (this._problem ? `\n${this._problem}` : '');
+    this.node.textContent = saved ? acceleratorLabel(saved) : trans.__('Runtime');
+    const lines = [trans.__('Change runtime type')];
+    if (this._last) {
+      lines.push(trans.__('Kernel: %1', this._last.message));
+    }
+    if (this._problem) {
+      lines.push(this._problem);
+    }
+    this.node.title = lines.join('\n');
   }
 
   async openDialog(): Promise<void> {
     // with the kernel's id the server also says what it last chose for this kernel
+    const trans = this._trans;
     const kernel = this._panel.sessionContext.session?.kernel;
     let info: IRuntimeInfo;
     try {
       info = await requestAPI<IRuntimeInfo>(kernel ? `runtime/${kernel.id}` : 'runtime');
     } catch (error) {
       await showDialog({
-        title: 'Change runtime type',
-        body: (error as Error).message,
+        title: trans.__('Change runtime type'),
+        body:
+          error instanceof ServerExtensionMissing
+            ? serverExtensionMissing(trans)
+            : (error as Error).message,
         buttons: [Dialog.okButton()]
       });
       return;
     }
     const kernelSpec = info.selection?.spec ?? this._last?.spec ?? null;
     const result = await showDialog({
-      title: 'Change runtime type',
-      body: new RuntimeChooser(info.devices, kernelSpec, savedRuntime(this._panel)),
-      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Save' })]
+      title: trans.__('Change runtime type'),
+      body: new RuntimeChooser(info.devices, kernelSpec, savedRuntime(this._panel), trans),
+      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: trans.__('Save') })]
     });
     if (!result.button.accept || result.value === null) {
       return;
@@ -171,6 +189,7 @@ export class RuntimeButton extends Widget {
 
   /** Ask the server what a choice means, save it in the notebook, apply it in the kernel. */
   async choose(request: { spec: string } | { metadata: unknown }, save: boolean): Promise<void> {
+    const trans = this._trans;
     const kernel = this._panel.sessionContext.session?.kernel;
     if (!kernel) {
       return;
@@ -180,25 +199,28 @@ export class RuntimeButton extends Widget {
       if (save) {
         saveRuntime(this._panel, choice.metadata);
       }
-      this._last = await applyInKernel(kernel, choice);
+      this._last = await applyInKernel(kernel, choice, trans);
       this._problem = null;
       this.update();
       if (this._last.restart_needed && save) {
         const restart = await showDialog({
-          title: 'Restart the kernel?',
+          title: trans.__('Restart the kernel?'),
           body: this._last.message,
-          buttons: [Dialog.cancelButton({ label: 'Later' }), Dialog.warnButton({ label: 'Restart' })]
+          buttons: [
+            Dialog.cancelButton({ label: trans.__('Later') }),
+            Dialog.warnButton({ label: trans.__('Restart') })
+          ]
         });
         if (restart.button.accept) {
           await this._panel.sessionContext.restartKernel();
         }
       }
     } catch (error) {
-      this._problem = `Could not apply the runtime type: ${(error as Error).message}`;
+      this._problem = trans.__('Could not apply the runtime type: %1', (error as Error).message);
       this.update();
       if (save) {
         await showDialog({
-          title: 'Change runtime type',
+          title: trans.__('Change runtime type'),
           body: this._problem,
           buttons: [Dialog.okButton()]
         });
@@ -230,6 +252,7 @@ export class RuntimeButton extends Widget {
   }
 
   private _panel: NotebookPanel;
+  private _trans: TranslationBundle;
   private _last: ISelection | null = null;
   private _problem: string | null = null;
   private _restarting = false;

@@ -1,15 +1,11 @@
 import { showErrorMessage } from '@jupyterlab/apputils';
+import type { TranslationBundle } from '@jupyterlab/translation';
 import { Poll } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
 
-import { postAPI, requestAPI, ServerExtensionMissing } from './api';
-import {
-  countdownLevel,
-  describeDuration,
-  formatDuration,
-  ICountdownThresholds,
-  secondsLeftAt
-} from './format';
+import { postAPI, requestAPI, ServerExtensionMissing, serverExtensionMissing } from './api';
+import { describeCountdown } from './countdown';
+import { countdownLevel, ICountdownThresholds, secondsLeftAt } from './format';
 import { ISessionStatus } from './types';
 
 export interface ISessionOptions {
@@ -21,6 +17,8 @@ export interface ISessionOptions {
   /** the limit a click starts a session with when the kernel has none ("12h"; "" = no limit) */
   defaultLimit: () => string;
   onExpire: () => 'warn' | 'shutdown';
+  /** the plugin's translations (domain colabmagic) */
+  trans: TranslationBundle;
 }
 
 /**
@@ -79,63 +77,48 @@ export class SessionCountdown extends Widget {
   }
 
   update(): void {
+    const trans = this._options.trans;
     const node = this.node;
     const status = this._status;
     delete node.dataset.secondsLeft;
     if (this._problem && !status) {
-      node.textContent = this._missing ? 'Session: server extension not enabled' : 'Session: –';
+      node.textContent = this._missing
+        ? trans.__('Session: server extension not enabled')
+        : trans.__('Session: –');
       node.dataset.level = 'ok';
-      node.title = this._problem;
+      node.title = this._missing ? serverExtensionMissing(trans) : this._problem;
       return;
     }
     if (!status) {
-      node.textContent = this._options.kernelId() ? 'Session …' : 'No kernel';
+      node.textContent = this._options.kernelId() ? trans.__('Session …') : trans.__('No kernel');
       node.dataset.level = 'ok';
       node.title = '';
       return;
     }
-    const culling = status.culling.idle_timeout_seconds
-      ? `\nJupyter culls idle kernels after ${describeDuration(status.culling.idle_timeout_seconds)}` +
-        (status.cull_in_seconds !== null ? ` (in ${describeDuration(status.cull_in_seconds)})` : '')
-      : '';
-    const idle =
-      status.idle_seconds !== null ? `\nIdle for ${describeDuration(status.idle_seconds)}` : '';
-    if (!status.started) {
-      node.textContent = 'Start session';
-      node.dataset.level = 'ok';
-      const limit = this._options.defaultLimit();
-      node.title =
-        `No session clock for this kernel. Click to start one (${limit ? `limit ${limit}` : 'no limit'}), ` +
-        'or run %session in the notebook.' + idle + culling;
-      return;
+    const now = Date.now();
+    const left = status.started ? secondsLeftAt(status.time_left_seconds, this._receivedAt, now) : null;
+    const up =
+      status.started_at !== null ? status.now - status.started_at + (now - this._receivedAt) / 1000 : null;
+    node.dataset.level = !status.started
+      ? 'ok'
+      : status.expired
+        ? 'critical'
+        : countdownLevel(left, this._options.thresholds());
+    if (left !== null) {
+      node.dataset.secondsLeft = String(Math.max(0, Math.floor(left)));
     }
-    const left = secondsLeftAt(status.time_left_seconds, this._receivedAt, Date.now());
-    const level = status.expired ? 'critical' : countdownLevel(left, this._options.thresholds());
-    node.dataset.level = level;
-    if (left === null) {
-      const up = status.started_at !== null ? status.now - status.started_at : null;
-      const upNow = up === null ? null : up + (Date.now() - this._receivedAt) / 1000;
-      node.textContent = `Session ${formatDuration(upNow)}`;
-      node.title = 'Session running, no time limit.' + idle + culling;
-      return;
-    }
-    node.dataset.secondsLeft = String(Math.max(0, Math.floor(left)));
-    if (left <= 0 || status.expired) {
-      node.textContent = 'Session expired';
-      node.title =
-        (status.on_expire === 'shutdown'
-          ? 'The session limit passed: the server shuts this kernel down.'
-          : 'The session limit passed. Click to extend.') + idle + culling;
-      return;
-    }
-    node.textContent = `${formatDuration(left)} left`;
-    node.title =
-      `Session limit ${describeDuration(status.limit_seconds)}` +
-      (status.extended_seconds ? ` + ${describeDuration(status.extended_seconds)} extended` : '') +
-      `; then ${status.on_expire === 'shutdown' ? 'the kernel shuts down' : 'a warning'}.` +
-      ` Click to add ${describeDuration(this._options.extendSeconds())}.` +
-      idle +
-      culling;
+    const words = describeCountdown(
+      status,
+      {
+        left,
+        up,
+        extendSeconds: this._options.extendSeconds(),
+        defaultLimit: this._options.defaultLimit()
+      },
+      trans
+    );
+    node.textContent = words.text;
+    node.title = words.title;
   }
 
   private async _click(): Promise<void> {
@@ -154,7 +137,7 @@ export class SessionCountdown extends Widget {
       this._accept(await postAPI<ISessionStatus>(`session/${kernelId}`, body));
     } catch (error) {
       // the user asked for this: say why it did not happen (the next poll restores the title)
-      void showErrorMessage('Session', error as Error);
+      void showErrorMessage(this._options.trans.__('Session'), error as Error);
     }
   }
 

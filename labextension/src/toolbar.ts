@@ -1,5 +1,6 @@
 import { DocumentRegistry } from '@jupyterlab/docregistry';
 import { INotebookModel, NotebookPanel } from '@jupyterlab/notebook';
+import type { TranslationBundle } from '@jupyterlab/translation';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 import { Panel } from '@lumino/widgets';
 
@@ -11,25 +12,32 @@ import { ToolbarSettings } from './settings';
 
 /** Colab's corner of a notebook: the bars, the runtime button and the session countdown. */
 export class ColabToolbar extends Panel {
-  constructor(panel: NotebookPanel, model: ResourceModel, settings: ToolbarSettings) {
+  constructor(
+    panel: NotebookPanel,
+    model: ResourceModel,
+    settings: ToolbarSettings,
+    trans: TranslationBundle
+  ) {
     super();
     this.addClass('cm-Toolbar');
     this._settings = settings;
     const kernelId = () => panel.sessionContext.session?.kernel?.id ?? null;
     this.bars = new ResourceBars(model, {
       kernelId,
-      thresholds: () => settings.usageThresholds
+      thresholds: () => settings.usageThresholds,
+      trans
     });
-    this.runtime = new RuntimeButton(panel);
+    this.runtime = new RuntimeButton(panel, trans);
     this.session = new SessionCountdown({
       kernelId,
       interval: () => settings.values.refreshRate,
       thresholds: () => settings.countdownThresholds,
       extendSeconds: () => settings.values.extendMinutes * 60,
       defaultLimit: () => settings.values.defaultLimit,
-      onExpire: () => settings.values.onExpire
+      onExpire: () => settings.values.onExpire,
+      trans
     });
-    this.jobs = new JobsBadge(() => settings.values.refreshRate);
+    this.jobs = new JobsBadge(() => settings.values.refreshRate, trans);
     this.addWidget(this.bars);
     this.addWidget(this.runtime);
     this.addWidget(this.session);
@@ -72,17 +80,19 @@ export class ColabToolbar extends Panel {
 export class ToolbarExtension
   implements DocumentRegistry.IWidgetExtension<NotebookPanel, INotebookModel>
 {
-  constructor(model: ResourceModel, settings: ToolbarSettings) {
+  constructor(model: ResourceModel, settings: ToolbarSettings, trans: TranslationBundle) {
     this._model = model;
     this._settings = settings;
+    this._trans = trans;
   }
 
   createNew(panel: NotebookPanel): IDisposable {
-    const toolbar = new ColabToolbar(panel, this._model, this._settings);
+    const toolbar = new ColabToolbar(panel, this._model, this._settings, this._trans);
     panel.toolbar.insertItem(10, 'colabmagic', toolbar);
     return new DisposableDelegate(() => toolbar.dispose());
   }
 
   private _model: ResourceModel;
   private _settings: ToolbarSettings;
+  private _trans: TranslationBundle;
 }
