@@ -22,7 +22,7 @@ else
 EDITABLE := --no-deps --no-build-isolation
 endif
 
-.PHONY: demo test test-latest test-lowest bench lab lock system gpu-check gpu-wheels clean
+.PHONY: demo test test-latest test-lowest bench lab lock catalogue system gpu-check gpu-wheels clean
 
 # The lock holds wheels for CPython 3.11 on Linux x86_64 (the machine CI runs on).
 $(PY):
@@ -103,6 +103,12 @@ lock: | $(PY)
 	$(VENV)/bin/uv pip compile pyproject.toml --extra all --extra test --extra bench --group pyproject.toml:dev \
 	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 $(if $(wildcard /opt/wheels),--find-links /opt/wheels) \
 	  --generate-hashes --custom-compile-command 'make lock' $(LOCK_FLAGS) -o $(LOCK)
+
+# The message catalogue: extract the messages (Babel), merge the translators' parts in
+# colabmagic/locale/*/LC_MESSAGES/parts/*.po, compile the .mo (Python) and .json (JupyterLab).
+# `.ci/catalogue.py --missing F.po` lists what has no translation yet; tests/test_locale.py checks it.
+catalogue: | $(PY)
+	$(PY) .ci/catalogue.py
 
 # Every check that needs an NVIDIA GPU, one summary (benchmarks/gpu_check.py). On the GPU machine
 # it runs on that machine's own python3 (PyTorch with CUDA), with the wheels of `make gpu-wheels`;
