@@ -59,9 +59,21 @@ class Message(str):
             value = values[field]
             if isinstance(value, Option):
                 parts.append(value)
+            elif isinstance(value, Message) and not spec and not conversion:
+                parts.extend(value.parts)  # a sentence inside a sentence keeps the options it names
             else:
                 value = repr(value) if conversion == "r" else str(value) if conversion == "s" else value
                 parts.append(format(value, spec or ""))
+        return cls(*parts)
+
+    @classmethod
+    def joined(cls, messages: "list[Message | str]", separator: str) -> "Message":
+        """MESSAGES one after another with SEPARATOR between them, as one Message."""
+        parts: list[str | Option] = []
+        for i, message in enumerate(messages):
+            if i:
+                parts.append(separator)
+            parts.extend(message.parts if isinstance(message, Message) else (message,))
         return cls(*parts)
 
     def __reduce__(self):  # pickled (a DDP worker's event, a checkpoint) with its parts

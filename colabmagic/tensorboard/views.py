@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import html
 import time
-import unicodedata
 from dataclasses import dataclass, field
 
+from ..columns import width
 from ..locale import mark, tr
 from .manager import Instance
 
@@ -19,10 +19,6 @@ def _duration(seconds: float) -> str:
         return f"{seconds // 60} min {seconds % 60:02d} s"
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
-
-def _width(text: str) -> int:
-    """Columns the text takes in a terminal: CJK characters take two, so a Chinese header still lines up."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 @dataclass
@@ -78,8 +74,8 @@ class InstanceList:
         if not self.instances:
             return tr("No TensorBoard started by colabmagic is running.")
         table = [self.header()] + self.rows()
-        widths = [max(_width(row[c]) for row in table) for c in range(len(self.HEADER))]
-        return "\n".join("  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths)).rstrip()
+        widths = [max(width(row[c]) for row in table) for c in range(len(self.HEADER))]
+        return "\n".join("  ".join(cell + " " * (w - width(cell)) for cell, w in zip(row, widths)).rstrip()
                          for row in table)
 
     def _repr_pretty_(self, printer, cycle) -> None:

@@ -6,7 +6,7 @@ import html
 from dataclasses import dataclass
 
 from ..locale import tr
-from .wording import padded, text_columns
+from ..columns import padded, width as text_columns
 
 
 @dataclass

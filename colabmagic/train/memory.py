@@ -20,7 +20,6 @@ from torch import nn
 from ..errors import ConfigError, Message, Option
 from ..locale import mark, tr
 from ..units import size
-from .wording import compose, joined
 
 RAM = mark("RAM")  # where a CPU run's memory is (else the GPU's name)
 
@@ -98,8 +97,8 @@ def check(estimate_: MemoryEstimate) -> None:
     if estimate_.data_bytes > estimate_.free_bytes / 4 or estimate_.parameter_bytes > estimate_.free_bytes / 4:
         fixes.append(Message.of(tr("smaller images ({image_size})"), image_size=Option("image_size")))
     fixes.append(Message(tr("a machine with more memory")) if estimate_.where == RAM else Message(Option("device", "cpu")))
-    raise ConfigError(compose(tr("This run needs {estimate} and would not fit: try {fixes}"),
-                              estimate=estimate_, fixes=joined(fixes, tr(", or "))))
+    raise ConfigError(Message.of(tr("This run needs {estimate} and would not fit: try {fixes}"),
+                              estimate=estimate_, fixes=Message.joined(fixes, tr(", or "))))
 
 
 REAL_PROBE_VALUES = 3 * 64 * 64  # inputs up to a 64x64 colour image are probed with a real forward pass

@@ -20,7 +20,6 @@ from .memory import reset_peak_rss
 from .optimizers import make_optimizer, make_scheduler
 from .plan import Plan
 from .position import Position
-from .wording import compose
 
 
 @dataclass
@@ -110,7 +109,7 @@ def run_info(plan: Plan, parts: Parts) -> RunInfo:
 def restore(parts: Parts, plan: Plan, state: dict[str, Any], *, world: int, main: bool) -> None:
     path = plan.folders.resume_from
     if state.get("steps_per_epoch") != parts.steps:
-        raise CheckpointError(compose(tr("{path} was written with {saved} steps per epoch; this run has {steps}: {cause}"),
+        raise CheckpointError(Message.of(tr("{path} was written with {saved} steps per epoch; this run has {steps}: {cause}"),
                                       path=path, saved=state.get("steps_per_epoch"), steps=parts.steps,
                                       cause=_step_mismatch(parts, plan, state)))
     new_phase = len(state.get("phases") or [{}]) < len(plan.phases)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..locale import mark, tr
-from .wording import padded, text_columns
+from ..columns import padded, width as text_columns
 
 # final metrics in the order the summary shows them
 METRIC_ORDER = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ...locale import mark, tr
 from ..progress import format_seconds
-from ..wording import padded, text_columns
+from ...columns import padded, width as text_columns
 from .records import DEAD, DIVERGED, FAILED, FINISHED, RUNNING, STARTING, STOPPED, JobFolder, job_folders
 
 KEEP_ENDED_SECONDS = 7 * 24 * 3600  # an ended run's job folder is listed for a week, then removed
