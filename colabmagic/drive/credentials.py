@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import MountError
+from ..locale import tr
 from . import rclone
 
 DRIVE_FOLDER = "MyDrive"  # Colab's name for the Drive root inside the mount point
@@ -36,10 +37,10 @@ def resolve_remote(remote: str | None, service_account: str | os.PathLike | None
         name, _, sub = remote.partition(":")
         known = rclone.remotes()
         if name not in known:
-            listed = ", ".join(sorted(known)) or "none"
-            raise MountError(f"No rclone remote named {name!r} in {rclone.config_path()} (configured: {listed}): "
-                             "create it with `rclone config`, or run %mount_drive without --remote to set up "
-                             "Google Drive")
+            listed = ", ".join(sorted(known)) or tr("none")
+            raise MountError(tr("No rclone remote named {name!r} in {config} (configured: {listed}): create it with "
+                                "`rclone config`, or run %mount_drive without --remote to set up Google Drive").format(
+                name=name, config=rclone.config_path(), listed=listed))
         return f"{name}:{sub}", DRIVE_FOLDER if known[name] == "drive" else name, {}
     secret = _secret("DRIVE_SERVICE_ACCOUNT")
     if secret:
@@ -54,11 +55,13 @@ def resolve_remote(remote: str | None, service_account: str | os.PathLike | None
     if "gdrive" in drives or len(drives) == 1:
         return f"{'gdrive' if 'gdrive' in drives else drives[0]}:", DRIVE_FOLDER, {}
     if len(drives) > 1:
-        raise MountError(f"Several Google Drive remotes are configured ({', '.join(drives)}): choose one with --remote NAME")
+        raise MountError(tr("Several Google Drive remotes are configured ({names}): choose one with --remote "
+                            "NAME").format(names=", ".join(drives)))
     token = authorize_drive(ask or _hidden_prompt, show)
     name = next(n for n in ("gdrive", *(f"gdrive{i}" for i in range(2, 100))) if n not in known)
     where = rclone.add_remote(name, {"type": "drive", "scope": "drive", "token": token})
-    show(f"Saved the Google Drive remote {name!r} in {where} (mode 0600); next time: %mount_drive --remote {name}")
+    show(tr("Saved the Google Drive remote {name!r} in {path} (mode 0600); next time: %mount_drive --remote "
+            "{name}").format(name=name, path=where))
     return f"{name}:", DRIVE_FOLDER, {}
 
 
@@ -66,11 +69,13 @@ def _service_account_env(path: Path) -> dict:
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as err:
-        raise MountError(f"Cannot read the service account key {path}: {getattr(err, 'strerror', None) or 'not JSON'}") from err
+        why = getattr(err, "strerror", None) or tr("not JSON")
+        raise MountError(tr("Cannot read the service account key {path}: {why}").format(path=path, why=why)) from err
     if not isinstance(data, dict) or data.get("type") != "service_account":
-        raise MountError(f"{path} is not a Google service account key (its \"type\" must be \"service_account\")")
+        raise MountError(tr("{path} is not a Google service account key (its \"type\" must be "
+                            "\"service_account\")").format(path=path))
     if os.name == "posix" and path.stat().st_mode & 0o077:
-        warnings.warn(f"{path} can be read by other users: chmod 600 {path}", stacklevel=3)
+        warnings.warn(tr("{path} can be read by other users: chmod 600 {path}").format(path=path), stacklevel=3)
     return {"RCLONE_DRIVE_SERVICE_ACCOUNT_FILE": str(path), "RCLONE_DRIVE_SCOPE": "drive"}
 
 
@@ -106,18 +111,18 @@ def authorize_drive(ask: Callable[[str], str], show: Callable[[str], None], *, w
     try:
         link = _wait_for(lambda: next((m.group(1) for line in list(output) if (m := AUTH_URL.search(line))), None),
                          20, proc, reader)
-        show("Google Drive set-up (rclone's headless authorize flow):\n"
-             f"  1. Open {link} in a browser on this machine, sign in and allow access;\n"
-             "     when the page says Success, press Enter below.\n"
-             "  2. Browser on another machine? There run:  rclone authorize \"drive\"\n"
-             "     and paste the token it prints (the {...} line) below.")
-        answer = ask("Token (or Enter after Success): ").strip()
+        show(tr("Google Drive set-up (rclone's headless authorize flow):\n"
+                "  1. Open {link} in a browser on this machine, sign in and allow access;\n"
+                "     when the page says Success, press Enter below.\n"
+                "  2. Browser on another machine? There run:  rclone authorize \"drive\"\n"
+                "     and paste the token it prints (the {{...}} line) below.").format(link=link))
+        answer = ask(tr("Token (or Enter after Success): ")).strip()
         if not answer:
             answer = _wait_for(lambda: _token_in("".join(output)), wait, proc, reader) or ""
         token = _token_in(answer)
         if token is None:
-            raise MountError("That is not an rclone token: paste the whole {\"access_token\": ...} line that "
-                             "`rclone authorize \"drive\"` prints")
+            raise MountError(tr("That is not an rclone token: paste the whole {\"access_token\": ...} line that "
+                                "`rclone authorize \"drive\"` prints"))
         return token
     finally:
         if proc.poll() is None:
@@ -149,6 +154,7 @@ def _wait_for(probe, seconds: float, proc, reader: threading.Thread):
             reader.join(5)  # it ends at the pipe's end: the last lines are in (a fixed sleep lost them under load)
             if (value := probe()) is not None:
                 return value
-            raise MountError("rclone authorize stopped before it was done: run %mount_drive again")
+            raise MountError(tr("rclone authorize stopped before it was done: run %mount_drive again"))
         time.sleep(0.05)
-    raise MountError(f"rclone authorize did not answer within {seconds:.0f} s: run %mount_drive again")
+    raise MountError(tr("rclone authorize did not answer within {seconds:.0f} s: run %mount_drive again").format(
+        seconds=seconds))

@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 from ..errors import MountError
+from ..locale import tr
 
 
 def choose_mode(mode: str) -> tuple[str, str]:
@@ -23,15 +24,15 @@ def choose_mode(mode: str) -> tuple[str, str]:
         return "mirror", ""
     if mode == "mount":
         if not fuse:
-            raise MountError("--mode mount needs FUSE but /dev/fuse is missing (in Docker: --device /dev/fuse "
-                             "--cap-add SYS_ADMIN): use --mode mirror")
+            raise MountError(tr("--mode mount needs FUSE but /dev/fuse is missing (in Docker: --device /dev/fuse "
+                                "--cap-add SYS_ADMIN): use --mode mirror"))
         if not fusermount:
-            raise MountError("--mode mount needs fusermount3: apt-get install fuse3 (or use --mode mirror)")
+            raise MountError(tr("--mode mount needs fusermount3: apt-get install fuse3 (or use --mode mirror)"))
         return "mount", ""
     if not fuse:
-        return "mirror", "auto: /dev/fuse is missing"
+        return "mirror", tr("auto: /dev/fuse is missing")
     if not fusermount:
-        return "mirror", "auto: fusermount3 is missing (apt-get install fuse3 for a real mount)"
+        return "mirror", tr("auto: fusermount3 is missing (apt-get install fuse3 for a real mount)")
     return "mount", ""
 
 

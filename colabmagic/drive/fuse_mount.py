@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from ..errors import MountError
+from ..locale import tr
 from ..processes import ProcessIdentity
 from . import fuse, orphans, rclone, state
 from .results import Mount
@@ -62,15 +63,17 @@ def _wait_until_answers(m: Mount, log: Path, timeout: float) -> None:
     while time.monotonic() < deadline:
         if m._process.poll() is not None:
             text = log.read_text(errors="replace") if log.exists() else ""
-            raise MountError(f"rclone mount of {m.remote} failed: {rclone.last_error(text)}")
+            raise MountError(tr("rclone mount of {remote} failed: {error}").format(
+                remote=m.remote, error=rclone.last_error(text)))
         if m.path in fuse.mounts_under(m.path):
             if _lists_within(m.path, deadline - time.monotonic()):
                 return
             break
         time.sleep(0.05)
-    raise MountError(f"{m.remote} did not answer within {timeout:.0f} s at {m.path}: rclone is still listing the "
-                     "remote (a slow network, a proxy, or a folder with very many files). Try: --timeout 300, "
-                     f"check the network or HTTPS_PROXY, or --mode mirror; rclone's log: {log}")
+    raise MountError(tr("{remote} did not answer within {seconds:.0f} s at {path}: rclone is still listing the "
+                        "remote (a slow network, a proxy, or a folder with very many files). Try: --timeout 300, "
+                        "check the network or HTTPS_PROXY, or --mode mirror; rclone's log: {log}").format(
+        remote=m.remote, seconds=timeout, path=m.path, log=log))
 
 
 def _lists_within(path: Path, seconds: float) -> bool:
@@ -117,11 +120,11 @@ def flush(control: rclone.RemoteControl, timeout: float) -> int:
         elif time.monotonic() - quiet_since >= QUIET:
             return len(seen)
         if cache.get("erroredFiles"):
-            raise MountError(f"{cache['erroredFiles']} file(s) could not be uploaded; they stay in {cache.get('path')} "
-                             "and go out at the next mount")
+            raise MountError(tr("{n} file(s) could not be uploaded; they stay in {path} and go out at the next "
+                                "mount").format(n=cache["erroredFiles"], path=cache.get("path")))
         if time.monotonic() > deadline:
-            raise MountError(f"Uploads still pending after {timeout:.0f} s ({len(queue)} queued): "
-                             "run %unmount_drive again to keep waiting")
+            raise MountError(tr("Uploads still pending after {seconds:.0f} s ({n} queued): run %unmount_drive "
+                                "again to keep waiting").format(seconds=timeout, n=len(queue)))
         time.sleep(0.02)
 
 
@@ -134,8 +137,8 @@ def stop(m: Mount, timeout: float) -> int:
     done = fuse.unmount(m.path)
     if done.returncode != 0 and m.path in fuse.mounts_under(m.path):
         if "busy" in (done.stderr or "").lower():
-            raise MountError(f"{m.path} is busy: a program has a file or its working folder there (close it, "
-                             "or %cd elsewhere), then run %unmount_drive again")
+            raise MountError(tr("{path} is busy: a program has a file or its working folder there (close it, "
+                                "or %cd elsewhere), then run %unmount_drive again").format(path=m.path))
         fuse.unmount(m.path, lazy=True)
     try:
         m._process.wait(15)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import ConfigError, MountError
+from ..locale import tr
 from . import credentials, fuse, fuse_mount, mirror, orphans, state, watchdog
 from .results import Mount, Unmounted, already
 
@@ -35,7 +36,7 @@ def mount(mountpoint: str | os.PathLike = DEFAULT_MOUNTPOINT, *, remote: str | N
           ask: Callable[[str], str] | None = None, show: Callable[[str], None] = print) -> Mount:
     """Mount REMOTE (default: Google Drive) at MOUNTPOINT/MyDrive (or MOUNTPOINT/NAME)."""
     if mode not in MODES:
-        raise ConfigError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
+        raise ConfigError(tr("--mode must be one of {modes}, not {mode!r}").format(modes=", ".join(MODES), mode=mode))
     _check_seconds("--interval", interval, MIN_SYNC_INTERVAL)
     _check_seconds("--timeout", timeout, 1.0)
     root = Path(os.path.abspath(Path(mountpoint).expanduser()))
@@ -65,7 +66,7 @@ def mount(mountpoint: str | os.PathLike = DEFAULT_MOUNTPOINT, *, remote: str | N
                 # auto: a FUSE that exists but refuses us (a container without the right to mount)
                 if mode != "auto" or not fuse.is_refusal(str(err)):
                     raise
-                chosen, why = "mirror", f"auto: the FUSE mount was refused ({err})"
+                chosen, why = "mirror", tr("auto: the FUSE mount was refused ({error})").format(error=err)
         if result is None:
             result = mirror.start(root, path, spec, env, readonly, interval)
         result.why = why
@@ -78,7 +79,8 @@ def mount(mountpoint: str | os.PathLike = DEFAULT_MOUNTPOINT, *, remote: str | N
 
 def _check_seconds(option: str, value, least: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not least <= value <= MAX_SECONDS:
-        raise ConfigError(f"{option} must be a number of seconds from {least:g} to {MAX_SECONDS:g}, not {value!r}")
+        raise ConfigError(tr("{option} must be a number of seconds from {least:g} to {most:g}, not {value!r}").format(
+            option=option, least=least, most=MAX_SECONDS, value=value))
 
 
 def unmount(mountpoint: str | os.PathLike | None = None, *, timeout: float = 600) -> Unmounted:
@@ -86,15 +88,17 @@ def unmount(mountpoint: str | os.PathLike | None = None, *, timeout: float = 600
     with _LOCK:
         if mountpoint is None:
             if not _MOUNTS:
-                raise MountError("Nothing is mounted in this kernel")
+                raise MountError(tr("Nothing is mounted in this kernel"))
             if len(_MOUNTS) > 1:
-                raise MountError(f"Several mounts: name one of {', '.join(sorted(_MOUNTS))}")
+                raise MountError(tr("Several mounts: name one of {mounts}").format(mounts=", ".join(sorted(_MOUNTS))))
             mountpoint = next(iter(_MOUNTS))
         root = Path(os.path.abspath(Path(mountpoint).expanduser()))
         live = _MOUNTS.get(str(root))
         if live is None:
-            raise MountError(f"Nothing is mounted at {root} by this kernel"
-                             + (f" (mounted here: {', '.join(sorted(_MOUNTS))})" if _MOUNTS else ""))
+            if _MOUNTS:
+                raise MountError(tr("Nothing is mounted at {path} by this kernel (mounted here: {mounts})").format(
+                    path=root, mounts=", ".join(sorted(_MOUNTS))))
+            raise MountError(tr("Nothing is mounted at {path} by this kernel").format(path=root))
         started = time.perf_counter()
         if live.mode == "mount":
             flushed = fuse_mount.stop(live, timeout)
@@ -119,9 +123,10 @@ def _alive(m: Mount) -> bool:
 def _check_mount_point(root: Path, path: Path, force: bool) -> None:
     """Colab's rules: the folder is empty or missing, its parent exists, it is no symlink."""
     if root.is_symlink():
-        raise MountError(f"{root} is a symbolic link: mount on a real folder (Colab's rule)")
+        raise MountError(tr("{path} is a symbolic link: mount on a real folder (Colab's rule)").format(path=root))
     if not root.parent.is_dir():
-        raise MountError(f"The parent folder {root.parent} does not exist: create it first, or pick another mount point")
+        raise MountError(tr("The parent folder {path} does not exist: create it first, or pick another mount "
+                            "point").format(path=root.parent))
     for stale in fuse.mounts_under(root):
         if not force:
             raise MountError(_stale_message(root, stale))
@@ -129,24 +134,25 @@ def _check_mount_point(root: Path, path: Path, force: bool) -> None:
     record = state.read(root)
     if record is not None and record.mode == "mirror" and path.is_dir():
         if not force:
-            raise MountError(f"{path} is a mirror left by a kernel that exited (pid {record.owner}); its last "
-                             f"changes may not be pushed yet: %mount_drive {root} --force-remount syncs and reuses it")
+            raise MountError(tr("{path} is a mirror left by a kernel that exited (pid {pid}); its last changes may "
+                                "not be pushed yet: %mount_drive {root} --force-remount syncs and reuses it").format(
+                path=path, pid=record.owner, root=root))
         orphans.stop_watchdog_of(record)
         orphans.let_syncs_end(path, Path(record.workdir or path))
         return  # mirror.start adopts it: the next bisync pushes what is left
     if root.exists():
         if not root.is_dir():
-            raise MountError(f"{root} is a file: mount on an empty or missing folder")
+            raise MountError(tr("{path} is a file: mount on an empty or missing folder").format(path=root))
         entries = list(root.iterdir())
         ours = [e for e in entries if e == path and e.is_dir() and not e.is_symlink() and not any(e.iterdir())]
         if len(entries) > len(ours):
-            raise MountError(f"{root} is not empty: mount on an empty or missing folder (Colab's rule), "
-                             "or move its files away")
+            raise MountError(tr("{path} is not empty: mount on an empty or missing folder (Colab's rule), "
+                                "or move its files away").format(path=root))
 
 
 def _stale_message(root: Path, stale: Path) -> str:
-    return (f"A stale mount is left at {stale} (its rclone process is gone or belongs to a kernel that exited): "
-            f"%mount_drive {root} --force-remount cleans it up and mounts again")
+    return tr("A stale mount is left at {path} (its rclone process is gone or belongs to a kernel that exited): "
+              "%mount_drive {root} --force-remount cleans it up and mounts again").format(path=stale, root=root)
 
 
 # --- at exit (the watchdog covers an exit that never gets this far) ----------------------------
@@ -164,7 +170,7 @@ def unmount_all() -> None:
         try:
             unmount(root)
         except Exception as err:  # noqa: BLE001 -- at exit: say it, go on with the others
-            print(f"colabmagic: could not unmount {root}: {err}")
+            print(tr("colabmagic: could not unmount {path}: {error}").format(path=root, error=err))
             m = _MOUNTS.pop(root, None)
             if m is not None and m._process is not None:
                 fuse_mount.abandon(m)

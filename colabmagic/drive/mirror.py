@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 from ..errors import MountError
+from ..locale import tr
 from . import orphans, rclone, state
 from .results import Mount
 
@@ -77,8 +78,8 @@ def stop(m: Mount) -> int:
         try:
             sync(m)
         except MountError as err:
-            raise MountError(f"Could not push the last changes ({err}); the local copy stays at {m.path}: "
-                             "run %unmount_drive again") from None
+            raise MountError(tr("Could not push the last changes ({error}); the local copy stays at {path}: "
+                                "run %unmount_drive again").format(error=err, path=m.path)) from None
     shutil.rmtree(m.path, ignore_errors=True)
     shutil.rmtree(m._workdir, ignore_errors=True)
     state.remove(m.mountpoint)

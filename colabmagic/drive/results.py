@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from ..locale import tr, trn
+
 
 @dataclass
 class Mount:
@@ -44,18 +46,23 @@ class Mount:
 
     def summary(self) -> str:
         if self.already:
-            failed = f"; the last sync failed: {self.last_error}" if self.last_error else ""
-            return (f"{self.remote} is already mounted at {self.path} (mode {self.mode}); "
-                    f"to mount it again use --force-remount{failed}")
-        access = "read-only" if self.readonly else "read-write"
+            failed = tr("; the last sync failed: {error}").format(error=self.last_error) if self.last_error else ""
+            return tr("{remote} is already mounted at {path} (mode {mode}); to mount it again use "
+                      "--force-remount{failed}").format(remote=self.remote, path=self.path, mode=self.mode,
+                                                        failed=failed)
         if self.mode == "mount":
-            how = f"rclone FUSE mount, write cache, {access}"
+            how = (tr("rclone FUSE mount, write cache, read-only") if self.readonly
+                   else tr("rclone FUSE mount, write cache, read-write"))
         elif self.readonly:
-            how = f"local mirror pulled every {self.interval:.0f} s, read-only: nothing is pushed"
+            how = tr("local mirror pulled every {seconds:.0f} s, read-only: nothing is pushed").format(
+                seconds=self.interval)
         else:
-            how = f"local mirror, changes pushed every {self.interval:.0f} s and on %unmount_drive"
-        why = f"; {self.why}" if self.why else ""
-        return f"Mounted {self.remote} at {self.path} (mode {self.mode}: {how}{why}) in {self.seconds:.1f} s"
+            how = tr("local mirror, changes pushed every {seconds:.0f} s and on %unmount_drive").format(
+                seconds=self.interval)
+        said = (tr("Mounted {remote} at {path} (mode {mode}: {how}; {why}) in {seconds:.1f} s") if self.why
+                else tr("Mounted {remote} at {path} (mode {mode}: {how}) in {seconds:.1f} s"))
+        return said.format(remote=self.remote, path=self.path, mode=self.mode, how=how, why=self.why,
+                           seconds=self.seconds)
 
     def _repr_pretty_(self, p, cycle):
         p.text(self.summary())
@@ -75,9 +82,13 @@ class Unmounted:
 
     def __str__(self) -> str:
         if self.mode == "mount":
-            pending = f"flushed {self.flushed} pending upload{'s' if self.flushed != 1 else ''}, " if self.flushed else ""
-            return f"Unmounted {self.mountpoint} ({pending}{self.seconds:.1f} s)"
-        return f"Unmounted {self.mountpoint} (mirror synced back and removed, {self.seconds:.1f} s)"
+            if self.flushed:
+                return trn("Unmounted {path} (flushed {n} pending upload, {seconds:.1f} s)",
+                           "Unmounted {path} (flushed {n} pending uploads, {seconds:.1f} s)", self.flushed).format(
+                    path=self.mountpoint, n=self.flushed, seconds=self.seconds)
+            return tr("Unmounted {path} ({seconds:.1f} s)").format(path=self.mountpoint, seconds=self.seconds)
+        return tr("Unmounted {path} (mirror synced back and removed, {seconds:.1f} s)").format(
+            path=self.mountpoint, seconds=self.seconds)
 
     def _repr_pretty_(self, p, cycle):
         p.text(str(self))

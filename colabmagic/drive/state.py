@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..errors import MountError
 from ..files import NewerRecord, read_record, state_dir, write_record
+from ..locale import tr
 from ..processes import ProcessIdentity
 
 KIND = "colabmagic-mount"
@@ -123,7 +124,8 @@ def read(root: Path) -> MountRecord | None:
     try:
         return read_record(path, KIND, VERSION, MountRecord)
     except NewerRecord as err:
-        raise MountError(f"The mount record {path} is {err}, or unmount {root} with that colabmagic") from None
+        raise MountError(tr("The mount record {path} is {error}, or unmount {root} with that colabmagic").format(
+            path=path, error=err, root=root)) from None
 
 
 def update(root: Path, **changes) -> Path | None:

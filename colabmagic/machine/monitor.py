@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from ..locale import tr
 from .cpu import CPU_FIRST_SAMPLE
-from .table import bar_colour, used_of
+from .table import bar_colour, cpu_use, no_gpu_line, padded, used_of
 
 __all__ = ["BUSY_COLOUR", "Bar", "Readings", "bars", "make_bar", "no_gpu_note", "render_text"]
 
@@ -35,26 +36,26 @@ def make_bar(key: str, label: str, fraction: float | None, text: str) -> Bar:
 def bars(snap) -> list[Bar]:
     """Each bar a reading draws, in display order."""
     host = snap.host
-    rows = [make_bar("ram", "RAM", _share(host.memory_used, host.memory_total), used_of(host.memory_used, host.memory_total))]
+    rows = [make_bar("ram", tr("RAM"), _share(host.memory_used, host.memory_total),
+                     used_of(host.memory_used, host.memory_total))]
     if host.cpu_percent is not None:
-        cores = f" of {host.logical_cores} cores" if host.logical_cores else ""
-        rows.append(make_bar("cpu", "CPU", host.cpu_percent / 100, f"{host.cpu_percent:.0f}%{cores}"))
+        rows.append(make_bar("cpu", "CPU", host.cpu_percent / 100, cpu_use(host.cpu_percent, host.logical_cores)))
     else:
-        rows.append(make_bar("cpu", "CPU", None, "measuring…"))
+        rows.append(make_bar("cpu", "CPU", None, tr("measuring…")))
     for i, d in enumerate(host.disks):
-        rows.append(make_bar(f"disk{i}", "Disk" if i == 0 else f"Disk {i + 1}", _share(d.used, d.total),
-                        f"{used_of(d.used, d.total)} · {d.label}"))
+        label = tr("Disk") if i == 0 else tr("Disk {number}").format(number=i + 1)
+        rows.append(make_bar(f"disk{i}", label, _share(d.used, d.total), f"{used_of(d.used, d.total)} · {d.label}"))
     for g in snap.gpus:
-        rows.append(make_bar(f"gpu{g.index}mem", f"GPU {g.index} RAM", g.memory_fraction,
+        rows.append(make_bar(f"gpu{g.index}mem", tr("GPU {index} RAM").format(index=g.index), g.memory_fraction,
                         f"{used_of(g.memory_used, g.memory_total)} · {g.name or 'GPU'}"))
         util = None if g.gpu_utilization is None else g.gpu_utilization / 100
-        rows.append(make_bar(f"gpu{g.index}util", f"GPU {g.index} use", util,
+        rows.append(make_bar(f"gpu{g.index}util", tr("GPU {index} use").format(index=g.index), util,
                         "N/A" if g.gpu_utilization is None else f"{g.gpu_utilization}%"))
     return rows
 
 
 def no_gpu_note(snap) -> str | None:
-    return None if snap.gpu_problem is None else f"No NVIDIA GPU visible: {snap.gpu_problem}"
+    return no_gpu_line(snap)
 
 
 def render_text(snap) -> str:
@@ -62,7 +63,7 @@ def render_text(snap) -> str:
     lines = []
     for bar in bars(snap):
         filled = round(bar.shown * TEXT_BAR_WIDTH)
-        lines.append(f"{bar.label:<10} [{'#' * filled}{'.' * (TEXT_BAR_WIDTH - filled)}] {bar.text}")
+        lines.append(f"{padded(bar.label, 10)} [{'#' * filled}{'.' * (TEXT_BAR_WIDTH - filled)}] {bar.text}")
     note = no_gpu_note(snap)
     if note:
         lines.append(note)

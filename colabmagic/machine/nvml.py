@@ -10,18 +10,25 @@ from __future__ import annotations
 
 import threading
 
+from ..locale import mark, tr
+
 __all__ = ["Library", "open_library", "shutdown"]
 
 # NVML's reasons for failing to start, in words a user can act on
 _INIT_REASONS = {
-    "NVMLError_LibraryNotFound": "NVML library not found (no NVIDIA driver installed here)",
-    "NVMLError_DriverNotLoaded": "NVIDIA driver not loaded (is the kernel module installed and loaded?)",
-    "NVMLError_NoPermission": "no permission to talk to the NVIDIA driver (check /dev/nvidia* access)",
-    "NVMLError_LibRmVersionMismatch": "NVML library and kernel driver versions differ (reboot after a driver update)",
-    "NVMLError_InsufficientPower": "a GPU lacks external power (check its power cables)",
-    "NVMLError_GpuIsLost": "the GPU fell off the bus (a reboot is usually needed)",
-    "NVMLError_Unknown": "the NVIDIA driver gave an unknown error",
+    "NVMLError_LibraryNotFound": mark("NVML library not found (no NVIDIA driver installed here)"),
+    "NVMLError_DriverNotLoaded": mark("NVIDIA driver not loaded (is the kernel module installed and loaded?)"),
+    "NVMLError_NoPermission": mark("no permission to talk to the NVIDIA driver (check /dev/nvidia* access)"),
+    "NVMLError_LibRmVersionMismatch": mark("NVML library and kernel driver versions differ (reboot after a driver "
+                                           "update)"),
+    "NVMLError_InsufficientPower": mark("a GPU lacks external power (check its power cables)"),
+    "NVMLError_GpuIsLost": mark("the GPU fell off the bus (a reboot is usually needed)"),
+    "NVMLError_Unknown": mark("the NVIDIA driver gave an unknown error"),
 }
+NOT_INSTALLED = mark("nvidia-ml-py is not installed (pip install nvidia-ml-py)")
+NO_GPU = mark("the NVIDIA driver is loaded but reports no GPU")
+FAILED_TO_START = mark("NVML failed to start: {error}")
+FAILED_TO_LIST = mark("NVML could not list the GPUs: {error}")
 
 
 class Library:
@@ -49,7 +56,9 @@ class _State:
         self.lock = threading.Lock()
         self.started = False
         self.library: Library | None = None
-        self.problem: str | None = None
+        # why no GPU can be read: a message template and its values, worded at each reading in
+        # the language of the moment (the failure is remembered for the process, its words are not)
+        self.problem: tuple[str, dict] | None = None
 
 
 _state = _State()
@@ -62,7 +71,10 @@ def open_library() -> tuple[Library | None, str | None]:
             if not _state.started:
                 _state.library, _state.problem = _start()
                 _state.started = True
-    return _state.library, _state.problem
+    if _state.problem is None:
+        return _state.library, None
+    template, values = _state.problem
+    return None, tr(template).format(**values)
 
 
 def shutdown() -> None:
@@ -74,27 +86,33 @@ def shutdown() -> None:
         _state.started, _state.library, _state.problem = False, None, None
 
 
-def _start() -> tuple[Library | None, str | None]:
+def _start() -> tuple[Library | None, tuple[str, dict] | None]:
     try:
         import pynvml
     except ImportError:
-        return None, "nvidia-ml-py is not installed (pip install nvidia-ml-py)"
+        return None, (NOT_INSTALLED, {})
     try:
         pynvml.nvmlInit()
     except pynvml.NVMLError as err:
-        return None, _INIT_REASONS.get(type(err).__name__, f"NVML failed to start: {err}")
+        return None, _reason(err, FAILED_TO_START)
     library = Library(pynvml, [])
     try:
         count = pynvml.nvmlDeviceGetCount()
         handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(count)]
     except pynvml.NVMLError as err:
         library.query(pynvml.nvmlShutdown)
-        return None, _INIT_REASONS.get(type(err).__name__, f"NVML could not list the GPUs: {err}")
+        return None, _reason(err, FAILED_TO_LIST)
     if not handles:
         library.query(pynvml.nvmlShutdown)
-        return None, "the NVIDIA driver is loaded but reports no GPU"
+        return None, (NO_GPU, {})
     cuda = library.query(pynvml.nvmlSystemGetCudaDriverVersion)
     library.handles = handles
     library.driver_version = library.query(pynvml.nvmlSystemGetDriverVersion)
     library.cuda_driver_version = f"{cuda // 1000}.{cuda % 1000 // 10}" if cuda else None
     return library, None
+
+
+def _reason(err: Exception, otherwise: str) -> tuple[str, dict]:
+    """NVML's error as a (template, values) problem: its own words where we have them."""
+    known = _INIT_REASONS.get(type(err).__name__)
+    return (known, {}) if known else (otherwise, {"error": str(err)})

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from ..errors import ConfigError
+from ..locale import tr
 from .accelerators import Accelerator, accelerators
 from .cpu import CPU_FIRST_SAMPLE, SAMPLER, CpuSampler
 from .gpus import GpuInfo, read_gpus
@@ -110,9 +111,9 @@ def watch(seconds: float, count: int | None = None, *, processes: bool = True, c
     """Yield a snapshot now and then every `seconds`, `count` in all (None: until interrupted).
     `clock` (CLOCK when None) paces the readings."""
     if not seconds > 0:
-        raise ConfigError(f"watch interval must be a number of seconds > 0, not {seconds!r}")
+        raise ConfigError(tr("watch interval must be a number of seconds > 0, not {value!r}").format(value=seconds))
     if count is not None and count < 1:
-        raise ConfigError(f"count must be at least 1, not {count!r}")
+        raise ConfigError(tr("count must be at least 1, not {value!r}").format(value=count))
     return _readings(seconds, count, processes, CLOCK if clock is None else clock)
 
 

@@ -12,16 +12,18 @@ from __future__ import annotations
 import functools
 import os
 import time
+import unicodedata
 from dataclasses import dataclass
 from html import escape as esc
 
 from .. import units
+from ..locale import mark, tr
 
-__all__ = ["bar_colour", "render_html", "render_text", "size", "used_of"]
+__all__ = ["bar_colour", "columns", "cpu_use", "no_gpu_line", "padded", "render_html", "render_text", "size", "used_of"]
 
 
 NA = "N/A"
-THIS_KERNEL = "(this kernel)"
+THIS_KERNEL = mark("(this kernel)")
 COMMAND_WIDTH = 80  # characters of a process's command line shown
 
 
@@ -37,9 +39,9 @@ class _Line:
 def _sections(snap) -> list[tuple[str, list[_Line]]]:
     sections = [(_gpu_title(g), _gpu_lines(g, snap.processes_read)) for g in snap.gpus]
     if snap.accelerators:
-        sections.append(("torch accelerators",
+        sections.append((tr("torch accelerators"),
                          [_Line(f"{a.backend}:{a.index}", a.name) for a in snap.accelerators]))
-    sections.append(("Host", _host_lines(snap.host)))
+    sections.append((tr("Host"), _host_lines(snap.host)))
     return sections
 
 
@@ -52,20 +54,21 @@ def _gpu_lines(g, processes_read: bool) -> list[_Line]:
         return NA if value is None else fmt.format(value)
 
     def on_off(value):
-        return NA if value is None else ("on" if value else "off")
+        return NA if value is None else (tr("on") if value else tr("off"))
 
     lines = [
         _Line("UUID", known(g.uuid)),
-        _Line("driver", f"{known(g.driver_version)}, CUDA {known(g.cuda_driver_version)}, "
-                        f"compute capability {known(g.compute_capability)}"),
-        _Line("memory", used_of(g.memory_used, g.memory_total), g.memory_fraction),
-        _Line("utilisation", f"GPU {known(g.gpu_utilization, '{}%')}, "
-                             f"memory {known(g.memory_utilization, '{}%')}"),
-        _Line("temperature", known(g.temperature, "{} °C")),
-        _Line("power", f"{known(g.power_draw, '{:.0f}')} / {known(g.power_limit, '{:.0f}')} W"),
-        _Line("SM clock", known(g.sm_clock, "{} MHz")),
-        _Line("PCIe", f"gen {known(g.pcie_generation)} x{known(g.pcie_width)}"),
-        _Line("persistence", on_off(g.persistence_mode)),
+        _Line(tr("driver"), tr("{driver}, CUDA {cuda}, compute capability {capability}").format(
+            driver=known(g.driver_version), cuda=known(g.cuda_driver_version), capability=known(g.compute_capability))),
+        _Line(tr("memory"), used_of(g.memory_used, g.memory_total), g.memory_fraction),
+        _Line(tr("utilisation"), tr("GPU {gpu}, memory {memory}").format(
+            gpu=known(g.gpu_utilization, "{}%"), memory=known(g.memory_utilization, "{}%"))),
+        _Line(tr("temperature"), known(g.temperature, "{} °C")),
+        _Line(tr("power"), f"{known(g.power_draw, '{:.0f}')} / {known(g.power_limit, '{:.0f}')} W"),
+        _Line(tr("SM clock"), known(g.sm_clock, "{} MHz")),
+        _Line("PCIe", tr("gen {generation} x{width}").format(
+            generation=known(g.pcie_generation), width=known(g.pcie_width))),
+        _Line(tr("persistence"), on_off(g.persistence_mode)),
         _Line("MIG", on_off(g.mig_mode)),
     ]
     for m in g.mig_devices:
@@ -79,42 +82,50 @@ def _gpu_lines(g, processes_read: bool) -> list[_Line]:
 
 def _process_line(processes) -> _Line:
     if processes is None:
-        return _Line("processes", NA)
+        return _Line(tr("processes"), NA)
     if not processes:
-        return _Line("processes", "none")
-    rows = [["PID", "USER", "GPU MEMORY", "COMMAND"]]
+        return _Line(tr("processes"), tr("none"))
+    rows = [["PID", tr("USER"), tr("GPU MEMORY"), tr("COMMAND")]]
     marked = None
     for i, p in enumerate(processes):
         command = _shorten(p.command or NA, COMMAND_WIDTH)  # the whole line stays in .processes
         if p.this_kernel:
             marked = i
-            command = f"{command} {THIS_KERNEL}"
+            command = f"{command} {tr(THIS_KERNEL)}"
         rows.append([str(p.pid), p.user or NA, size(p.gpu_memory), command])
-    return _Line("processes", "", table=rows, marked=marked)
+    return _Line(tr("processes"), "", table=rows, marked=marked)
 
 
 def _host_lines(h) -> list[_Line]:
-    cores = f"{h.logical_cores or NA} logical / {h.physical_cores or NA} physical cores"
+    cores = tr("{logical} logical / {physical} physical cores").format(
+        logical=h.logical_cores or NA, physical=h.physical_cores or NA)
     lines = [_Line("CPU", f"{h.cpu_model}, {cores}")]
     if h.cpu_percent is None:
-        lines.append(_Line("CPU use", NA))
+        lines.append(_Line(tr("CPU use"), NA))
     else:
-        of = f" of {h.logical_cores} cores" if h.logical_cores else ""
-        lines.append(_Line("CPU use", f"{h.cpu_percent:.0f}%{of}", h.cpu_percent / 100))
+        lines.append(_Line(tr("CPU use"), cpu_use(h.cpu_percent, h.logical_cores), h.cpu_percent / 100))
     if h.load_average is not None:
         # runnable processes averaged over 1, 5 and 15 minutes: not a percentage
-        lines.append(_Line("load average", " ".join(f"{x:.2f}" for x in h.load_average) + " (1, 5, 15 min)"))
-    lines.append(_Line("RAM", used_of(h.memory_used, h.memory_total), _fraction(h.memory_used, h.memory_total)))
+        lines.append(_Line(tr("load average"), tr("{averages} (1, 5, 15 min)").format(
+            averages=" ".join(f"{x:.2f}" for x in h.load_average))))
+    lines.append(_Line(tr("RAM"), used_of(h.memory_used, h.memory_total), _fraction(h.memory_used, h.memory_total)))
     if h.swap_total:
-        lines.append(_Line("swap", used_of(h.swap_used, h.swap_total), _fraction(h.swap_used, h.swap_total)))
+        lines.append(_Line(tr("swap"), used_of(h.swap_used, h.swap_total), _fraction(h.swap_used, h.swap_total)))
     else:
-        lines.append(_Line("swap", "none"))
+        lines.append(_Line(tr("swap"), tr("none")))
     home = _home(os.environ.get("HOME"))
     for d in h.disks:
         where = ", ".join("~" if p == home else p for p in d.paths)
-        lines.append(_Line("disk", f"{where}: {used_of(d.used, d.total)}, {size(d.free)} free",
-                           _fraction(d.used, d.total)))
+        lines.append(_Line(tr("disk"), tr("{where}: {used}, {free} free").format(
+            where=where, used=used_of(d.used, d.total), free=size(d.free)), _fraction(d.used, d.total)))
     return lines
+
+
+def cpu_use(percent: float, cores: int | None) -> str:
+    """'37% of 16 cores' (the share of all cores, as psutil gives it)."""
+    if not cores:
+        return f"{percent:.0f}%"
+    return tr("{percent:.0f}% of {cores} cores").format(percent=percent, cores=cores)
 
 
 @functools.lru_cache(maxsize=4)
@@ -147,10 +158,24 @@ def _when(snap) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(snap.taken_at))
 
 
-def _no_gpu_line(snap) -> str | None:
+def no_gpu_line(snap) -> str | None:
+    """Why the reading lists no NVIDIA GPU, as a sentence; None when NVML answered."""
     if snap.gpu_problem is None:
         return None
-    return f"No NVIDIA GPU visible: {snap.gpu_problem}"
+    return tr("No NVIDIA GPU visible: {problem}").format(problem=snap.gpu_problem)
+
+
+def padded(text: str, width: int, *, right: bool = False) -> str:
+    """TEXT padded to WIDTH terminal columns: a Chinese character takes two (str.ljust counts one)."""
+    room = " " * max(0, width - columns(text))
+    return room + text if right else text + room
+
+
+def columns(text: str) -> int:
+    """How many terminal columns TEXT takes (East Asian wide and full-width characters take two)."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 LABEL_WIDTH = 12
@@ -158,8 +183,8 @@ BAR_WIDTH = 20
 
 
 def render_text(snap) -> str:
-    out = [f"gpu_info at {_when(snap)}"]
-    problem = _no_gpu_line(snap)
+    out = [tr("gpu_info at {when}").format(when=_when(snap))]
+    problem = no_gpu_line(snap)
     if problem:
         out.append(problem)
     for title, lines in _sections(snap):
@@ -170,15 +195,16 @@ def render_text(snap) -> str:
 
 
 def _text_line(line: _Line) -> list[str]:
-    lead = f"  {line.label:<{LABEL_WIDTH}} "
+    lead = f"  {padded(line.label, LABEL_WIDTH)} "
     if line.table is not None:
-        widths = [max(len(row[c]) for row in line.table) for c in range(len(line.table[0]) - 1)]
+        widths = [max(columns(row[c]) for row in line.table) for c in range(len(line.table[0]) - 1)]
         rows = []
         for row in line.table:
             # numbers right-aligned, words left-aligned; the command runs free at the end
-            cells = [row[0].rjust(widths[0]), row[1].ljust(widths[1]), row[2].rjust(widths[2]), row[3]]
+            cells = [padded(row[0], widths[0], right=True), padded(row[1], widths[1]),
+                     padded(row[2], widths[2], right=True), row[3]]
             rows.append("  ".join(cells))
-        return [lead + rows[0]] + [" " * len(lead) + r for r in rows[1:]]
+        return [lead + rows[0]] + [" " * columns(lead) + r for r in rows[1:]]
     if line.fraction is None:
         return [lead + line.text]
     filled = round(max(0.0, min(1.0, line.fraction)) * BAR_WIDTH)
@@ -209,7 +235,7 @@ def bar_colour(fraction: float) -> str:
 
 def render_html(snap) -> str:
     parts = ['<div class="colabmagic-gpu-info" style="color:inherit">']
-    problem = _no_gpu_line(snap)
+    problem = no_gpu_line(snap)
     if problem:
         parts.append(f'<div style="{_NOTE}">{esc(problem)}</div>')
     parts.append(f'<table style="{_TABLE}">')
@@ -218,7 +244,8 @@ def render_html(snap) -> str:
         for line in lines:
             parts.append(f'<tr style="{_ROW}"><td style="{_LABEL}">{esc(line.label.strip())}</td>'
                          f'<td style="{_CELL}">{_html_value(line)}</td></tr>')
-    parts.append(f'</table><div style="opacity:.6;font-size:11px;margin-top:4px">read at {_when(snap)}</div></div>')
+    read_at = esc(tr("read at {when}").format(when=_when(snap)))
+    parts.append(f'</table><div style="opacity:.6;font-size:11px;margin-top:4px">{read_at}</div></div>')
     return "".join(parts)
 
 

@@ -11,6 +11,8 @@ import os
 import sys
 from dataclasses import replace
 
+from ..locale import tr
+
 __all__ = ["VISIBLE_ENV", "cuda_devices", "cuda_user", "driver_loaded", "same_gpu", "set_visible", "visible_gpus",
            "visible_value"]
 
@@ -43,7 +45,10 @@ def visible_gpus(visible: str | None, *, at_start: bool = True):
             break  # CUDA stops at the first entry it cannot use
         chosen.append(match[0])
     if not chosen:
-        return [], f"{VISIBLE_ENV}={visible!r} hid every GPU" + (" when this kernel started" if at_start else "")
+        if at_start:
+            return [], tr("{variable}={value!r} hid every GPU when this kernel started").format(
+                variable=VISIBLE_ENV, value=visible)
+        return [], tr("{variable}={value!r} hid every GPU").format(variable=VISIBLE_ENV, value=visible)
     return chosen, None
 
 
@@ -90,7 +95,7 @@ def cuda_user() -> str | None:
         if is_initialized is not None and is_initialized():
             return "torch"
     if driver_loaded():
-        return "the CUDA driver (started by an earlier call such as torch.cuda.is_available())"
+        return tr("the CUDA driver (started by an earlier call such as torch.cuda.is_available())")
     for name in OTHER_CUDA_USERS:
         if name in sys.modules:
             return name

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from importlib.util import find_spec
 
 from .. import units
+from ..locale import tr
 from .cuda import VISIBLE_ENV, visible_gpus
 from .specs import is_selected, parse_spec
 from .state import current
@@ -45,13 +46,13 @@ class Runtime:
         return dataclasses.asdict(self)
 
     def __str__(self) -> str:
-        lines = [f"runtime: {self.selected} selected"
-                 + (" (CUDA already initialised in this kernel)" if self.cuda_initialized else "")]
+        lines = [tr("runtime: {spec} selected (CUDA already initialised in this kernel)").format(spec=self.selected)
+                 if self.cuda_initialized else tr("runtime: {spec} selected").format(spec=self.selected)]
         for d in self.devices:
             mark = "*" if is_selected(d.spec, self.selected) else " "
             lines.append(f" {mark} {d.spec:<8} {d.name}{_memory_text(d)}{_detail_text(d)}")
         if self.gpu_problem:
-            lines.append(f"   no NVIDIA GPU: {self.gpu_problem}")
+            lines.append("   " + tr("no NVIDIA GPU: {problem}").format(problem=self.gpu_problem))
         return "\n".join(lines)
 
     def _repr_pretty_(self, p, cycle):
@@ -71,13 +72,13 @@ class Runtime:
 
     def choices(self) -> list[tuple[str, str]]:
         """(label, spec) to offer: auto, each device, and all GPUs together when there are several."""
-        out = [("auto: the best device here", "auto")]
+        out = [(tr("auto: the best device here"), "auto")]
         for d in self.devices:
-            hidden = " (hidden)" if d.details.get("hidden") else ""
+            hidden = tr(" (hidden)") if d.details.get("hidden") else ""
             out.append((f"{d.spec}: {d.name}{_memory_text(d)}{hidden}", d.spec))
         gpus = [d for d in self.devices if d.kind == "cuda"]
         if len(gpus) > 1:
-            out.append((f"all {len(gpus)} GPUs (for --devices {len(gpus)})",
+            out.append((tr("all {n} GPUs (for --devices {n})").format(n=len(gpus)),
                         "gpu:" + ",".join(d.spec[5:] for d in gpus)))
         return out
 
@@ -112,8 +113,10 @@ def discover() -> Runtime:
 def gpus_for_new_processes() -> int | None:
     """How many CUDA devices a process started now (a torchrun worker) will see: CUDA_VISIBLE_DEVICES
     as %runtime left it, which this process's own CUDA may no longer follow. None without NVML."""
+    from ..machine.nvml import open_library
+
     gpus, problem = visible_gpus(os.environ.get(VISIBLE_ENV), at_start=False)
-    if problem is not None and not problem.startswith(VISIBLE_ENV):  # NVML itself could not tell
+    if problem is not None and open_library()[1] is not None:  # NVML itself could not tell
         return None
     return len(gpus)
 
@@ -138,9 +141,9 @@ def _memory_text(d: Device) -> str:
 
 def _detail_text(d: Device) -> str:
     if d.kind == "cpu":
-        return f", {d.details.get('logical_cores') or '?'} cores"
+        return tr(", {cores} cores").format(cores=d.details.get("logical_cores") or "?")
     if d.kind == "cuda":
         cc = d.details.get("compute_capability")
-        extra = f", compute {cc}" if cc else ""
-        return extra + (" (hidden)" if d.details.get("hidden") else "")
+        extra = tr(", compute {capability}").format(capability=cc) if cc else ""
+        return extra + (tr(" (hidden)") if d.details.get("hidden") else "")
     return ""

@@ -12,6 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from ..errors import DeviceError
+from ..locale import tr, trn
 from .cuda import VISIBLE_ENV, set_visible, visible_gpus, visible_value
 from .discovery import mps_available
 from .restart import choice_path, save_for_restart
@@ -63,25 +64,28 @@ def select(spec) -> Selection:
 
 def no_such_gpu(index: int, count: int) -> str:
     have = ", ".join(f"cuda:{i}" for i in range(count))
-    return (f"device cuda:{index} does not exist: this machine has {count} CUDA "
-            f"device{'s' if count != 1 else ''} ({have})")
+    return trn("device cuda:{index} does not exist: this machine has {count} CUDA device ({have})",
+               "device cuda:{index} does not exist: this machine has {count} CUDA devices ({have})", count).format(
+        index=index, count=count, have=have)
 
 
 def _select(state: RuntimeState, wanted: DeviceSpec) -> Selection:
     if wanted.kind in ("auto", "cpu"):
         state.spec = wanted
-        what = ("the CPU" if wanted.kind == "cpu"
-                else "the best device here (first GPU, else MPS, else CPU)")
-        return Selection(str(wanted), True, False, f"{wanted}: %train uses {what} when --device is not given")
+        said = (tr("{spec}: %train uses the CPU when --device is not given") if wanted.kind == "cpu" else
+                tr("{spec}: %train uses the best device here (first GPU, else MPS, else CPU) when --device is not "
+                   "given"))
+        return Selection(str(wanted), True, False, said.format(spec=wanted))
     if wanted.kind == "mps":
         if not mps_available():
-            raise DeviceError("device mps is not available (it needs Apple silicon and a PyTorch built "
-                              "with MPS): use cpu or auto")
+            raise DeviceError(tr("device mps is not available (it needs Apple silicon and a PyTorch built "
+                                 "with MPS): use cpu or auto"))
         state.spec = wanted
-        return Selection("mps", True, False, "mps: %train uses Apple's GPU (MPS) when --device is not given")
+        return Selection("mps", True, False, tr("mps: %train uses Apple's GPU (MPS) when --device is not given"))
     gpus, problem = visible_gpus(state.visible_at_start)
     if not gpus:
-        raise DeviceError(f"device {wanted} is not available: no NVIDIA GPU here ({problem}); use cpu or auto")
+        raise DeviceError(tr("device {device} is not available: no NVIDIA GPU here ({problem}); use cpu or "
+                             "auto").format(device=wanted, problem=problem))
     for index in wanted.indices:
         if index >= len(gpus):
             raise DeviceError(no_such_gpu(index, len(gpus)))
@@ -94,7 +98,9 @@ def _select(state: RuntimeState, wanted: DeviceSpec) -> Selection:
 
 def _hide_others(state: RuntimeState, wanted: DeviceSpec, gpus) -> Selection:
     names = ", ".join(f"cuda:{i} ({gpus[i].name})" for i in (wanted.indices or (0,)))
-    default = f"{wanted}: %train uses {names if wanted.indices else 'the first GPU'} when --device is not given"
+    default = (tr("{spec}: %train uses {devices} when --device is not given").format(spec=wanted, devices=names)
+               if wanted.indices else
+               tr("{spec}: %train uses the first GPU when --device is not given").format(spec=wanted))
     if not wanted.indices:
         return Selection(str(wanted), True, False, default)
     view = wanted.indices if len(wanted.indices) < len(gpus) else None
@@ -105,23 +111,25 @@ def _hide_others(state: RuntimeState, wanted: DeviceSpec, gpus) -> Selection:
     if user is None:
         set_visible(value)
         state.torch_view = view
-        hidden = "; the other GPUs are hidden from this kernel" if view else "; every GPU is visible again"
-        return Selection(str(wanted), True, False, f"{default}{hidden} ({VISIBLE_ENV}={value or 'unset'})")
+        hidden = tr("; the other GPUs are hidden from this kernel") if view else tr("; every GPU is visible again")
+        shown = value or tr("unset")
+        return Selection(str(wanted), True, False, f"{default}{hidden} ({VISIBLE_ENV}={shown})")
     # CUDA has read the variable already: this process keeps its view; processes it starts
     # (torchrun workers) get the new one.
     set_visible(value)
     usable = all(state.torch_can_see(i) for i in wanted.indices)
-    env = f"{VISIBLE_ENV}={value}" if value is not None else f"{VISIBLE_ENV} unset"
+    env = f"{VISIBLE_ENV}={value}" if value is not None else tr("{variable} unset").format(variable=VISIBLE_ENV)
     path = choice_path(state)
     if save_for_restart(wanted):
-        kept = "the choice is kept and applied by %load_ext colabmagic in the restarted kernel"
+        kept = tr("the choice is kept and applied by %load_ext colabmagic in the restarted kernel")
     elif path is None:  # nothing restarts this process under the same id
-        kept = f"outside a Jupyter kernel nothing keeps the choice: start Python with {env}"
+        kept = tr("outside a Jupyter kernel nothing keeps the choice: start Python with {env}").format(env=env)
     else:
-        kept = f"the choice could not be kept in {path.parent}: start the kernel with {env}"
-    restart = (f"; {user} has already initialised CUDA in this kernel, so hiding the other GPUs takes a "
-               f"restart ({kept})")
+        kept = tr("the choice could not be kept in {path}: start the kernel with {env}").format(
+            path=path.parent, env=env)
+    restart = tr("; {user} has already initialised CUDA in this kernel, so hiding the other GPUs takes a "
+                 "restart ({kept})").format(user=user, kept=kept)
     if not usable:
-        return Selection(str(wanted), False, True,
-                         f"{wanted} is hidden from this kernel by an earlier selection{restart}")
+        return Selection(str(wanted), False, True, tr("{spec} is hidden from this kernel by an earlier "
+                                                      "selection{restart}").format(spec=wanted, restart=restart))
     return Selection(str(wanted), True, True, default + restart)

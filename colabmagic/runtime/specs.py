@@ -11,10 +11,11 @@ import re
 from dataclasses import dataclass
 
 from ..errors import ConfigError
+from ..locale import mark, tr
 
 __all__ = ["SPEC_HELP", "DeviceSpec", "is_selected", "parse_spec"]
 
-SPEC_HELP = "auto, cpu, cuda, cuda:N, gpu:0,1 or mps"
+SPEC_HELP = mark("auto, cpu, cuda, cuda:N, gpu:0,1 or mps")
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,10 @@ def parse_spec(text) -> DeviceSpec:
     if isinstance(text, DeviceSpec):
         return text
     if isinstance(text, bool):
-        raise ConfigError(f"Unknown device {text!r}: use {SPEC_HELP}")
+        raise _unknown(text)
     if isinstance(text, int):
         if text < 0:
-            raise ConfigError(f"Unknown device {text!r}: GPU numbers start at 0")
+            raise ConfigError(tr("Unknown device {device!r}: GPU numbers start at 0").format(device=text))
         return DeviceSpec("cuda", (text,))
     spec = "auto" if text is None else str(text).strip().lower()
     if spec in ("", "auto"):
@@ -56,13 +57,18 @@ def parse_spec(text) -> DeviceSpec:
         return DeviceSpec("mps")
     match = _CUDA.fullmatch(spec)
     if not match:
-        raise ConfigError(f"Unknown device {text!r}: use {SPEC_HELP}")
+        raise _unknown(text)
     if match.group(1) is None:
         return DeviceSpec("cuda")
     indices = tuple(int(i) for i in match.group(1).split(","))
     if len(set(indices)) != len(indices):
-        raise ConfigError(f"device {text!r} names a GPU twice: list each one once, e.g. gpu:0,1")
+        raise ConfigError(tr("device {device!r} names a GPU twice: list each one once, e.g. gpu:0,1").format(
+            device=text))
     return DeviceSpec("cuda", indices)
+
+
+def _unknown(text) -> ConfigError:
+    return ConfigError(tr("Unknown device {device!r}: use {forms}").format(device=text, forms=tr(SPEC_HELP)))
 
 
 def is_selected(device_spec: str, chosen) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..errors import ConfigError, DeviceError
+from ..locale import tr
 from .cuda import VISIBLE_ENV, cuda_user
 from .specs import DeviceSpec, parse_spec
 
@@ -68,8 +69,9 @@ class RuntimeState:
             return number
         if number not in view:
             shown = ", ".join(f"cuda:{i}" for i in view)
-            raise DeviceError(f"device cuda:{number} is hidden from this kernel (the runtime selection shows "
-                              f"only {shown}): %runtime cuda:{number} and a kernel restart bring it back")
+            raise DeviceError(tr("device cuda:{number} is hidden from this kernel (the runtime selection shows "
+                                 "only {shown}): %runtime cuda:{number} and a kernel restart bring it back").format(
+                number=number, shown=shown))
         return view.index(number)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from importlib.util import find_spec
 
 from ..errors import DeviceError
+from ..locale import tr
 from .cuda import same_gpu, visible_gpus
 from .selection import no_such_gpu
 from .specs import parse_spec
@@ -37,8 +38,8 @@ def torch_device(spec="auto"):
         return torch.device("cpu")
     if wanted.kind == "mps":
         if not _torch_mps(torch):
-            raise DeviceError("device mps is not available (it needs Apple silicon and a PyTorch built "
-                              "with MPS): use device cpu or auto")
+            raise DeviceError(tr("device mps is not available (it needs Apple silicon and a PyTorch built "
+                                 "with MPS): use device cpu or auto"))
         return torch.device("mps")
     why = cuda_missing()
     if why is not None:
@@ -72,8 +73,9 @@ def _checked_index(torch, number: int, index: int, count: int) -> int:
     if not matches:
         if not any(same_gpu(g.uuid, uuid) for g in gpus for uuid in uuids):
             return index  # torch words its UUIDs otherwise here (a driver or MIG quirk): nothing to compare
-        raise DeviceError(f"device cuda:{number} ({gpus[number].name}) is hidden from this kernel's CUDA, which "
-                          f"started before the selection: restart the kernel (%runtime cuda:{number} is kept)")
+        raise DeviceError(tr("device cuda:{number} ({name}) is hidden from this kernel's CUDA, which started "
+                             "before the selection: restart the kernel (%runtime cuda:{number} is kept)").format(
+            number=number, name=gpus[number].name))
     return matches[0]
 
 
@@ -86,17 +88,18 @@ def cuda_missing() -> str | None:
     """Why torch cannot use CUDA here, in the words every device error uses; None when it can.
     Imports torch only when it is installed."""
     if find_spec("torch") is None:
-        return "torch is not installed"
+        return tr("torch is not installed")
     import torch
 
     if torch.cuda.is_available():
         return None
-    return "this PyTorch is built without CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
+    return tr("this PyTorch is built without CUDA") if torch.version.cuda is None else tr("no CUDA GPU is visible")
 
 
 def unavailable(wanted, why: str) -> DeviceError:
     """The one wording of "this device cannot be used here" for a spec (%train, %%timeit_gpu)."""
-    return DeviceError(f"device {parse_spec(wanted)} is not available ({why}): use device cpu or auto")
+    return DeviceError(tr("device {device} is not available ({why}): use device cpu or auto").format(
+        device=parse_spec(wanted), why=why))
 
 
 def _torch_mps(torch) -> bool:

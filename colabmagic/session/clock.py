@@ -248,4 +248,4 @@ class Session:
 
 
 def _print_notice(message: str) -> None:
-    print(f"[colabmagic] {message}", file=sys.stderr, flush=True)
+    print(f"[colabmagic] {message}", file=sys.stderr, flush=True)  # untranslated: a name before a translated message

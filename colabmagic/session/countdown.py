@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import units
+from ..locale import tr
 
 __all__ = ["Countdown", "WARN_AT"]
 
@@ -40,24 +41,25 @@ class Countdown:
     def clock(self) -> str:
         """'1:59:58', '0:00:00' at the limit, 'no limit'."""
         if self.left is None:
-            return "no limit"
+            return tr("no limit")
         return "0:00:00" if self.reached else units.clock(self.left)
 
     @property
     def note(self) -> str:
         """What the clock counts down: 'left of 2h', or why it does not."""
         if self.left is None:
-            return "this session has no time limit"
+            return tr("this session has no time limit")
         if self.reached:
-            return f"expired: the {units.duration(self.total)} limit is reached"
-        return f"left of {units.duration(self.total)}"
+            return tr("expired: the {limit} limit is reached").format(limit=units.duration(self.total))
+        return tr("left of {limit}").format(limit=units.duration(self.total))
 
     def __str__(self) -> str:
-        limit = "no limit" if self.left is None else (
-            f"{units.clock(self.left)} left of {units.duration(self.total)}")
-        state = " (expired)" if self.expired else ""
-        return (f"session: {limit}{state}; running {units.duration(self.elapsed)}, "
-                f"idle {units.duration(self.idle)}; at the limit: {self.on_expire}")
+        limit = tr("no limit") if self.left is None else tr("{left} left of {limit}").format(
+            left=units.clock(self.left), limit=units.duration(self.total))
+        state = tr(" (expired)") if self.expired else ""
+        return tr("session: {limit}{expired}; running {elapsed}, idle {idle}; at the limit: {on_expire}").format(
+            limit=limit, expired=state, elapsed=units.duration(self.elapsed), idle=units.duration(self.idle),
+            on_expire=self.on_expire)
 
     def _repr_pretty_(self, p, cycle):
         p.text(str(self))

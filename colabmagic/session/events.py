@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .. import units
+from ..locale import tr
 from .countdown import WARN_AT
 
 __all__ = ["Callbacks", "Marks", "SessionEvent", "expiry", "run_hooks", "warning"]
@@ -21,20 +22,21 @@ class SessionEvent:
 
 
 def warning(left: float, total: float, on_expire: str) -> SessionEvent:
-    return SessionEvent("warning", left, (
-        f"Session: {units.duration(left)} left (limit {units.duration(total)}, at its end: {on_expire}). "
-        "Save your work, or extend it: %session --extend 1h"))
+    return SessionEvent("warning", left, tr(
+        "Session: {left} left (limit {limit}, at its end: {on_expire}). Save your work, or extend it: "
+        "%session --extend 1h").format(left=units.duration(left), limit=units.duration(total), on_expire=on_expire))
 
 
 def expiry(total: float, on_expire: str, grace: float, stopped: int) -> SessionEvent:
     """The notice at the limit; STOPPED: how many runs the expiry hooks asked to stop."""
-    stop = f"{stopped} running job(s) asked to stop and checkpoint. " if stopped else ""
+    stop = tr("{n} running job(s) asked to stop and checkpoint. ").format(n=stopped) if stopped else ""
     if on_expire == "shutdown":
-        then = ("The kernel shuts down when the running cell ends (at most "
-                f"{units.duration(grace)} from now) to free the GPU.")
+        then = tr("The kernel shuts down when the running cell ends (at most {grace} from now) to free the "
+                  "GPU.").format(grace=units.duration(grace))
     else:
-        then = "The kernel keeps running: extend with %session --extend 1h, or restart it to free the GPU."
-    return SessionEvent("expired", 0.0, f"Session limit of {units.duration(total)} reached. {stop}{then}")
+        then = tr("The kernel keeps running: extend with %session --extend 1h, or restart it to free the GPU.")
+    return SessionEvent("expired", 0.0, tr("Session limit of {limit} reached. {stopped}{then}").format(
+        limit=units.duration(total), stopped=stop, then=then))
 
 
 class Marks:
@@ -96,7 +98,8 @@ def run_hooks(hooks: list[Callable[[], object]]) -> tuple[int, list[SessionEvent
         try:
             said = hook()
         except Exception as err:  # one failing hook must not keep the others from running
-            failures.append(SessionEvent("error", 0.0, f"Session expiry hook {hook!r} failed: {err!r}"))
+            failures.append(SessionEvent("error", 0.0, tr("Session expiry hook {hook!r} failed: {error!r}").format(
+                hook=hook, error=err)))
             continue
         if isinstance(said, (bool, int)) and said > 0:  # None (an older hook) counts as nothing stopped
             stopped += int(said)

@@ -27,6 +27,7 @@ from typing import Mapping
 from .. import units
 from ..errors import ConfigError, shown
 from ..files import NewerRecord, locked, read_record, record_fields, state_dir, write_record
+from ..locale import mark, tr
 
 __all__ = ["ACTIONS", "DEFAULT_LIMIT", "SHUTDOWN_GRACE", "SessionState", "checked_action", "checked_limit",
            "parse_limit", "read_state", "state_lock", "state_path", "write_state"]
@@ -36,8 +37,7 @@ ACTIONS = ("warn", "shutdown")
 SHUTDOWN_GRACE = 120.0  # seconds a running cell gets to stop and checkpoint before a shutdown
 MOST_EXTENDED = 1e10  # seconds: what a record may hold, however often a session is extended
 MOST_TIME = 1e11  # unix seconds (year 5138): a time beyond is no time a clock gave
-LIMIT_HELP = f"{units.DURATION_HELP} (or none for no limit)"
-NO_LIMIT = "this session has no limit to extend: set one with %session --limit 2h"
+NO_LIMIT = mark("this session has no limit to extend: set one with %session --limit 2h")
 
 RECORD = "colabmagic-session"
 VERSION = 1
@@ -47,7 +47,12 @@ def parse_limit(text) -> float | None:
     """A limit as typed: '90m', '2h', '1h30m' or seconds -> seconds; 'none' -> None (no limit)."""
     if isinstance(text, str) and text.strip().lower().replace(" ", "") == "none":
         return None
-    return units.parse_duration(text, hint=LIMIT_HELP)
+    return units.parse_duration(text, hint=limit_help())
+
+
+def limit_help() -> str:
+    """How to write a limit, in the user's language (the end of every limit error)."""
+    return tr("{durations} (or none for no limit)").format(durations=tr(units.DURATION_HELP))
 
 
 def checked_limit(limit) -> float | None:
@@ -55,7 +60,8 @@ def checked_limit(limit) -> float | None:
     if limit is None:
         return None
     if isinstance(limit, bool) or not isinstance(limit, (str, int, float)):
-        raise ConfigError(f"a session limit must be a duration > 0 or none, not {shown(limit, 40)!r}: {LIMIT_HELP}")
+        raise ConfigError(tr("a session limit must be a duration > 0 or none, not {value!r}: {help}").format(
+            value=shown(limit, 40), help=limit_help()))
     return parse_limit(limit)
 
 
@@ -63,7 +69,7 @@ def checked_action(action) -> str:
     """What happens at the limit: 'warn' or 'shutdown' (any case); else ConfigError."""
     action = str(action).strip().lower()
     if action not in ACTIONS:
-        raise ConfigError(f"Unknown expiry action {action!r}: use warn or shutdown")
+        raise ConfigError(tr("Unknown expiry action {action!r}: use warn or shutdown").format(action=action))
     return action
 
 
@@ -153,21 +159,23 @@ class SessionState:
     def extended(self, seconds, now: float) -> SessionState:
         """The end pushed back by SECONDS; an expired session's extension counts from NOW."""
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < math.inf:
-            raise ConfigError(f"extend by a duration > 0, not {seconds!r}: {LIMIT_HELP}")
+            raise ConfigError(tr("extend by a duration > 0, not {value!r}: {help}").format(
+                value=seconds, help=limit_help()))
         if self.limit_seconds is None:
-            raise ConfigError(NO_LIMIT)
+            raise ConfigError(tr(NO_LIMIT))
         missed = max(0.0, now - self.ends_at)
         extended = self.extended_seconds + missed + float(seconds)
         if extended > MOST_EXTENDED:
-            raise ConfigError(f"a session cannot be extended by more than {MOST_EXTENDED:.0f} s in all: "
-                              "set a new limit with %session --limit")
+            raise ConfigError(tr("a session cannot be extended by more than {seconds:.0f} s in all: "
+                                 "set a new limit with %session --limit").format(seconds=MOST_EXTENDED))
         return dataclasses.replace(self, extended_seconds=extended)
 
     def changed(self, changes: Mapping, now: float) -> SessionState:
         """CHANGES (keys limit, on_expire, extend; each optional) applied in that order, all or none."""
         unknown = set(changes) - {"limit", "on_expire", "extend"}
         if unknown:
-            raise ConfigError(f"unknown session change {sorted(unknown)[0]!r}: use limit, on_expire or extend")
+            raise ConfigError(tr("unknown session change {name!r}: use limit, on_expire or extend").format(
+                name=sorted(unknown)[0]))
         state = self
         if "limit" in changes:
             state = state.with_limit(changes["limit"])
@@ -187,7 +195,8 @@ def _number(value, least: float, most: float) -> bool:
 
 def state_path(kernel_id: str) -> Path:
     if not kernel_id or not re.fullmatch(r"[\w.-]+", kernel_id):
-        raise ConfigError(f"kernel id {kernel_id!r} cannot name a state file (letters, digits, -, _ and . only)")
+        raise ConfigError(tr("kernel id {kernel_id!r} cannot name a state file (letters, digits, -, _ and . "
+                             "only)").format(kernel_id=kernel_id))
     return state_dir() / f"colabmagic-session-{kernel_id}.json"
 
 

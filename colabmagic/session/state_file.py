@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from ..files import STATE_ENV
+from ..locale import tr
 from .state import read_state, state_lock, state_path, write_state
 
 __all__ = ["StateFile"]
@@ -50,7 +51,8 @@ class StateFile:
                 return path
         except OSError as err:
             if not self._unsaved:
-                self.notify(f"Session state not saved ({err}); set {STATE_ENV} to a writable folder")
+                self.notify(tr("Session state not saved ({error}); set {variable} to a writable folder").format(
+                    error=err, variable=STATE_ENV))
             self._unsaved = self.dirty = True
             return None
 
