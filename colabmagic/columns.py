@@ -8,9 +8,13 @@ import unicodedata
 
 def width(text: str) -> int:
     """How many columns TEXT takes in a monospaced font (wide and full-width characters: two)."""
+    if text.isascii():  # the common case, and a hot one (every %resources refresh)
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
 
 
-def padded(text: str, columns: int) -> str:
-    """TEXT followed by spaces up to COLUMNS columns (as f"{text:<{columns}}" does for ASCII)."""
-    return text + " " * max(0, columns - width(text))
+def padded(text: str, columns: int, *, right: bool = False) -> str:
+    """TEXT padded with spaces to COLUMNS columns, after it (or before it, RIGHT-aligned), as
+    f"{text:<{columns}}" does for ASCII."""
+    room = " " * max(0, columns - width(text))
+    return room + text if right else text + room

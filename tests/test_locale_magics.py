@@ -168,6 +168,6 @@ def test_the_runtime_panel_in_chinese(chinese):
     assert "auto 现在选择 cuda:0；%train 每次运行时都会使用当时可用的最佳设备" in panel.details.value
     assert "已选择：auto" in panel.status.value
     panel.choice.value = "cuda:1"
-    assert "内存" in panel.details.value and "15.0 GiB" in panel.details.value  # the unit as it is
+    assert "显存" in panel.details.value and "15.0 GiB" in panel.details.value  # a GPU's memory; the unit as it is
     panel.apply_button.click()
     assert "需要重启内核。" in panel.status.value

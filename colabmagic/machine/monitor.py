@@ -8,7 +8,8 @@ from typing import NamedTuple
 
 from ..locale import tr
 from .cpu import CPU_FIRST_SAMPLE
-from .table import bar_colour, cpu_use, no_gpu_line, padded, used_of
+from ..columns import padded
+from .table import bar_colour, cpu_use, no_gpu_line, used_of
 
 __all__ = ["BUSY_COLOUR", "Bar", "Readings", "bars", "make_bar", "no_gpu_note", "render_text"]
 

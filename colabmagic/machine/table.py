@@ -12,11 +12,12 @@ from __future__ import annotations
 import functools
 import os
 import time
-import unicodedata
 from dataclasses import dataclass
 from html import escape as esc
 
 from .. import units
+from ..columns import padded
+from ..columns import width as columns
 from ..locale import mark, tr
 
 __all__ = ["bar_colour", "columns", "cpu_use", "no_gpu_line", "padded", "render_html", "render_text", "size", "used_of"]
@@ -164,18 +165,6 @@ def no_gpu_line(snap) -> str | None:
         return None
     return tr("No NVIDIA GPU visible: {problem}").format(problem=snap.gpu_problem)
 
-
-def padded(text: str, width: int, *, right: bool = False) -> str:
-    """TEXT padded to WIDTH terminal columns: a Chinese character takes two (str.ljust counts one)."""
-    room = " " * max(0, width - columns(text))
-    return room + text if right else text + room
-
-
-def columns(text: str) -> int:
-    """How many terminal columns TEXT takes (East Asian wide and full-width characters take two)."""
-    if text.isascii():
-        return len(text)
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 LABEL_WIDTH = 12
