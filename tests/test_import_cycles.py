@@ -78,3 +78,21 @@ def test_the_guard_sees_a_cycle():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [{"a", "b", "c"}]
     assert any("colabmagic.train.saved" in c for c in cycles(import_graph()))  # the allowed one is seen
+
+
+def test_every_relative_import_names_a_module_of_the_package():
+    """A lazy import inside a function is only run on its path (a GPU's, say): after a module moves
+    into a package, `from ..runtime import x` may name a module that no longer exists there."""
+    modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+    missing = []
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+                names = [target] if node.module else [f"{target}.{alias.name}" for alias in node.names]
+                known = [n for n in names if n in modules or n.rpartition(".")[0] in modules]
+                if len(known) != len(names):
+                    missing.append(f"{module_name(path)}:{node.lineno}: {target}")
+    assert missing == []

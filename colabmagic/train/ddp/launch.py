@@ -128,7 +128,7 @@ def check_devices(plan: Plan) -> None:
         raise DeviceError(tr("DDP (devices > 1) runs on CUDA GPUs or the CPU, not on mps: add --device cpu"))
     if plan.device.type != "cuda":
         return
-    from ..runtime import gpus_for_new_processes
+    from ...runtime import gpus_for_new_processes
 
     # what the workers will see (CUDA_VISIBLE_DEVICES now), not this kernel's device_count(), which
     # stays what CUDA saw when it started here, before a %runtime selection
