@@ -25,10 +25,9 @@ import example_data
 from test_fetch import PROXY_VARIABLES, LocalServer
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-# the examples another part of the work brings (colab_notebook: %colab_compat); listed so the
-# check below knows every notebook has its test
+# every notebook in examples/ with its test below
 TESTED = {"train", "quickstart", "mnist_mlp", "cifar10_cnn", "imdb_lstm", "kaggle_digits", "drive_and_data",
-          "timing", "multi_gpu"}
+          "timing", "multi_gpu", "colab_notebook"}
 # variables of the machine running the tests that would send a kernel elsewhere than its stand-ins
 FOREIGN = (*PROXY_VARIABLES, "NO_PROXY", "no_proxy", "COLABMAGIC_DATA_MIRROR", "KAGGLE_API_TOKEN", "KAGGLE_USERNAME",
            "KAGGLE_KEY", "KAGGLE_CONFIG_DIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "RCLONE_CONFIG")
@@ -93,7 +92,7 @@ def test_committed_examples_have_no_outputs():
 
 
 def test_every_example_has_its_test():
-    untested = {p.stem for p in EXAMPLES.glob("*.ipynb")} - TESTED - {"colab_notebook"}
+    untested = {p.stem for p in EXAMPLES.glob("*.ipynb")} - TESTED
     assert not untested, f"examples without a test in tests/test_examples.py: {sorted(untested)}"
 
 
@@ -245,3 +244,47 @@ def test_example_multi_gpu(workdir, kernel_env):
     assert run["samples"][0] == run["samples"][1] and sum(run["samples"]) >= 3 * 1436
     assert run["accuracy"] >= 0.9
     assert (workdir / "runs" / "cnn-digits" / "model.pt").is_file()
+
+
+@pytest.mark.slow
+def test_example_colab_notebook(tmp_path, kernel_env):
+    """An unmodified Colab notebook, as JupyterLab runs it with colabmagic loaded in every kernel:
+    compat turns on from the notebook's Colab metadata, Drive is `rclone serve webdav`."""
+    from test_drive import Served, fuse_mounts, our_processes
+
+    import torch
+
+    remote = Served(tmp_path)
+    content, downloads = tmp_path / "content", tmp_path / "downloads"
+    notebook_path = tmp_path / "colab_notebook.ipynb"
+    notebook_path.write_bytes((EXAMPLES / "colab_notebook.ipynb").read_bytes())
+    book = nbformat.read(notebook_path, as_version=4)
+    environment = {k: v for k, v in os.environ.items() if k not in FOREIGN} | kernel_env | {
+        "RCLONE_CONFIG": str(remote.config), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "COLABMAGIC_DRIVE_REMOTE": "served", "COLABMAGIC_CONTENT": str(content),
+        "COLABMAGIC_DOWNLOAD_DIR": str(downloads), "JPY_SESSION_NAME": str(notebook_path)}
+    content_existed = os.path.exists("/content")
+    try:
+        NotebookClient(book, timeout=300, kernel_name="python3", extra_arguments=["--ext=colabmagic"],
+                       resources={"metadata": {"path": str(tmp_path)}}).execute(env=environment)
+    finally:
+        remote.stop()
+    said = outputs_of(book)
+    assert "IN_COLAB: True" in said[0]
+    assert f"Mounted at {content}/drive" in said[1]                     # '/content/drive', mapped
+    assert "lr=0.05 epochs=12 hidden=64 save=True name=digits-mlp" in said[2]
+    form_cell = [c for c in book.cells if c.cell_type == "code"][2]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in form_cell.outputs)  # the form
+    accuracy = float(re.search(r"test accuracy: ([\d.]+)", said[3]).group(1))
+    assert accuracy >= 0.9
+    assert "digits-mlp.pt" in said[4]                                    # the `!ls` line, through the mount
+    saved = remote.folder / "models" / "digits-mlp.pt"                   # MyDrive is the remote's root
+    weights = torch.load(saved, weights_only=True)
+    assert weights["0.weight"].shape == (64, 64)
+    assert torch.equal(torch.load(downloads / "model.pt", weights_only=True)["2.bias"], weights["2.bias"])
+    assert os.path.exists("/content") == content_existed                # never made
+    marker = str(tmp_path)
+    deadline = time.monotonic() + 30
+    while (fuse_mounts(marker) or our_processes(marker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert (fuse_mounts(marker), our_processes(marker)) == ([], [])
