@@ -205,3 +205,21 @@ def test_a_ddp_run_in_the_background(jobs_here):
     run = train("mlp", "digits", epochs=2, devices=2, device="cpu", background=True)
     result = run.wait()
     assert run.state == FINISHED and result.metrics["test_accuracy"] > 0.8
+
+
+def test_a_run_that_ends_between_two_looks_is_not_taken_for_dead(jobs_here):
+    """The state is read as outcome, then job, then the process: a run that writes its outcome and
+    exits between the first and the last look has ended, it was not killed."""
+    from colabmagic.train.background.records import FAILED, Job, JobFolder, Outcome, Spec
+
+    folder = JobFolder.create(Spec(options={}, cwd=str(jobs_here)))
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    job = Job(ended.pid, process_start(ended.pid), time.time(), name="quick")
+    ended.wait()
+    folder.write_job(job)
+    looks = iter([None])                    # the first look finds no outcome; the second finds it
+    written = Outcome(FAILED, time.time(), message="No such dataset")
+    folder.outcome = lambda: next(looks, written)
+    assert folder.state() == FAILED
+    folder.outcome = lambda: None           # killed without a word: dead
+    assert folder.state() == DEAD

@@ -118,7 +118,9 @@ class JobFolder:
             age = time.time() - self.path.stat().st_mtime
             return STARTING if age < START_GRACE else DEAD
         if not job.identity.alive():
-            return DEAD
+            # it may have written its outcome and ended between the first look and this one
+            outcome = self.outcome()
+            return outcome.state if outcome is not None else DEAD
         return RUNNING if job.name else STARTING
 
     def remove(self) -> None:
