@@ -10,19 +10,15 @@ COLABMAGIC_SKIP_BROWSER=1 skips this file, as it does test_lab_browser.py.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import time
 import urllib.error
-import uuid
 from pathlib import Path
 
 import pytest
 
 from system_tools import CHROMIUM, require_chromium
-from test_lab_browser import ARTIFACTS, CHROMIUM_FLAGS, Lab, free_port
+from test_lab_browser import ARTIFACTS, CHROMIUM_FLAGS, running_lab
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILT = ROOT / "colabmagic" / "labextension"
@@ -49,39 +45,12 @@ def lab(tmp_path_factory):
     (home / "data" / "labextensions" / "colabmagic").symlink_to(BUILT)
     root = home / "root"
     root.mkdir()
-    token, port = uuid.uuid4().hex, free_port()
     env = {**os.environ, "JUPYTER_PATH": str(home / "data"), "PYTHONPATH": str(ROOT),
            "COLABMAGIC_STATE_DIR": str(home / "state"), "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(home / "ws"), "JUPYTER_RUNTIME_DIR": str(home / "runtime")}
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-               f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-               f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-               "--JupyterNotebookApp.expose_app_in_browser=True", "--LabApp.news_url=",
-               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    if hasattr(os, "getuid") and os.getuid() == 0:
-        command.append("--allow-root")
-    log = home / "lab.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
-    server = Lab(f"http://127.0.0.1:{port}", token, root, process, log)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                server.api("api/status")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"jupyter lab did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(0.3)
+    with running_lab(home, root, env, "--LabApp.expose_app_in_browser=True",
+                     "--JupyterNotebookApp.expose_app_in_browser=True") as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def knobs_source(page) -> str:

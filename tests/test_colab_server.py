@@ -4,7 +4,6 @@ kernel can reach over TCP: test_colab_unassign.py starts one.)"""
 
 from __future__ import annotations
 
-import functools
 import inspect
 import urllib.parse
 
@@ -17,22 +16,8 @@ from pytest_jupyter.jupyter_server import *  # noqa: E402,F403  (this module's f
 from colabmagic.colab import download_offer  # noqa: E402
 
 
-def run_in_loop(test):
-    @functools.wraps(test)
-    def sync(*args, **kwargs):
-        from jupyter_core.utils import ensure_event_loop
-
-        ensure_event_loop(prefer_selector_loop=True).run_until_complete(test(*args, **kwargs))
-
-    return sync
-
-
-@pytest.fixture
-def jp_server_config(tmp_path_factory, monkeypatch):
-    # the server and the kernels it starts share this state folder
-    monkeypatch.setenv("COLABMAGIC_STATE_DIR", str(tmp_path_factory.mktemp("state")))
-    return {"ServerApp": {"jpserver_extensions": {"colabmagic.server": True}},
-            "ColabMagicServer": {"enforce_interval": 0.0}}
+# the server these tests talk to, configured and driven as in test_server.py
+from test_server import jp_server_config, run_in_loop  # noqa: E402,F401  (a fixture, and the async wrapper)
 
 
 @pytest.fixture

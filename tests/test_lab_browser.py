@@ -13,6 +13,7 @@ without it. Anywhere else (CI sets nothing) a missing build or browser is a fail
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -69,24 +70,15 @@ class Lab:
             return json.loads(response.read() or b"null")
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    if built_extension() is None:
-        pytest.fail("the JupyterLab extension is not built or not installed: run `make lab` "
-                    "(or set COLABMAGIC_SKIP_BROWSER=1 to skip the browser tests here)")
-    require_chromium()
-    home = tmp_path_factory.mktemp("lab")
-    root = home / "root"
-    root.mkdir()
-    token = uuid.uuid4().hex
-    port = free_port()
-    env = {**os.environ, "COLABMAGIC_STATE_DIR": str(home / "state"),
-           "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "ws"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "PYTHONUNBUFFERED": "1"}
+@contextlib.contextmanager
+def running_lab(home: Path, root: Path, env: dict[str, str], *options: str):
+    """A real `jupyter lab` serving ROOT on a free 127.0.0.1 port with a fresh token, its output in
+    HOME/lab.log, and OPTIONS after the ones every test needs; a Lab once it answers, stopped after."""
+    token, port = uuid.uuid4().hex, free_port()
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-               f"--ServerApp.root_dir={root}", "--ColabMagicServer.enforce_interval=1",
-               "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+               f"--ServerApp.root_dir={root}", "--LabApp.news_url=",
+               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", *options]
     if hasattr(os, "getuid") and os.getuid() == 0:
         command.append("--allow-root")
     log = home / "lab.log"
@@ -111,8 +103,26 @@ def lab(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    if built_extension() is None:
+        pytest.fail("the JupyterLab extension is not built or not installed: run `make lab` "
+                    "(or set COLABMAGIC_SKIP_BROWSER=1 to skip the browser tests here)")
+    require_chromium()
+    home = tmp_path_factory.mktemp("lab")
+    root = home / "root"
+    root.mkdir()
+    env = {**os.environ, "COLABMAGIC_STATE_DIR": str(home / "state"),
+           "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "ws"),
+           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "PYTHONUNBUFFERED": "1"}
+    try:
+        with running_lab(home, root, env, "--ColabMagicServer.enforce_interval=1") as server:
+            yield server
+    finally:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(log, ARTIFACTS / "lab.log")
+        shutil.copy(home / "lab.log", ARTIFACTS / "lab.log")
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import sys
 
 import pytest
 import tornado.httpclient
@@ -109,35 +108,14 @@ def test_tagging_a_colab_notebook_for_papermill_prints_chinese(chinese, tmp_path
 
 # --- the toolbar's HTTP errors, from a real jupyter_server --------------------------------------
 
-def run_in_loop(test):
-    @functools.wraps(test)
-    def sync(*args, **kwargs):
-        from jupyter_core.utils import ensure_event_loop
-
-        ensure_event_loop(prefer_selector_loop=True).run_until_complete(test(*args, **kwargs))
-
-    return sync
+# an idle kernel the server tracks, and the async wrapper, as test_server.py makes them
+from test_server import kernel_id, run_in_loop  # noqa: E402,F401  (a fixture)
 
 
 @pytest.fixture
 def jp_server_config(chinese):
     return {"ServerApp": {"jpserver_extensions": {"colabmagic.server": True}},
             "ColabMagicServer": {"enforce_interval": 0.0}}
-
-
-@pytest.fixture
-def kernel_id(jp_serverapp, jp_asyncio_loop, jp_data_dir):
-    """A kernel the server tracks that runs no code (an idle Python process)."""
-    spec = jp_data_dir / "kernels" / "idle"
-    spec.mkdir(parents=True, exist_ok=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-c", "import time; time.sleep(600)", "{connection_file}"],
-        "display_name": "idle", "language": "python"}))
-    km = jp_serverapp.kernel_manager
-    kid = jp_asyncio_loop.run_until_complete(km.start_kernel(kernel_name="idle"))
-    yield kid
-    km.get_kernel(kid).provisioner.process.kill()
-    jp_asyncio_loop.run_until_complete(km.shutdown_kernel(kid, now=True))
 
 
 async def answer(request) -> tuple[int, str]:

@@ -123,16 +123,7 @@ def test_a_chinese_header_is_padded_by_the_columns_it_takes():
 # ---------------------------------------------------------------- widgets
 
 
-class Clock:
-    def __init__(self, now=1_000_000.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
-def outputs_text(output) -> str:
-    return "".join(o.get("text", "") for o in output.outputs)
+from test_widgets import Clock, outputs_text  # noqa: E402  (the widget tests' injected clock and output reader)
 
 
 def test_the_session_countdown_in_chinese(chinese):

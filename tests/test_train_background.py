@@ -223,3 +223,32 @@ def test_a_run_that_ends_between_two_looks_is_not_taken_for_dead(jobs_here):
     assert folder.state() == FAILED
     folder.outcome = lambda: None           # killed without a word: dead
     assert folder.state() == DEAD
+
+
+def test_the_listing_reads_only_what_a_run_added_since_its_last_look(tmp_path):
+    """The toolbar asks every few seconds while a run appends for hours: each look reads the new lines
+    (a half-written one next time), and a new run of the same name starts over."""
+    import json as jsonlib
+
+    from colabmagic.train.background.listing import _progress
+
+    events = tmp_path / "events.jsonl"
+
+    def line(hook, payload):
+        return jsonlib.dumps({"hook": hook, "payload": payload}) + "\n"
+
+    events.write_text('{"record_format": "colabmagic-train-events", "record_version": 1, "started": 1.0}\n'
+                      + line("on_progress", {"epoch": 0, "global_step": 5})
+                      + line("on_epoch_end", {"epoch": 0, "metrics": {"val_accuracy": 0.8}}))
+    assert _progress(events) == ({"epoch": 0, "global_step": 5}, "val_accuracy 0.8000")
+    half = line("on_progress", {"epoch": 1, "global_step": 12})
+    with open(events, "a") as file:
+        file.write(line("on_epoch_end", {"epoch": 1, "metrics": {"val_accuracy": 0.7}}) + half[:20])
+    assert _progress(events) == ({"epoch": 0, "global_step": 5}, "val_accuracy 0.8000")  # the best so far
+    with open(events, "a") as file:
+        file.write(half[20:])
+    assert _progress(events)[0] == {"epoch": 1, "global_step": 12}
+    events.unlink()                                   # a resumed run of that name: its own stream
+    events.write_text('{"record_format": "colabmagic-train-events", "record_version": 1, "started": 2.0}\n'
+                      + line("on_epoch_end", {"epoch": 2, "metrics": {"val_accuracy": 0.5}}) + "x" * 200)
+    assert _progress(events) == (None, "val_accuracy 0.5000")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -155,6 +156,7 @@ def test_events_replay_as_they_are_written_half_lines_kept_for_later(tmp_path):
     replay.read()
     assert recorder.calls[2:] == [("epoch", 0, {"loss": 0.4}), ("checkpoint", "/c.pt")]
     header = json.loads(path.read_text().splitlines()[0])
+    assert header.pop("started") <= time.time()  # when the stream began: a follower tells streams apart by it
     assert header == {"record_format": events.EVENTS_RECORD, "record_version": events.EVENTS_VERSION}
 
 

@@ -17,8 +17,10 @@ import torch
 from colabmagic.errors import ConfigError, DownloadError
 from colabmagic.train.data import load_dataset
 from colabmagic.train.data.remote import MIRROR_VARIABLE
-from test_fetch import LocalServer, closed_port_url, no_proxy  # noqa: F401  (no_proxy: autouse fixture)
+from test_fetch import closed_port_url, no_proxy  # noqa: F401  (no_proxy: autouse fixture)
 from test_train_data import cifar10_archive, cifar100_archive, files_under, imdb_members, mnist_files, tar_gz
+# fixtures: a local HTTP server, and each test's own empty data folder (autouse: no mirror or URL from the run's environment)
+from test_train_data import data_folder, server  # noqa: F401
 
 # dataset -> (its files in the real formats, how many training examples they hold)
 DATASETS = {
@@ -30,21 +32,6 @@ DATASETS = {
 }
 
 
-@pytest.fixture
-def server():
-    with LocalServer() as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def data_folder(tmp_path, monkeypatch):
-    """An empty data folder, no mirror and no per-dataset URL from the environment of the run."""
-    folder = tmp_path / "data"
-    monkeypatch.setenv("COLABMAGIC_DATA", str(folder))
-    monkeypatch.delenv(MIRROR_VARIABLE, raising=False)
-    for name in DATASETS:
-        monkeypatch.delenv(f"COLABMAGIC_DATA_URL_{name.upper()}", raising=False)
-    return folder
 
 
 def md5s(files: dict[str, bytes]) -> dict[str, str]:

@@ -1,23 +1,10 @@
 import { nullTranslator } from '@jupyterlab/translation';
 import { describe, expect, it } from 'vitest';
 
+import { job } from './fixtures/jobs';
 import { describeJobs } from './format';
-import { IJob } from './types';
 
 const trans = nullTranslator.load('colabmagic');
-
-const job = (over: Partial<IJob> = {}): IJob => ({
-  name: 'cnn-cifar10',
-  state: 'running',
-  epoch: 3,
-  epochs: 10,
-  steps: 1200,
-  best: 'val_accuracy 0.8123',
-  elapsed: 300,
-  eta: 700,
-  device: 'cuda:0',
-  ...over
-});
 
 describe('describeJobs', () => {
   it('hides the badge when nothing runs', () => {

@@ -3,22 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { barsOf } from './bars';
 import { describeCountdown } from './countdown';
 import { chinese } from './fixtures/chinese';
+import { job } from './fixtures/jobs';
 import { moment, sessionStatus } from './fixtures/session';
 import { describeDuration, describeJobs } from './format';
-import { IJob, IResources } from './types';
-
-const job = (over: Partial<IJob> = {}): IJob => ({
-  name: 'cnn-cifar10',
-  state: 'running',
-  epoch: 3,
-  epochs: 10,
-  steps: 1200,
-  best: 'val_accuracy 0.8123',
-  elapsed: 300,
-  eta: 700,
-  device: 'cuda:0',
-  ...over
-});
+import { IResources } from './types';
 
 describe('the toolbar in Chinese', () => {
   it('translates the words of a duration and keeps its units', () => {

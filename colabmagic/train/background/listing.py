@@ -152,30 +152,35 @@ def _last_write(folder: JobFolder) -> float:
     return max((p.stat().st_mtime for p in paths if p.exists()), default=time.time())
 
 
+# events file -> (its first line, bytes read, the last progress event, the best value of each metric):
+# the JupyterLab badge asks every few seconds while a run appends for hours, so each look reads only
+# what was added since the last one. The first line (the header, with the stream's start) tells a new
+# run of the same name apart, which a reused inode would not.
+_read: dict[Path, tuple[bytes, int, dict | None, dict[str, float]]] = {}
+
+
 def _progress(events: Path) -> tuple[dict | None, str]:
     """The last progress event and the best epoch metric, read from the event stream."""
-    progress, metrics = None, []
     try:
-        data = events.read_bytes()
+        file = open(events, "rb")
     except OSError:
         return None, ""
-    for line in data.splitlines():
-        if b'"on_progress"' in line or b'"on_epoch_end"' in line:
-            try:
-                event = json.loads(line)
-            except ValueError:  # the line being written
-                continue
-            if event["hook"] == "on_progress":
-                progress = event["payload"]
-            else:
-                metrics.append(event["payload"]["metrics"])
-    best = ""
-    for name in BEST_OF:
-        values = [m[name] for m in metrics if name in m]
-        if values:
-            best = f"{name} {max(values):.4f}"
-            break
-    return progress, best
+    with file:
+        first = file.readline()
+        head, offset, progress, best = _read.get(events, (first, 0, None, {}))
+        if head != first:  # another run of that name wrote it anew
+            offset, progress, best = 0, None, {}
+        file.seek(offset)
+        added = file.read()
+    whole = added.rfind(b"\n") + 1  # a last line being written is read next time
+    for line in added[:whole].splitlines():
+        if b'"on_progress"' in line:
+            progress = json.loads(line)["payload"]
+        elif b'"on_epoch_end"' in line:
+            for name, value in json.loads(line)["payload"]["metrics"].items():
+                best[name] = max(value, best.get(name, value))
+    _read[events] = (first, offset + whole, progress, best)
+    return progress, _best(best)
 
 
 def _best(metrics: dict[str, float]) -> str:

@@ -83,12 +83,14 @@ def column_of(codes: np.ndarray, texts: list[str], *, decimal_comma: bool = Fals
     `decimal_comma`, `1,5` is a number too."""
     stripped = [t.strip() for t in texts]
     numbers = _numbers(stripped, decimal_comma)
-    if numbers is None:
+    if isinstance(numbers, str):
         return text_column(codes, stripped)
     return numbers[codes] if stripped else np.zeros(0)
 
 
-def _numbers(texts: list[str], decimal_comma: bool) -> np.ndarray | None:
+def _numbers(texts: list[str], decimal_comma: bool) -> np.ndarray | str:
+    """The stripped TEXTS as float64 (NaN where missing or infinite), or the first one, in order of
+    first appearance, that is not a number."""
     out = np.empty(len(texts))
     for i, text in enumerate(texts):
         if text.lower() in MISSING:
@@ -100,7 +102,7 @@ def _numbers(texts: list[str], decimal_comma: bool) -> np.ndarray | None:
             if decimal_comma and _DECIMAL_COMMA.fullmatch(text):
                 out[i] = float(text.replace(",", "."))
                 continue
-            return None
+            return text
     out[~np.isfinite(out)] = np.nan
     return out
 
@@ -111,17 +113,10 @@ def to_numbers(values: np.ndarray, what: str) -> np.ndarray:
     if values.dtype.kind in "iufb":
         return values.astype(np.float64, copy=False)
     codes, texts = distinct(values)
-    out = np.empty(len(texts))
-    for i, text in enumerate(t.strip() for t in texts):  # in order of first appearance: the first bad row
-        if text.lower() in MISSING:
-            out[i] = np.nan
-            continue
-        try:
-            out[i] = float(text)
-        except ValueError:
-            raise DataError(tr("column {column!r} was numbers in training but holds {value!r}").format(
-                column=what, value=text)) from None
-    out[~np.isfinite(out)] = np.nan
+    out = _numbers([t.strip() for t in texts], decimal_comma=False)
+    if isinstance(out, str):  # the first bad text in order of appearance: the first bad row
+        raise DataError(tr("column {column!r} was numbers in training but holds {value!r}").format(
+            column=what, value=out))
     return out[codes] if len(texts) else np.zeros(0)
 
 

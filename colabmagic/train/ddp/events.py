@@ -10,6 +10,7 @@ newer major version in one line.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,8 @@ class EventLog(Callback):
     def __init__(self, path: str | Path):
         self.file = open(path, "a", encoding="utf-8")
         if self.file.tell() == 0:
-            self.file.write(json.dumps({FORMAT: EVENTS_RECORD, VERSION: EVENTS_VERSION}) + "\n")
+            # when it began: a reader that follows the file by offset tells a new stream of that name apart
+            self.file.write(json.dumps({FORMAT: EVENTS_RECORD, VERSION: EVENTS_VERSION, "started": time.time()}) + "\n")
 
     def write(self, hook: str, *args) -> None:
         self.file.write(json.dumps({"hook": hook, "payload": _payload(hook, args)}) + "\n")
