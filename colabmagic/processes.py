@@ -1,4 +1,5 @@
-"""Process identity: a pid and its start time name one process, which a reused pid does not.
+"""Process identity and termination: a pid and its start time name one process, which a reused pid
+does not; `end` and `end_child` stop a process the one way the package does (SIGTERM, a grace, SIGKILL).
 
 A process we start that must not outlive its kernel watches the kernel through this (DESIGN §3).
 """
@@ -6,6 +7,9 @@ A process we start that must not outlive its kernel watches the kernel through t
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -62,3 +66,44 @@ class ProcessIdentity:
     def alive(self) -> bool:
         """Whether this very process still runs (not a zombie, not a new one with the pid)."""
         return process_start(self.pid) == self.start
+
+
+def end(process: ProcessIdentity, grace: float, *, group: bool = False) -> None:
+    """SIGTERM PROCESS (our child or not) and wait while it runs; SIGKILL it after GRACE seconds.
+
+    With `group`, the signals go to the process group it leads, if it leads one (a process started in
+    a session of its own, with whatever it started), and a stopped (SIGSTOP) group is continued so that
+    it can act on the SIGTERM. A child of ours is left to its Popen to reap."""
+    if not process.alive():
+        return  # gone: its pid may be another process's by now
+    _send(process.pid, signal.SIGTERM, group)
+    deadline = time.monotonic() + grace
+    while process.alive():
+        if time.monotonic() > deadline:
+            _send(process.pid, signal.SIGKILL, group)
+            return
+        time.sleep(0.02)
+
+
+def end_child(process: subprocess.Popen, grace: float = 5.0) -> None:
+    """SIGTERM our child PROCESS, SIGKILL it if it still runs after GRACE seconds, and reap it."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _send(pid: int, signum: int, group: bool) -> None:
+    try:
+        if group and os.getpgid(pid) == pid:
+            os.killpg(pid, signum)
+            if signum != signal.SIGKILL:
+                os.killpg(pid, signal.SIGCONT)
+        else:
+            os.kill(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass  # it ended meanwhile (or became another user's: never ours to signal)

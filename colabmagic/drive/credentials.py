@@ -21,6 +21,7 @@ from typing import Callable
 
 from ..errors import MountError
 from ..locale import tr
+from ..processes import end_child
 from . import rclone
 
 DRIVE_FOLDER = "MyDrive"  # Colab's name for the Drive root inside the mount point
@@ -125,13 +126,7 @@ def authorize_drive(ask: Callable[[str], str], show: Callable[[str], None], *, w
                                 "`rclone authorize \"drive\"` prints"))
         return token
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end_child(proc)
 
 
 def _token_in(text: str) -> str | None:

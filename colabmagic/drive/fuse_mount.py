@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..errors import MountError
 from ..locale import tr
-from ..processes import ProcessIdentity
+from ..processes import ProcessIdentity, end_child
 from . import fuse, orphans, rclone, state
 from .results import Mount
 
@@ -46,7 +46,7 @@ def start(root: Path, path: Path, spec: str, env: dict, readonly: bool, timeout:
     try:
         _wait_until_answers(result, log, timeout)
     except BaseException:
-        _kill(process)
+        end_child(process)
         fuse.unmount(path, lazy=True)
         shutil.rmtree(runtime, ignore_errors=True)
         _remove_empty(path)
@@ -143,7 +143,7 @@ def stop(m: Mount, timeout: float) -> int:
     try:
         m._process.wait(15)
     except subprocess.TimeoutExpired:
-        _kill(m._process)
+        end_child(m._process)
     state.remove(m.mountpoint)
     shutil.rmtree(m._runtime, ignore_errors=True)
     _remove_empty(m.path)
@@ -153,7 +153,7 @@ def stop(m: Mount, timeout: float) -> int:
 def abandon(m: Mount) -> None:
     """Detach M's folder and end its rclone without flushing (at exit, after unmount failed)."""
     fuse.unmount(m.path, lazy=True)
-    _kill(m._process)
+    end_child(m._process)
 
 
 def clean_stale(point: Path, *, flush_timeout: float = 120) -> None:
@@ -175,16 +175,6 @@ def clean_stale(point: Path, *, flush_timeout: float = 120) -> None:
     if record is not None and record.runtime:
         shutil.rmtree(record.runtime, ignore_errors=True)
     _remove_empty(point)
-
-
-def _kill(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _remove_empty(folder: Path) -> None:

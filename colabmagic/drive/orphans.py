@@ -7,11 +7,10 @@ its command line, and waited for through /proc rather than with wait().
 from __future__ import annotations
 
 import os
-import signal
 import time
 from pathlib import Path
 
-from ..processes import ProcessIdentity
+from ..processes import ProcessIdentity, end
 from .state import MountRecord
 
 
@@ -27,25 +26,6 @@ def stop_rclone_of(record: MountRecord) -> None:
     process = record.rclone_process()
     if process is not None:
         end(process, 15)
-
-
-def end(process: ProcessIdentity, seconds: float) -> None:
-    """SIGTERM PROCESS, which is not our child, and wait for it to exit; SIGKILL it after SECONDS."""
-    if not process.alive():
-        return  # gone: its pid may be another process's by now
-    try:
-        os.kill(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + seconds
-    while process.alive():
-        if time.monotonic() > deadline:
-            try:
-                os.kill(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            return
-        time.sleep(0.05)
 
 
 def let_syncs_end(path: Path, workdir: Path, seconds: float = 600) -> None:

@@ -38,7 +38,7 @@ from typing import Callable
 from ..files import NewerRecord, decode_record, encode_record, read_small_file, record_fields, state_dir, write_atomically
 from ..errors import ConfigError, DataError, require
 from ..locale import tr
-from ..processes import same_start
+from ..processes import ProcessIdentity, end, same_start
 from ..processes import started_at as process_started_at
 
 DEFAULT_LOGDIR = "runs"      # where %train writes (train/checkpoint.py's RUNS_ROOT)
@@ -440,34 +440,12 @@ def _adopt(instance: Instance) -> None:
 
 def _terminate(instance: Instance) -> None:
     """SIGTERM the instance's process group (TensorBoard and its data server), SIGKILL if it lingers."""
-    import psutil
-
-    def signal_group(signum: int) -> None:
-        try:
-            if hasattr(os, "killpg") and os.getpgid(instance.pid) == instance.pid:  # its own session
-                os.killpg(instance.pid, signum)
-                if signum != signal.SIGKILL:
-                    os.killpg(instance.pid, signal.SIGCONT)  # a stopped (SIGSTOP) one must run to exit
-            else:
-                os.kill(instance.pid, signum)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-    if _alive(instance):
-        signal_group(signal.SIGTERM)
-        child = _children.get(instance.pid)
-        try:
-            if child is not None:
-                child.wait(STOP_TIMEOUT)
-            else:
-                psutil.Process(instance.pid).wait(STOP_TIMEOUT)
-        except (subprocess.TimeoutExpired, psutil.TimeoutExpired):
-            signal_group(getattr(signal, "SIGKILL", signal.SIGTERM))
-            if child is not None:
-                child.wait()
-        except psutil.Error:
-            pass
-    _children.pop(instance.pid, None)
+    identity = ProcessIdentity.of(instance.pid) if _alive(instance) else None
+    if identity is not None:
+        end(identity, STOP_TIMEOUT, group=True)  # its own session: the group is TensorBoard's alone
+    child = _children.pop(instance.pid, None)
+    if child is not None:
+        child.wait()  # ended above: this only reaps it
     _forget(instance)
 
 
