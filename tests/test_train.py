@@ -66,7 +66,9 @@ def accuracy_of(model: torch.nn.Module, dataset) -> float:
 
 @pytest.mark.slow
 def test_cnn_on_digits_with_defaults_reaches_99_percent(workdir):
-    result = train("cnn", "digits")
+    # one thread: bit-exact (auto threads follow the machine's load, and a count that changes mid-run
+    # changes which of the 360 test digits it misses); 99.4 % at 1 thread, 99.7 % at 2
+    result = train("cnn", "digits", threads=1)
     assert result.metrics["test_accuracy"] >= 0.99
     # the template's defaults are what ran, and the reported accuracy is the model's real one
     assert (result.config["epochs"], result.config["batch_size"], result.config["label_smoothing"]) == (15, 64, 0.1)

@@ -9,12 +9,14 @@ and iowait counts as idle.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import threading
 import time
 from typing import Callable, NamedTuple
 
-__all__ = ["CPU_FIRST_SAMPLE", "CpuSampler", "CpuTimes", "SAMPLER", "busy_seconds", "cpu_static", "cpu_times"]
+__all__ = ["CPU_FIRST_SAMPLE", "CpuSampler", "CpuTimes", "SAMPLER", "busy_seconds", "cpu_static", "cpu_times",
+           "runnable_elsewhere"]
 
 # /proc/stat counts in clock ticks (10 ms per core): a window of a few ticks reads 0 % or 100 %
 # (two readings 20 ms apart on a 2-core machine see 4 ticks). So the share is taken over at least
@@ -57,6 +59,49 @@ def busy_seconds(cpus: list[int] | None = None) -> float | None:
     """Seconds the CPUs numbered `cpus` (None: all) have been busy since boot; None if unreadable."""
     times = cpu_times(cpus)
     return None if times is None else times.busy
+
+
+def runnable_elsewhere(reads: int = 5) -> int | None:
+    """Threads of other processes that want a CPU right now (running or waiting to run); None where
+    Linux's counts cannot be read. The median of a few reads of /proc/stat's procs_running less this
+    process's own runnable threads at the same moment: a demand, where cpu_times gives use (a CPU-bound
+    neighbour is runnable in every read, also while this process keeps it from running). It counts
+    the whole machine, every CPU and cgroup alike."""
+    counts = []
+    for _ in range(reads):
+        machine, own = _procs_running(), _own_runnable()
+        if machine is None or own is None:
+            return None
+        counts.append(max(0, machine - own))
+    return sorted(counts)[len(counts) // 2]
+
+
+def _procs_running() -> int | None:
+    try:
+        with open("/proc/stat", "rb") as file:
+            for line in file:
+                if line.startswith(b"procs_running "):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _own_runnable() -> int | None:
+    """This process's threads in state R (the reading one included: it is running)."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    running = 0
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/stat", "rb") as file:
+                stat = file.read()
+        except OSError:
+            continue  # the thread ended meanwhile
+        running += stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] == b"R"
+    return running
 
 
 def busy_share(before: CpuTimes, after: CpuTimes) -> float | None:

@@ -99,9 +99,9 @@ def fit(plan: Plan, callbacks: Iterable[Callback] = (), dist: Distributed | None
     threads = plan.config.threads
     if not threads and plan.resume_state is not None and "threads" not in plan.explicit:
         threads = int(plan.resume_state.get("threads") or 0)
-    # auto starts at the current count, settles at the first step after its CPU sample (no wait) and
-    # is re-checked as it trains (thread_watch.py)
-    choice = choose_later(threads, plan.device)
+    # auto starts at the cores free right now, settles at the first step after its CPU sample (no wait)
+    # and is re-checked as it trains (thread_watch.py)
+    choice = choose_later(threads, plan.device, start_low=dist is None)
     with limited(choice.threads), deferred(run.signalled, signals), registered(run.signalled):
         return run.train(choice)
 
@@ -138,7 +138,7 @@ class _Run:
                                        announce=lambda path: self.emit("on_checkpoint", path))
         step = position.epoch * parts.steps + position.step  # global steps done
         self.checkpoint_due = Every(self.checkpoint_mid_epoch, seconds=cfg.checkpoint_every * 60.0, start=now)
-        self.thread_watch = (ThreadWatch(threads.threads, torch.get_num_threads(), first_at=threads.ready_at,
+        self.thread_watch = (ThreadWatch(threads.threads, threads.ceiling, first_at=threads.ready_at,
                                          watch=self.dist is None) if threads.ready_at != math.inf else None)
         self.schedule = Schedule([  # in this order when several fall due at once: agree before acting
             Every(lambda now, step: self.agree(), steps=self.dist.sync_every, step=step) if self.dist else None,

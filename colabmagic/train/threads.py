@@ -12,8 +12,11 @@ previous one after.
 GPU runs keep the current count and sample nothing: their CPU side is kernel launches, not math.
 `start_sampling()` where a run begins (train() calls it before loading data and building the
 model) lets `choose` use that stretch as its sample instead of waiting SAMPLE_SECONDS.
-`choose_later` does not wait at all: the loop starts at the current count and takes the chosen one
-at the first step after the sample ends (the first steps are the rest of the sample).
+`choose_later` does not wait at all: the loop starts at once and takes the chosen count at the
+first step after the sample ends (the first steps are the rest of the sample). Those first steps
+run at the cores no other process's thread wants at that moment (machine.cpu.runnable_elsewhere, a
+demand read in ~0.1 ms): on a 2-core machine with a CPU-bound neighbour, steps at 2 threads are 3-10x
+slower, and a run whose set-up was short would otherwise spend the rest of the sample at that pace.
 
 The count is part of what makes a CPU run reproducible: torch splits reductions by thread, so runs
 at 1 and at 2 threads differ in the last bits (checked: cnn and mlp on digits, one epoch). Auto
@@ -34,7 +37,7 @@ import torch
 
 from ..errors import ConfigError
 from ..locale import tr
-from ..machine.cpu import busy_seconds
+from ..machine.cpu import busy_seconds, runnable_elsewhere
 
 SAMPLE_SECONDS = 0.05  # long enough for /proc/stat's 10 ms ticks on 2 cores, short next to a run
 MAX_SAMPLE_AGE = 5.0   # seconds: a start_sampling() older than this says little about now
@@ -55,6 +58,10 @@ class Choice:
 
     threads: int
     ready_at: float = math.inf
+    ceiling: int = 0  # the most it may use (torch's count before the run); 0: `threads`
+
+    def __post_init__(self):
+        self.ceiling = self.ceiling or self.threads
 
     def settle(self) -> int:
         """The count from the sample (waiting for the rest of it, if any); the caller applies it."""
@@ -78,9 +85,11 @@ def whole_cores(free: float) -> int:
     return max(1, math.floor(free + 1 - FREE_SHARE))
 
 
-def choose_later(requested: int | None, device) -> Choice:
+def choose_later(requested: int | None, device, *, start_low: bool = True) -> Choice:
     """Intra-op threads for this run, without waiting: `requested` when > 0; 0/None = auto (see the
-    module docstring), which starts at the current count and settles when its sample ends."""
+    module docstring), which settles when its sample ends. Until then it runs at the cores other
+    processes' threads leave free right now, or, without `start_low`, at the current count (a DDP
+    rank: its first choice stands, and only a drop from the starting count follows it)."""
     if requested is not None and (isinstance(requested, bool) or not isinstance(requested, int) or requested < 0):
         raise ConfigError(tr("threads must be a whole number >= 0 (0 = as many as there are free cores), "
                              "got {value!r}").format(value=requested))
@@ -94,12 +103,25 @@ def choose_later(requested: int | None, device) -> Choice:
         start_sampling()
     if _started is None:
         return Choice(ceiling)  # the CPU times cannot be read here
-    return Choice(ceiling, ready_at=_started[2] + SAMPLE_SECONDS)
+    ready_at = _started[2] + SAMPLE_SECONDS
+    start = starting_count(ceiling) if start_low and time.perf_counter() < ready_at else ceiling
+    return Choice(start, ready_at=ready_at, ceiling=ceiling)
+
+
+def starting_count(ceiling: int) -> int:
+    """The cores that no other process's runnable thread wants at this moment, at most `ceiling`.
+    The demand is the whole machine's: where this process may use only part of it (CPU affinity, a
+    cgroup quota), it says nothing of that part, and the count stays `ceiling`."""
+    cores = usable_cores()
+    if cores != os.cpu_count() or _cgroup_quota() is not None:
+        return ceiling
+    others = runnable_elsewhere()
+    return ceiling if others is None else max(1, min(ceiling, cores - others))
 
 
 def choose(requested: int | None, device) -> int:
     """choose_later's count, decided now (waiting for the rest of the sample, if any)."""
-    return choose_later(requested, device).settle()
+    return choose_later(requested, device, start_low=False).settle()
 
 
 @contextlib.contextmanager
