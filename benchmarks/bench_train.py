@@ -14,8 +14,10 @@
   and the digits cnn run on the GPU.
 - threads on a busy machine: one CPU-bound competing process holds a core; `cnn digits` training
   with auto threads vs the plain loop at 1 and at 2 threads, all in the same run, BUSY_RUNS times:
-  target ours <= 1.15x the faster loop on every run (the worst run is the row). Idle (no competitor): auto threads vs torch's default count (what train()
-  did before threads.py): target ratio <= 1.0 (within noise).
+  target ours <= 1.15x the faster loop on every run (the worst run is the row). A control row runs
+  ours at a fixed 1 thread against the 1-thread loop in the same runs: how far a single run's ratio
+  moves on this machine with nothing to choose. Idle (no competitor): auto threads vs torch's default
+  count (what train() did before threads.py): target ratio <= 1.0 (within noise).
 - first call in a fresh process: `train("cnn", "digits")` in a new interpreter (imports, data,
   model, training) vs a plain script doing the same (torch, sklearn's load_digits and
   train_test_split, the same model and epochs); and ours vs ours paying what it used to (importing
@@ -386,13 +388,15 @@ def threads_rows() -> list[Row]:
     default_threads = torch.get_num_threads()
     rows = []
     with busy_core():
-        runs, ended = [], []
-        for repeat in range(BUSY_RUNS + 1):  # the first run warms up; each run alternates the three
+        runs, ended, control = [], [], []
+        for repeat in range(BUSY_RUNS + 1):  # the first run warms up; each run alternates the four
             (ours_s, threads), one, two = (ours_auto_run(data, config), plain_at(data, 1, epochs, batch_size),
                                            plain_at(data, 2, epochs, batch_size))
+            fixed = ours_fixed_threads(data, config, 1)
             if repeat:
                 runs.append((ours_s, one, two))
                 ended.append(threads)
+                control.append((fixed, one))
     ratios = [o / min(one, two) for o, one, two in runs]
     ours_s, one, two = (statistics.median(s) for s in zip(*runs))
     label = f"cnn digits b{batch_size} {epochs}ep, one busy core"
@@ -402,6 +406,11 @@ def threads_rows() -> list[Row]:
     worst = runs[ratios.index(max(ratios))]
     rows.append(Row(f"{label}: ours vs the faster plain loop, worst of {BUSY_RUNS} runs", worst[0], min(worst[1:]),
                     unit="s", note=f"target ratio <= 1.15 on every run; runs: {', '.join(f'{r:.2f}' for r in ratios)}"))
+    # the same pair with nothing to choose: how far one run's ratio moves on this machine by itself
+    spread = [f / o for f, o in control]
+    fixed, one = control[spread.index(max(spread))]
+    rows.append(Row(f"{label}: control, ours at a fixed 1 thread vs plain loop 1 thread, worst of {BUSY_RUNS}",
+                    fixed, one, unit="s", note=f"runs: {', '.join(f'{r:.2f}' for r in spread)}"))
     samples = []
     for repeat in range(REPEATS + 1):
         pair = (ours_auto_threads(data, config), ours_fixed_threads(data, config, default_threads))
