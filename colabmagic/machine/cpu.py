@@ -64,7 +64,7 @@ def busy_seconds(cpus: list[int] | None = None) -> float | None:
 def runnable_elsewhere(reads: int = 4, spacing: float = 0.0005) -> int | None:
     """Threads of other processes that want a CPU right now (running or waiting to run); None where
     Linux's counts cannot be read. /proc/stat's procs_running less this process's own runnable threads
-    at the same moment, the least of a few reads `spacing` seconds apart (~3 ms in all): a CPU-bound
+    at the same moment, the least of a few reads `spacing` seconds apart (~3 ms where busy): a CPU-bound
     neighbour is runnable in every read, also while this process keeps it from running (a demand,
     where cpu_times gives use), while a passing thread is not (on an idle machine one read in ten saw
     one, just after torch's pool had worked). It counts the whole machine, every CPU and cgroup alike."""
@@ -76,6 +76,8 @@ def runnable_elsewhere(reads: int = 4, spacing: float = 0.0005) -> int | None:
         if machine is None or own is None:
             return None
         least = max(0, machine - own) if least is None else min(least, max(0, machine - own))
+        if least == 0:
+            break  # none can be fewer: an idle machine costs one read (~0.1 ms)
     return least
 
 

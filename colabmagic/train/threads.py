@@ -15,8 +15,9 @@ model) lets `choose` use that stretch as its sample instead of waiting SAMPLE_SE
 `choose_later` does not wait at all: the loop starts at once and takes the chosen count at the
 first step after the sample ends (the first steps are the rest of the sample). Those first steps
 run at the cores no other process's thread wants at that moment (machine.cpu.runnable_elsewhere, a
-demand read in ~3 ms): on a 2-core machine with a CPU-bound neighbour, steps at 2 threads are 3-10x
-slower, and a run whose set-up was short would otherwise spend the rest of the sample at that pace.
+demand read in ~0.1 ms on an idle machine, ~3 ms on a busy one): on a 2-core machine with a
+CPU-bound neighbour, steps at 2 threads are 3-10x slower, and a run whose set-up was short would
+otherwise spend the rest of the sample at that pace.
 
 The count is part of what makes a CPU run reproducible: torch splits reductions by thread, so runs
 at 1 and at 2 threads differ in the last bits (checked: cnn and mlp on digits, one epoch). Auto
