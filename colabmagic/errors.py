@@ -79,12 +79,30 @@ class Message(str):
     def __reduce__(self):  # pickled (a DDP worker's event, a checkpoint) with its parts
         return (Message, self.parts)
 
+    def to_json(self) -> list:
+        """The parts as JSON values, for a record another process words: text as strings, an option
+        as {"option", "value", "literal"} (a value JSON cannot hold travels as its repr, literal)."""
+        return [part if isinstance(part, str) else _option_json(part) for part in self.parts]
+
+    @classmethod
+    def from_json(cls, parts: list) -> "Message":
+        """The Message that to_json() wrote (anything else in the list is taken as text)."""
+        return cls(*(Option(part["option"], part.get("value"), bool(part.get("literal")))
+                     if isinstance(part, dict) and isinstance(part.get("option"), str) else str(part)
+                     for part in parts))
+
     @property
     def options(self) -> tuple[str, ...]:
         return tuple(part.name for part in self.parts if isinstance(part, Option))
 
     def worded(self, flag: Callable[[Option], str]) -> str:
         return "".join(flag(part) if isinstance(part, Option) else part for part in self.parts)
+
+
+def _option_json(option: Option) -> dict:
+    if option.value is None or isinstance(option.value, (str, int, float, bool)):
+        return {"option": option.name, "value": option.value, "literal": option.literal}
+    return {"option": option.name, "value": str(option)[len(option.name) + 1:], "literal": True}
 
 
 def worded(message: object, flag: Callable[[Option], str]) -> str:

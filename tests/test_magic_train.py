@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import pickle
@@ -36,6 +37,11 @@ def test_messages_name_options_in_python_and_in_the_magic_without_rewording_text
 
     error = DataError(Message("leave it out with ", Option("drop", "Name")))
     assert error.option == "drop" and pickle.loads(pickle.dumps(error)).option == "drop"
+    # through JSON (a background run's outcome record): the same parts, so the same words in each interface
+    for sent in (message, Message("lower ", Option("lr", "0.1", literal=True), " or ", Option("epochs", 3),
+                                  " or ", Option("image_size", (28, 28)))):
+        back = Message.from_json(json.loads(json.dumps(sent.to_json())))
+        assert back == sent and back.worded(flag) == sent.worded(flag) and back.options == sent.options
     assert pickle.loads(pickle.dumps(error.args[0])).worded(flag) == "leave it out with --drop Name"
     with pytest.raises(DataError, match=r"^leave it out with --drop Name$") as raised:
         with in_magic_words():

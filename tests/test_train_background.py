@@ -173,11 +173,14 @@ def test_magics_jobs_attach_stop_and_a_dead_run_in_a_fresh_kernel(shell, jobs_he
 
 @pytest.mark.parametrize("line, expected", [
     ("%train mlp digits --lr -1 --background", "lr"),
+    # an error the run's own process raises names options as the foreground %train does
+    ("%train mlp nolabel.csv --background", "pass --target COLUMN"),
     ("%train mlp digitz --background", "did you mean 'digits'"),
     ("%train --attach nothing-here", "No background run named 'nothing-here'"),
     ("%train --stop nothing-here", "No background run named 'nothing-here'"),
 ])
 def test_bad_input_is_one_line_in_the_kernel_and_leaves_nothing_running(shell, jobs_here, line, expected):
+    (jobs_here / "nolabel.csv").write_text("a,b\n1,2\n3,4\n")
     result = shell.run_cell(line, store_history=False)
     assert type(result.error_in_exec) is UsageError, result.error_in_exec
     assert expected in str(result.error_in_exec) and "\n" not in str(result.error_in_exec)

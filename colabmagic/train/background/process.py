@@ -17,7 +17,7 @@ import time
 import traceback
 from pathlib import Path
 
-from ...errors import ColabMagicError, TrainingDiverged, TrainingInterrupted
+from ...errors import ColabMagicError, Message, TrainingDiverged, TrainingInterrupted
 from ...locale import tr
 from ...processes import ProcessIdentity
 from ..callbacks import Callback, RunInfo
@@ -51,11 +51,12 @@ def _train(folder: JobFolder, job: Job, options: dict) -> Outcome:
     try:
         result = train(TrainConfig.from_dict(options), callbacks=[announcer])
     except TrainingInterrupted as stopped:
-        return Outcome(STOPPED, time.time(), message=str(stopped), where=stopped.where, resume=stopped.resume)
+        return Outcome(STOPPED, time.time(), message=str(stopped), where=stopped.where, resume=stopped.resume,
+                       message_parts=_parts(stopped))
     except TrainingDiverged as err:
-        return Outcome(DIVERGED, time.time(), message=str(err))
+        return Outcome(DIVERGED, time.time(), message=str(err), message_parts=_parts(err))
     except ColabMagicError as err:
-        return Outcome(FAILED, time.time(), message=str(err), error=type(err).__name__)
+        return Outcome(FAILED, time.time(), message=str(err), error=type(err).__name__, message_parts=_parts(err))
     except BaseException as err:  # a bug: its traceback in the log, one line in the outcome
         traceback.print_exc()
         return Outcome(FAILED, time.time(), message=tr("{kind}: {error} (the traceback is in output.log)").format(
@@ -63,6 +64,12 @@ def _train(folder: JobFolder, job: Job, options: dict) -> Outcome:
     finally:
         announcer.close()
     return Outcome(FINISHED, time.time(), metrics={k: float(v) for k, v in result.metrics.items()})
+
+
+def _parts(err: ColabMagicError) -> list | None:
+    """The error's message as Message parts, so the kernel words its options as %train does (--lr)."""
+    message = err.args[0] if len(err.args) == 1 else None
+    return message.to_json() if isinstance(message, Message) else None
 
 
 class RunAnnouncer(Callback):

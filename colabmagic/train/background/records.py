@@ -59,6 +59,7 @@ class Outcome:
     resume: dict[str, Any] | None = None            # a stop: the options that continue it
     metrics: dict[str, float] = field(default_factory=dict)
     error: str = ""                                 # FAILED by a colabmagic error: its class's name
+    message_parts: list | None = None               # the message's errors.Message parts (to_json), if it has any
 
 
 @dataclass

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ... import errors
-from ...errors import ColabMagicError, ConfigError, TrainingDiverged, TrainingInterrupted, shown
+from ...errors import ColabMagicError, ConfigError, Message, TrainingDiverged, TrainingInterrupted, shown
 from ...locale import mark, tr
 from ..callbacks import Callback
 from ..config import TrainConfig
@@ -147,14 +147,17 @@ class BackgroundRun:
 
     def _raise_ended(self, state: str) -> None:
         outcome = self.folder.outcome()
+        # the message with the options it names, so that %train words them as for a foreground run
+        message = Message.from_json(outcome.message_parts) if outcome and outcome.message_parts else (
+            outcome.message if outcome else "")
         if state == STOPPED:
-            raise TrainingInterrupted(outcome.message, None, where=outcome.where, resume=outcome.resume)
+            raise TrainingInterrupted(message, None, where=outcome.where, resume=outcome.resume)
         if state == DIVERGED:
-            raise TrainingDiverged(outcome.message)
+            raise TrainingDiverged(message)
         if state == FAILED:
             kind = getattr(errors, outcome.error, ColabMagicError)
             simple = isinstance(kind, type) and issubclass(kind, ColabMagicError) and kind is not TrainingInterrupted
-            raise (kind if simple else ColabMagicError)(outcome.message)
+            raise (kind if simple else ColabMagicError)(message)
         if state == DEAD:
             raise RunDied(tr("The background run {name} ended without a word (killed?); its output: {log}").format(
                 name=self.name or self.folder.path.name, log=self.output_log()))
