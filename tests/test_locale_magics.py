@@ -160,5 +160,8 @@ def test_the_runtime_panel_in_chinese(chinese):
     assert "已选择：auto" in panel.status.value
     panel.choice.value = "cuda:1"
     assert "显存" in panel.details.value and "15.0 GiB" in panel.details.value  # a GPU's memory; the unit as it is
+    panel.choice.value = "cpu"
+    assert "内存" in panel.details.value and "显存" not in panel.details.value  # the CPU's RAM is not GPU memory
+    panel.choice.value = "cuda:1"
     panel.apply_button.click()
     assert "需要重启内核。" in panel.status.value

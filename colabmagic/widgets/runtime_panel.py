@@ -24,12 +24,14 @@ def details_html(info: rt.Runtime, spec: str) -> str:
         text = tr("auto picks {device} now; %train follows the best device available at each run")
         return f"<i>{escape(text.format(device=info.best()))}</i>"
     shown = info.named(spec)
-    rows, memory = [], escape(tr("memory"))  # (Babel reads no calls inside an f-string)
+    # a GPU's own memory, or the CPU's RAM (one word in English, two in Chinese: 显存, 内存)
+    rows, memory, ram = [], escape(tr("memory")), escape(tr("RAM"))  # (Babel reads no calls inside an f-string)
     for d in shown:
         rows.append(f"<tr><th style='text-align:left;padding-right:12px'>{escape(d.spec)}</th>"
                     f"<td>{escape(d.name)}</td></tr>")
         if d.memory_total_bytes is not None:
-            rows.append(f"<tr><td style='opacity:.7'>{memory}</td><td>{size(d.memory_total_bytes)}</td></tr>")
+            rows.append(f"<tr><td style='opacity:.7'>{ram if d.kind == 'cpu' else memory}</td>"
+                        f"<td>{size(d.memory_total_bytes)}</td></tr>")
         for key, value in d.details.items():
             if value is None or key.endswith("_bytes"):
                 continue
