@@ -1,4 +1,4 @@
-"""The datasets' messages in Chinese (train/data/, train/preprocess.py): real loads that fail, warn,
+"""The datasets' messages in Chinese (train/data/, train/preprocess/): real loads that fail, warn,
 note and print, with COLABMAGIC_LANG=zh_CN. Numbers, option names, file names and code stay as
 they are; an option stays a part of the message, so %train still words it `--target nope`.
 

@@ -36,7 +36,7 @@ class TrainResult:
     name: str = ""                      # run name (folder under runs/)
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. samples per rank under DDP
     classes: list[Any] = field(default_factory=list)    # original label values, in class-index order
-    preprocessing: Any = None           # what was done to raw inputs (train/preprocess.py), plain data
+    preprocessing: Any = None           # what was done to raw inputs (train/preprocess/), plain data
     spec: Any = None                    # the DataSpec the model was built for
     template: str = ""                  # model template name ("" for your own nn.Module)
 

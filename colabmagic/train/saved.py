@@ -2,7 +2,7 @@
 
 One file holds everything needed to use the model in another process, on a CPU or a GPU: the
 weights, the template name and the DataSpec it was built for, the resolved config, the
-preprocessing of raw inputs (train/preprocess.py), the original class labels, the final metrics
+preprocessing of raw inputs (train/preprocess/), the original class labels, the final metrics
 and the history. It is written whole or not at all (NAME.part, fsync, rename) and holds only
 tensors and plain containers, so it is read with `torch.load(weights_only=True)`: loading a file
 cannot run code, whoever wrote it.

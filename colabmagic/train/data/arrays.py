@@ -60,7 +60,7 @@ def tabular_dataset(name: str, x_train: np.ndarray, y_train: np.ndarray, x_test:
                     ) -> Dataset:
     """x arrays are (N, F) numbers; every feature is standardised with x_train's mean and std.
 
-    `columns`: the table's column specs (preprocess.py) when the features were encoded from one.
+    `columns`: the table's column specs (preprocess/tables.py) when the features were encoded from one.
     `standardised`: (mean, std) when the x arrays already are float32, standardised with them.
     """
     if standardised is not None:

@@ -7,7 +7,7 @@ Tensors stay on the CPU here; the training loop moves them to the device once.
 - text:    x is int64 token ids (N, L), 0 = padding, 1 = unknown word; `vocab_size` counts both.
 Labels are int64 class indices 0..num_classes-1; `classes[i]` is the label value class i had in the
 data (a str, or an int/float when the labels were numbers). `preprocessing` describes, as plain data,
-what the loader did to the raw inputs (train/preprocess.py), so a trained model can take raw inputs;
+what the loader did to the raw inputs (train/preprocess/), so a trained model can take raw inputs;
 `notes` are lines worth telling the user (e.g. "resized from 4032x3024 to 32x32").
 """
 
@@ -40,7 +40,7 @@ class Dataset:
     std: tuple[float, ...] | None = None
     vocab_size: int | None = None           # text only
     source: str = ""                        # where it was read from (folder, file, "sklearn")
-    preprocessing: dict[str, Any] | None = None  # what was done to raw inputs (train/preprocess.py)
+    preprocessing: dict[str, Any] | None = None  # what was done to raw inputs (train/preprocess/)
     notes: tuple[str, ...] = ()             # things the loader decided that the user should know
 
     @property

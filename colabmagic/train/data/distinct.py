@@ -3,7 +3,7 @@
 A million-row column of four words holds four strings to strip, test for "missing", parse as a
 number or as a date; the codes (pandas' hash-based `factorize`, in C) spread the answers over the
 rows with one numpy take. Reading a table (reader.py), describing its columns (table.py) and
-encoding them again for `predict` (preprocess.py) all work through here, so they agree cell for cell.
+encoding them again for `predict` (preprocess/) all work through here, so they agree cell for cell.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Decoding image files (or PIL images) into uint8 arrays at a given size, with Pillow.
 
-Both training (data/folder.py) and prediction (preprocess.py) decode here; image_stats gives the
+Both training (data/folder.py) and prediction (preprocess/) decode here; image_stats gives the
 per-channel statistics images are normalised with (a dataset's own, when it names none).
 """
 

@@ -1,7 +1,7 @@
 """`imdb`: the Large Movie Review Dataset (aclImdb_v1.tar.gz), 25,000 train / 25,000 test reviews.
 
 Labels: neg = 0, pos = 1 (train/unsup is not used). Tokens come from a small built-in tokenizer
-(words-v1 in train/preprocess.py, which `predict` uses too): lower case, `<br />` removed, runs of
+(words-v1 in train/preprocess/text.py, which `predict` uses too): lower case, `<br />` removed, runs of
 letters and digits, keeping an inner apostrophe ("don't").
 The vocabulary is the `vocab_size - 2` most frequent training-split words (ties: alphabetical),
 ids from 2 in that order; 0 = padding, 1 = a word not in the vocabulary. Each review keeps its

@@ -15,7 +15,7 @@ it could not read as numbers (a missing marker, a decimal comma the sample did n
 goes through our own rules once per distinct value; `True`/`False` columns, and columns whose
 chunks it typed differently, are read again as text, so a value keeps its spelling.
 
-Both training (data/table.py) and prediction (preprocess.py) read tables here, and nothing here
+Both training (data/table.py) and prediction (preprocess/) read tables here, and nothing here
 knows either of them: a reader at the bottom of the house.
 """
 

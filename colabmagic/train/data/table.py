@@ -22,7 +22,7 @@
   refused, naming them, so you can leave them out with drop= or read one as text with text=;
   then every feature is standardised with the training split's mean and std.
 - 20 % of the rows, stratified, with a fixed seed, are held out as the test split (test_split=).
-What was done is kept in `Dataset.preprocessing` (train/preprocess.py), so `predict` takes raw rows.
+What was done is kept in `Dataset.preprocessing` (train/preprocess/), so `predict` takes raw rows.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ import numpy as np
 from ...errors import DataError, Message, Option
 from ...locale import tr, trn
 from .. import preprocess
+from ..preprocess.inputs import some
 from .arrays import encode_labels, image_dataset, tabular_dataset, text_arrays, text_dataset, warn_sparse_classes
 from .dataset import Dataset
 from .distinct import MISSING, distinct, missing, sorted_codes
@@ -74,7 +75,7 @@ def table_dataset(header: list[str], columns: list[Any], *, labels: Any = None, 
     for column in drop:
         if column not in header:
             raise DataError(Message.of(tr("{option}: {what} has no such column (columns: {columns})"),
-                                       option=Option("drop", column), what=what, columns=_some(header)))
+                                       option=Option("drop", column), what=what, columns=some(header)))
     if labels is None:
         t = _target_index(what, header, target)
         label_name, labels = header[t], columns[t]
@@ -133,13 +134,13 @@ def _text_column(features, text, kept, held, y, classes, *, name, source, what) 
     by_name = dict(features)
     if text not in by_name:
         raise DataError(Message.of(tr("{option}: {what} has no such feature column (columns: {columns})"),
-                                   option=Option("text", text), what=what, columns=_some(list(by_name))))
+                                   option=Option("text", text), what=what, columns=some(list(by_name))))
     values = ["" if str(v).lower() in MISSING else str(v) for v in by_name[text].tolist()]
     ids_train, ids_test, vocab, _ = text_arrays([values[i] for i in kept],
                                                 None if held is None else [values[i] for i in held])
     others = [n for n in by_name if n != text]
     notes = (Message.of(tr("{text}: the other columns ({columns}) are not used"), text=Option("text", text),
-                        columns=_some(others, 4)),) if others else ()
+                        columns=some(others, 4)),) if others else ()
     return text_dataset(name, ids_train, y[kept], ids_test, None if held is None else y[held], classes, source,
                         vocab_size=len(vocab) + 2, vocab=vocab, column=text, notes=notes)
 
@@ -152,13 +153,9 @@ def _target_index(what: str, header: list[str], target: str | None) -> int:
             return candidates[0]
     if target is None:
         raise DataError(Message.of(tr("{what} has no 'label' column: pass {target} (columns: {columns})"), what=what,
-                                   target=Option("target", "COLUMN", literal=True), columns=_some(header)))
+                                   target=Option("target", "COLUMN", literal=True), columns=some(header)))
     raise DataError(Message.of(tr("{option}: {what} has no such column (columns: {columns})"),
-                               option=Option("target", target), what=what, columns=_some(header)))
-
-
-def _some(names: list[str], n: int = 8) -> str:
-    return ", ".join(names[:n]) + (tr(", ... ({count} in all)").format(count=len(names)) if len(names) > n else "")
+                               option=Option("target", target), what=what, columns=some(header)))
 
 
 def _pixel_images(features: list[tuple[str, np.ndarray]]) -> tuple[np.ndarray, list[str]] | None:
@@ -175,7 +172,7 @@ def _pixel_images(features: list[tuple[str, np.ndarray]]) -> tuple[np.ndarray, l
 
 
 def describe_columns(what: str, features: list[tuple[str, np.ndarray]], train: np.ndarray) -> list[dict[str, Any]]:
-    """Column specs (preprocess.py) from the training rows: number fills, categories, date parts."""
+    """Column specs (preprocess/tables.py) from the training rows: number fills, categories, date parts."""
     specs, too_many = [], []
     for name, col in features:
         if col.dtype.kind == "f":
