@@ -93,8 +93,10 @@ test-lowest:
 	  tests/test_timing.py tests/test_timeit_gpu.py tests/test_runtime.py
 
 # Every benchmark; one that needs a missing system tool prints a one-line skip and the others run.
+# Fresh processes read Python's bytecode cache as an installed package's do, even where the shell
+# sets PYTHONDONTWRITEBYTECODE (compiling every module from source doubled %load_ext's figure).
 bench: system $(VENV)/.installed $(VENV)/.lab-built
-	@failed=0; for script in benchmarks/bench_*.py; do $(PY) $$script || failed=1; done; exit $$failed
+	@failed=0; for script in benchmarks/bench_*.py; do env -u PYTHONDONTWRITEBYTECODE $(PY) $$script || failed=1; done; exit $$failed
 
 # Regenerate the lock from pyproject.toml (extras all, test, bench and the dev group) with the locked
 # uv. Pins already in the lock are kept where they still fit; LOCK_FLAGS=--upgrade takes the newest.
