@@ -3,7 +3,8 @@
 Each sample is a new Python process: a warm process would hide import costs. Imports read Python's
 bytecode cache, as an installed package's do (pip compiles it on install): the samples run without
 PYTHONDONTWRITEBYTECODE, after one unmeasured run that writes it (compiling 28 modules from source
-on every start doubled the figure). Target: ≤ 20 ms added, no heavy module imported. `%load_ext tensorboard` is timed the same way for scale when installed.
+on every start doubled the figure). Target: ≤ 20 ms added, no heavy module imported.
+`%load_ext tensorboard` is timed the same way for scale when installed.
 """
 
 from __future__ import annotations

@@ -100,9 +100,10 @@ class Message(str):
 
 
 def _option_json(option: Option) -> dict:
-    if option.value is None or isinstance(option.value, (str, int, float, bool)):
-        return {"option": option.name, "value": option.value, "literal": option.literal}
-    return {"option": option.name, "value": str(option)[len(option.name) + 1:], "literal": True}
+    value, literal = option.value, option.literal
+    if not (value is None or isinstance(value, (str, int, float, bool))):
+        value, literal = (str(value) if literal else repr(value)), True  # as Option's str shows it
+    return {"option": option.name, "value": value, "literal": literal}
 
 
 def worded(message: object, flag: Callable[[Option], str]) -> str:

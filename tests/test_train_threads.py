@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -13,6 +14,19 @@ from colabmagic.errors import ConfigError
 from colabmagic.train.threads import choose, free_cores, limited, usable_cores
 
 BUSY = "while True: pass"
+
+
+@contextlib.contextmanager
+def competing(n: int):
+    """N CPU-bound processes of others' for the length of the block, spinning when it begins."""
+    competitors = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(n)]
+    try:
+        time.sleep(0.3)  # let them start spinning
+        yield
+    finally:
+        for process in competitors:
+            process.kill()
+            process.wait()
 
 
 def test_a_requested_count_is_honoured_on_any_device():
@@ -62,18 +76,12 @@ def test_auto_leaves_the_cores_that_competing_processes_hold():
     """A real CPU-bound process on every core but one: auto picks a single thread, where torch's
     default (one per core) would make each operator wait for a preempted half."""
     cores = usable_cores()
-    competitors = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(cores - 1)]
-    try:
-        time.sleep(0.3)  # let them start spinning
+    with competing(cores - 1):
         with limited(cores):
             assert free_cores(0.2) <= 1.5
             assert choose(None, "cpu") == 1
             assert choose(0, "cpu") == 1
             assert choose(2, "cpu") == 2   # an explicit count still wins on a busy machine
-    finally:
-        for process in competitors:
-            process.kill()
-            process.wait()
 
 
 def test_a_sample_started_earlier_needs_no_wait(monkeypatch):
@@ -97,17 +105,11 @@ def test_a_started_sample_sees_a_competitor_too():
     from colabmagic.train import threads
 
     cores = usable_cores()
-    competitors = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(cores - 1)]
-    try:
-        time.sleep(0.3)
+    with competing(cores - 1):
         threads.start_sampling()
         time.sleep(0.2)
         with limited(cores):
             assert choose(None, "cpu") == 1
-    finally:
-        for process in competitors:
-            process.kill()
-            process.wait()
 
 
 class ThreadsSeen:
@@ -140,17 +142,11 @@ def test_a_run_on_a_busy_machine_takes_the_free_cores_from_its_first_steps_on(wo
     from colabmagic.train.checkpoint import load_checkpoint
 
     cores = usable_cores()
-    competitors = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(cores - 1)]
     seen = ThreadsSeen()
-    try:
-        time.sleep(0.3)
+    with competing(cores - 1):
         with limited(cores):
             result = train("cnn", "digits", epochs=2, device="cpu", callbacks=[seen], refresh_per_second=50)
             assert torch.get_num_threads() == cores  # the run's count ends with the run
-    finally:
-        for process in competitors:
-            process.kill()
-            process.wait()
     # on_train_begin comes before the count settles (torch's count, where the set-up outlasted the
     # sample); the first report is at 1: the rest of the sample ran at the cores no other thread
     # wanted, or the count settled before the first step (later, a misread sample may try 2 for a
@@ -210,14 +206,8 @@ def test_the_demand_counts_other_processes_threads_and_not_this_ones():
         stop.set()
         for worker in workers:
             worker.join()
-    competitors = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(2)]
-    try:
-        time.sleep(0.3)
+    with competing(2):
         assert runnable_elsewhere() >= 2   # runnable in every read, running or waiting for a core
-    finally:
-        for process in competitors:
-            process.kill()
-            process.wait()
 
 
 @pytest.mark.skipif(usable_cores() < 2, reason="one core: auto is always 1 thread")
@@ -227,21 +217,15 @@ def test_the_starting_count_leaves_the_cores_other_threads_want():
     from colabmagic.train import threads
 
     cores = usable_cores()
-    competitors = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(cores - 1)]
-    try:
-        time.sleep(0.3)
+    with competing(cores - 1):
         if cores == os.cpu_count() and threads._cgroup_quota() is None:
             assert threads.starting_count(cores) == 1
         else:  # the machine-wide demand says nothing of this process's share
             assert threads.starting_count(cores) == cores
         assert threads.starting_count(1) == 1
-    finally:
-        for process in competitors:
-            process.kill()
-            process.wait()
 
 
-def test_a_run_whose_sample_is_not_ready_starts_at_the_starting_count_and_may_rise_to_the_ceiling(monkeypatch):
+def test_a_run_whose_sample_is_not_ready_starts_at_the_starting_count_under_torchs_count(monkeypatch):
     from colabmagic.train import threads
 
     monkeypatch.setattr(threads, "starting_count", lambda ceiling: 1)

@@ -75,7 +75,8 @@ def runnable_elsewhere(reads: int = 4, spacing: float = 0.0005) -> int | None:
         machine, own = _procs_running(), _own_runnable()
         if machine is None or own is None:
             return None
-        least = max(0, machine - own) if least is None else min(least, max(0, machine - own))
+        others = max(0, machine - own)
+        least = others if least is None else min(least, others)
         if least == 0:
             break  # none can be fewer: an idle machine costs one read (~0.1 ms)
     return least
@@ -105,7 +106,7 @@ def _own_runnable() -> int | None:
                 stat = file.read()
         except OSError:
             continue  # the thread ended meanwhile
-        running += stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] == b"R"
+        running += stat.rpartition(b")")[2][1:2] == b"R"  # the state follows the (command name)
     return running
 
 
